@@ -1,0 +1,69 @@
+"""Settings: one small pydantic-settings class per concern, all with the env prefix JURISGRID_.
+
+Nothing else in the package reads ``os.environ``; everything asks :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_COMMON = SettingsConfigDict(env_prefix="JURISGRID_", env_file=".env", extra="ignore")
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is. Without ``database_url`` the CLI manages a local cluster."""
+
+    model_config = _COMMON
+
+    database_url: str | None = None
+    home: Path = Field(default=Path(".jurisgrid"), description="project-local state folder")
+    db_name: str = "jurisgrid"
+    pool_size: int = 8
+    statement_timeout_ms: int = 30_000
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home.resolve() / "pgdata"
+
+
+class ApiSettings(BaseSettings):
+    """Limits and switches of the GraphQL API."""
+
+    model_config = _COMMON
+
+    anonymous_reads: bool = True
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 20_000
+    page_size_default: int = 100
+    page_size_max: int = 1_000
+    batch_max_points: int = 100_000
+    graphiql: bool = True
+
+
+class ServerSettings(BaseSettings):
+    """How ``jurisgrid serve`` listens."""
+
+    model_config = _COMMON
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+
+class Settings:
+    """The one settings object: a bundle of the per-concern classes."""
+
+    def __init__(self) -> None:
+        self.db = DatabaseSettings()
+        self.api = ApiSettings()
+        self.server = ServerSettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,45 @@
+"""Engines and connections: the one place that turns settings into a database URL."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, event
+
+from jurisgrid.config import DatabaseSettings, get_settings
+from jurisgrid.localdb import LocalCluster
+
+
+def database_url(settings: DatabaseSettings | None = None, *, start: bool = True) -> str:
+    """``JURISGRID_DATABASE_URL`` if set, else the project-local cluster (started on demand)."""
+    s = settings or get_settings().db
+    if s.database_url:
+        return s.database_url
+    cluster = LocalCluster(s.home.resolve())
+    if start:
+        cluster.start()
+        cluster.ensure_database(s.db_name)
+    return cluster.url(s.db_name)
+
+
+def make_engine(url: str, *, pool_size: int = 8, statement_timeout_ms: int = 30_000) -> Engine:
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args={"options": f"-c statement_timeout={statement_timeout_ms}"},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.set_session(autocommit=False)
+
+    return engine
+
+
+@lru_cache(maxsize=4)
+def get_engine(url: str | None = None) -> Engine:
+    s = get_settings().db
+    return make_engine(url or database_url(s), pool_size=s.pool_size,
+                       statement_timeout_ms=s.statement_timeout_ms)

@@ -1,0 +1,39 @@
+"""Domain errors. Lower layers raise these; gql/errors.py and the REST routes map them to
+GraphQL errors / typed results and HTTP statuses in one place each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JurisgridError(Exception):
+    code = "ERROR"
+    http_status = 400
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class InvalidInput(JurisgridError):
+    code = "BAD_USER_INPUT"
+
+
+class InvalidGeometry(InvalidInput):
+    code = "INVALID_GEOMETRY"
+
+
+class NotFound(JurisgridError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class Conflict(JurisgridError):
+    code = "CONFLICT"
+    http_status = 409
+
+
+class Forbidden(JurisgridError):
+    code = "FORBIDDEN"
+    http_status = 403

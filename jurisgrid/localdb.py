@@ -1,0 +1,243 @@
+"""A project-local PostgreSQL/PostGIS cluster, for when no database URL is given.
+
+``initdb`` into ``<home>/pgdata`` with the system's PostgreSQL binaries, a unix socket in
+``<home>/run`` and a free localhost port. PostgreSQL refuses to run as root, so when we are
+root the server runs as an unprivileged user (``postgres`` if it exists, else ``nobody``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DB_USER = "jurisgrid"
+
+
+class ClusterError(RuntimeError):
+    """The local cluster cannot be set up or started; the message says how to fix it."""
+
+
+def pg_bindir() -> Path:
+    """The PostgreSQL server binaries: ``pg_config --bindir`` or the usual install folders."""
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    candidates += sorted(
+        (Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin")),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    candidates += [Path("/usr/local/pgsql/bin"), Path("/opt/homebrew/bin"), Path("/usr/local/bin")]
+    for c in candidates:
+        if (c / "initdb").exists() and (c / "pg_ctl").exists():
+            return c
+    raise ClusterError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found. On Debian/Ubuntu install them with:\n"
+        "  sudo apt-get install postgresql postgresql-15-postgis-3   (use your PostgreSQL version)\n"
+        "or set JURISGRID_DATABASE_URL to an existing PostGIS database."
+    )
+
+
+def pg_version(bindir: Path) -> int:
+    out = subprocess.run([str(bindir / "pg_ctl"), "--version"], capture_output=True, text=True)
+    # "pg_ctl (PostgreSQL) 15.18 (Debian ...)"
+    return int(out.stdout.split(")")[1].strip().split(".")[0])
+
+
+def check_postgis(bindir: Path) -> None:
+    """Raise a clear error when PostGIS is not installed for this PostgreSQL."""
+    version = pg_version(bindir)
+    sharedirs = [Path(f"/usr/share/postgresql/{version}")]
+    pg_config = bindir / "pg_config"
+    if pg_config.exists():
+        out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            sharedirs.insert(0, Path(out.stdout.strip()))
+    if any((d / "extension" / "postgis.control").exists() for d in sharedirs):
+        return
+    raise ClusterError(
+        f"PostGIS is not installed for PostgreSQL {version}. On Debian/Ubuntu:\n"
+        f"  sudo apt-get install postgresql-{version}-postgis-3\n"
+        "(or run the README's first command, which installs it)."
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalCluster:
+    home: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def rundir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logfile(self) -> Path:
+        return self.home / "postgres.log"
+
+    # -- who runs the server -------------------------------------------------------------
+    def _run_as(self) -> pwd.struct_passwd | None:
+        if os.geteuid() != 0:
+            return None
+        for name in ("postgres", "nobody"):
+            try:
+                return pwd.getpwnam(name)
+            except KeyError:
+                continue
+        raise ClusterError("running as root and no unprivileged user (postgres/nobody) exists")
+
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        user = self._run_as()
+        kwargs: dict = {}
+        if user is not None:
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        proc = subprocess.run(args, capture_output=True, text=True, cwd="/", **kwargs)
+        if check and proc.returncode != 0:
+            raise ClusterError(f"{Path(args[0]).name} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def _prepare_dirs(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        user = self._run_as()
+        if user is not None:
+            # the server user must reach its folders through the project path
+            for d in (self.home, self.rundir):
+                os.chown(d, user.pw_uid, user.pw_gid)
+            p = self.home.resolve()
+            for parent in [p, *p.parents]:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, mode | 0o001)
+            if self.pgdata.exists():
+                for root, dirs, files in os.walk(self.pgdata):
+                    for n in dirs + files:
+                        os.lchown(os.path.join(root, n), user.pw_uid, user.pw_gid)
+                os.chown(self.pgdata, user.pw_uid, user.pw_gid)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def initialised(self) -> bool:
+        return (self.pgdata / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        bindir = pg_bindir()
+        check_postgis(bindir)
+        self._prepare_dirs()
+        if self.initialised:
+            return
+        self._run([
+            str(bindir / "initdb"), "-D", str(self.pgdata), "-U", DB_USER, "--auth=trust",
+            "-E", "UTF8", "--no-locale", "--no-instructions",
+        ])
+        conf = self.pgdata / "postgresql.conf"
+        with conf.open("a") as f:
+            f.write(
+                "\n# jurisgrid local cluster\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"port = {_free_port()}\n"
+                f"unix_socket_directories = '{self.rundir.resolve()}'\n"
+                "shared_buffers = 256MB\n"
+                "work_mem = 32MB\n"
+                "maintenance_work_mem = 256MB\n"
+                "synchronous_commit = off\n"
+                "max_connections = 100\n"
+                "jit = off\n"
+            )
+
+    @property
+    def port(self) -> int:
+        port = 5432
+        for line in (self.pgdata / "postgresql.conf").read_text().splitlines():
+            s = line.split("#", 1)[0].strip()
+            if s.startswith("port") and "=" in s:
+                port = int(s.split("=", 1)[1].strip())
+        return port
+
+    def running(self) -> bool:
+        if not self.initialised:
+            return False
+        proc = self._run([str(pg_bindir() / "pg_ctl"), "-D", str(self.pgdata), "status"], check=False)
+        return proc.returncode == 0
+
+    def start(self) -> None:
+        self.init()
+        if self.running():
+            return
+        self._prepare_dirs()
+        # a port taken by something else since initdb: pick another one
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", self.port))
+            except OSError:
+                conf = self.pgdata / "postgresql.conf"
+                conf.write_text(conf.read_text() + f"port = {_free_port()}\n")
+        logfile = self.home.resolve() / "postgres.log"
+        if not logfile.exists():
+            logfile.touch()
+        user = self._run_as()
+        if user is not None:
+            os.chown(logfile, user.pw_uid, user.pw_gid)
+        self._run([
+            str(pg_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-l", str(logfile),
+            "-w", "-t", "60", "start",
+        ])
+
+    def stop(self) -> None:
+        if self.running():
+            self._run([str(pg_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql+psycopg2://{DB_USER}@/{dbname}?host={self.rundir.resolve()}&port={self.port}"
+
+    def ensure_database(self, dbname: str) -> None:
+        """Create the database if it does not exist yet (connects to the maintenance db)."""
+        import psycopg2
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = psycopg2.connect(
+                    dbname="postgres", user=DB_USER, host=str(self.rundir.resolve()), port=self.port
+                )
+                break
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{dbname}"')
+        conn.close()
+
+    def drop_database(self, dbname: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(
+            dbname="postgres", user=DB_USER, host=str(self.rundir.resolve()), port=self.port
+        )
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        conn.close()

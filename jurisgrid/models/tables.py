@@ -1,0 +1,172 @@
+"""The tables, as SQLAlchemy Core metadata (GeoAlchemy2 geometry columns, SRID 4326).
+
+The DDL itself lives in the Alembic migrations; ``tests/models/test_schema.py`` fails when
+this metadata and the migrated database drift apart.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+SRID = 4326
+metadata = MetaData()
+
+
+def _area() -> Geometry:
+    return Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False)
+
+
+def _point() -> Geometry:
+    return Geometry("POINT", srid=SRID, spatial_index=False)
+
+
+county = Table(
+    "county", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("repairs", JSONB, nullable=False),
+    Column("geom", _area(), nullable=False),
+)
+
+sector = Table(
+    "sector", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("county_id", Integer, ForeignKey("county.id"), nullable=False),
+)
+
+township = Table(
+    "township", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("county_id", Integer, ForeignKey("county.id"), nullable=False),
+    Column("seat", _point()),
+    Column("geom", _area(), nullable=False),
+)
+
+community = Table(
+    "community", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("township_id", Integer, ForeignKey("township.id"), nullable=False),
+    Column("geom", _area(), nullable=False),
+)
+
+station = Table(
+    "station", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("sector_id", Integer, ForeignKey("sector.id"), nullable=False),
+    Column("address", Text),
+    Column("phone", Text),
+    Column("seat", _point(), nullable=False),
+    Column("geom", _area()),
+)
+
+zone = Table(
+    "zone", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("has_office", Boolean, nullable=False),
+    Column("station_id", Integer, ForeignKey("station.id"), nullable=False),
+    Column("geom", _area()),
+)
+
+grid = Table(
+    "grid", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("community_id", Integer, ForeignKey("community.id"), nullable=False),
+    Column("zone_id", Integer, ForeignKey("zone.id"), nullable=False),
+    Column("geom", _area(), nullable=False),
+)
+
+address_point = Table(
+    "address_point", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("address", Text, nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("population", Integer, nullable=False),
+    Column("houses", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("grid_id", Integer, ForeignKey("grid.id")),
+    Column("geom", _point(), nullable=False),
+)
+
+incident_category = Table(
+    "incident_category", metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+)
+
+incident = Table(
+    "incident", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("category", Text, ForeignKey("incident_category.code"), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("grid_id", Integer, ForeignKey("grid.id")),
+    Column("geom", _point(), nullable=False),
+)
+
+person = Table(
+    "person", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("phone", Text),
+)
+
+assignment = Table(
+    "assignment", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", Integer, ForeignKey("person.id"), nullable=False),
+    Column("role", Text, nullable=False),
+    Column("station_id", Integer, ForeignKey("station.id"), nullable=False),
+    Column("zone_id", Integer, ForeignKey("zone.id")),
+    Column("community_id", Integer, ForeignKey("community.id")),
+    Column("grid_id", Integer, ForeignKey("grid.id")),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),
+)
+
+data_version = Table(
+    "data_version", metadata,
+    Column("singleton", Boolean, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# tables that carry a geometry column, and the name of that column
+GEOMETRY_COLUMNS: dict[str, tuple[str, ...]] = {
+    t.name: tuple(c.name for c in t.columns if isinstance(c.type, Geometry))
+    for t in metadata.sorted_tables
+}
+
+# ``Float`` kept importable for query modules that build typed columns
+__all__ = ["GEOMETRY_COLUMNS", "SRID", "Float", "metadata"]
