@@ -1,0 +1,51 @@
+"""Assembles the FastAPI application: lifespan, routers, the GraphQL router, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import ORJSONResponse
+from sqlalchemy import Engine
+from strawberry.fastapi import GraphQLRouter
+
+from jurisgrid.config import Settings, get_settings
+from jurisgrid.errors import JurisgridError
+from jurisgrid.gql.context import Context
+from jurisgrid.gql.schema import build_schema
+from jurisgrid.routes import health, lookup
+
+
+def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine is None:
+            from jurisgrid.db import get_engine
+
+            app.state.engine = get_engine()
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="jurisgrid", version="0.1.0", lifespan=lifespan,
+                  default_response_class=ORJSONResponse)
+    app.state.engine = engine
+    app.state.settings = settings
+
+    async def context_getter(request: Request) -> Context:
+        return Context(engine=request.app.state.engine, settings=settings)
+
+    graphql = GraphQLRouter(build_schema(settings.api), context_getter=context_getter,
+                            graphql_ide="graphiql" if settings.api.graphiql else None)
+    app.include_router(graphql, prefix="/graphql")
+    app.include_router(health.router)
+    app.include_router(lookup.router)
+
+    @app.exception_handler(JurisgridError)
+    async def domain_error(_: Request, exc: JurisgridError) -> ORJSONResponse:
+        return ORJSONResponse({"error": {"code": exc.code, "message": exc.message,
+                                         "details": exc.details}}, status_code=exc.http_status)
+
+    return app

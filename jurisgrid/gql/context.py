@@ -1,0 +1,49 @@
+"""Per-request context: the engine, settings, and this request's DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
+from strawberry.fastapi import BaseContext
+
+from jurisgrid.config import Settings
+from jurisgrid.gql.loaders import Loaders
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context(BaseContext):
+    engine: Engine
+    settings: Settings
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+        self.loaders = Loaders(self.db)
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on a pooled connection in a worker thread, so a
+        slow query never blocks the event loop (DESIGN §5)."""
+
+        def work() -> T:
+            conn: Connection
+            with self.engine.connect() as conn:
+                return fn(conn, *args, **kwargs)
+
+        return await run_in_threadpool(work)
+
+    def page_size(self, first: int) -> int:
+        return check_page_size(first, self.settings.api.page_size_max)
+
+
+def check_page_size(first: int, maximum: int) -> int:
+    from jurisgrid.errors import InvalidInput
+
+    if first < 1 or first > maximum:
+        raise InvalidInput(f"first must be from 1 to {maximum} (the page-size cap), got {first}")
+    return first

@@ -1,0 +1,67 @@
+"""DataLoaders, created per request: one batched query per (table, relation) and tick.
+
+``Loaders.rows(table)`` loads rows by id; ``Loaders.children(table, fk)`` loads the rows whose
+foreign key is the given parent id; ``Loaders.geometry(...)`` loads (simplified) geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from jurisgrid.models import geometry as geometry_q
+from jurisgrid.models import rows as rows_q
+from jurisgrid.models.rows import Row
+
+DbRunner = Callable[..., Awaitable[Any]]
+
+
+class Loaders:
+    def __init__(self, db: DbRunner) -> None:
+        self._db = db
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    def _get(self, key: Hashable, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = self._loaders[key] = make()
+        return loader
+
+    def rows(self, table: str) -> DataLoader[int, Row | None]:
+        async def load(ids: list[int]) -> list[Row | None]:
+            found = await self._db(rows_q.rows_by_ids, table, ids)
+            return [found.get(i) for i in ids]
+
+        return self._get(("rows", table), lambda: DataLoader(load_fn=load))
+
+    def by_code(self, table: str) -> DataLoader[str, Row | None]:
+        async def load(codes: list[str]) -> list[Row | None]:
+            found = await self._db(rows_q.rows_by_codes, table, codes)
+            return [found.get(c) for c in codes]
+
+        return self._get(("code", table), lambda: DataLoader(load_fn=load))
+
+    def children(self, table: str, fk: str) -> DataLoader[int, list[Row]]:
+        async def load(parent_ids: list[int]) -> list[list[Row]]:
+            found = await self._db(rows_q.rows_by_parent, table, fk, parent_ids)
+            rows = self.rows(table)
+            for children in found.values():
+                for r in children:
+                    rows.prime(r["id"], r)
+            return [found.get(p, []) for p in parent_ids]
+
+        return self._get(("children", table, fk), lambda: DataLoader(load_fn=load))
+
+    def geometry(self, table: str, column: str, simplify_deg: float) -> DataLoader[int, bytes | None]:
+        async def load(ids: list[int]) -> list[bytes | None]:
+            found = await self._db(geometry_q.fetch_wkb, table, column, ids,
+                                   simplify_deg=simplify_deg)
+            return [found.get(i) for i in ids]
+
+        return self._get(("geom", table, column, simplify_deg), lambda: DataLoader(load_fn=load))
+
+    def custom(self, key: Hashable, load: Callable[[list[Any]], Awaitable[list[Any]]]
+               ) -> DataLoader[Any, Any]:
+        return self._get(("custom", key), lambda: DataLoader(load_fn=load))

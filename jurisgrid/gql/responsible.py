@@ -1,0 +1,129 @@
+"""``responsibleFor`` and ``responsibleForMany``: who is responsible for a place."""
+
+from __future__ import annotations
+
+import numpy as np
+import strawberry
+from strawberry.types import Info
+
+from jurisgrid.errors import InvalidInput
+from jurisgrid.geo.crs import CoordinateError, Crs, check_lonlat_array, to_wgs84_array
+from jurisgrid.gql.geometry import CrsEnum
+from jurisgrid.gql.inputs import point_to_wgs84
+from jurisgrid.gql.nodes import (
+    Community,
+    Grid,
+    Person,
+    Sector,
+    Station,
+    Township,
+    Zone,
+)
+from jurisgrid.gql.scalars import Coordinates, parse_coordinates
+from jurisgrid.models import responsible as rq
+
+RULE = ("A point belongs to the grid with the smallest code among the grids within 1e-7° "
+        "(about 1 cm) of it; it is on a boundary when it lies within that distance of the "
+        "winning grid's boundary.")
+
+
+@strawberry.type(description="A person responsible for the place, with the role they hold there.")
+class Officer:
+    person: Person
+    role: str
+
+
+@strawberry.type
+class NearestGrid:
+    grid: Grid
+    distance_m: float
+
+
+@strawberry.type(description="Who is responsible for a point. " + RULE)
+class Responsibility:
+    on_boundary: bool
+    distance_to_boundary_m: float | None
+    grid: Grid | None
+    zone: Zone | None
+    station: Station | None
+    community: Community | None
+    township: Township | None
+    sector: Sector | None
+    officers: list[Officer]
+    nearest: NearestGrid | None = strawberry.field(
+        description="Set when the point is in no grid: the nearest grid and how far it is.")
+
+
+@strawberry.type(description="Answers for many points, as columns in input order; "
+                 "null where a point is in no grid.")
+class ResponsibilityBatch:
+    count: int
+    resolved: int
+    grid_codes: list[str | None]
+    zone_codes: list[str | None]
+    station_codes: list[str | None]
+    community_codes: list[str | None]
+    on_boundary: list[bool]
+    nearest_grid_codes: list[str | None]
+    nearest_distance_m: list[float | None]
+
+
+def _prime(info: Info, table: str, row: dict | None) -> dict | None:
+    if row is not None:
+        info.context.loaders.rows(table).prime(row["id"], row)
+    return row
+
+
+async def responsible_for(info: Info, lon: float, lat: float, crs: Crs) -> Responsibility:
+    wlon, wlat = point_to_wgs84(lon, lat, crs)
+    ans = await info.context.db(rq.responsible_for, lon=wlon, lat=wlat)
+    u = {k: _prime(info, k, v) for k, v in ans.units.items()}
+    nearest = None
+    if u["grid"] is None and ans.nearest_id is not None:
+        grid_row = await info.context.loaders.rows("grid").load(ans.nearest_id)
+        nearest = NearestGrid(grid=Grid(row=grid_row), distance_m=ans.nearest_m)
+    officers = []
+    for o in ans.officers:
+        person = {"id": o["id"], "code": o["code"], "name": o["name"], "phone": o["phone"]}
+        _prime(info, "person", person)
+        officers.append(Officer(person=Person(row=person), role=o["role"]))
+
+    def wrap(cls, key):  # type: ignore[no-untyped-def]
+        return cls(row=u[key]) if u[key] is not None else None
+
+    return Responsibility(
+        on_boundary=ans.on_boundary, distance_to_boundary_m=ans.boundary_m,
+        grid=wrap(Grid, "grid"), zone=wrap(Zone, "zone"), station=wrap(Station, "station"),
+        community=wrap(Community, "community"), township=wrap(Township, "township"),
+        sector=wrap(Sector, "sector"), officers=officers, nearest=nearest,
+    )
+
+
+async def responsible_for_many(info: Info, points: object, crs: Crs) -> ResponsibilityBatch:
+    limit = info.context.settings.api.batch_max_points
+    try:
+        coords = parse_coordinates(points)
+        if len(coords) > limit:
+            raise InvalidInput(f"too many points: {len(coords)} (at most {limit} per request)")
+        check_lonlat_array(coords)
+    except CoordinateError as exc:
+        raise InvalidInput(str(exc)) from None
+    wgs = to_wgs84_array(crs, coords) if len(coords) else coords
+    ans = await info.context.db(rq.grid_index_cache.resolve, wgs[:, 0], wgs[:, 1])
+    return ResponsibilityBatch(
+        count=len(coords),
+        resolved=int(np.count_nonzero([g is not None for g in ans.grid_codes])),
+        grid_codes=ans.grid_codes, zone_codes=ans.zone_codes, station_codes=ans.station_codes,
+        community_codes=ans.community_codes, on_boundary=ans.on_boundary,
+        nearest_grid_codes=ans.nearest_grid_codes, nearest_distance_m=ans.nearest_m,
+    )
+
+
+__all__ = [
+    "Coordinates",
+    "CrsEnum",
+    "Responsibility",
+    "ResponsibilityBatch",
+    "responsible_for",
+    "responsible_for_many",
+]

@@ -1,0 +1,48 @@
+"""Custom scalars: GeoJSON geometry objects and compact coordinate lists for bulk input."""
+
+from __future__ import annotations
+
+from typing import Any, NewType
+
+import numpy as np
+import strawberry
+
+from jurisgrid.geo.crs import CoordinateError
+
+GeoJSON = strawberry.scalar(
+    NewType("GeoJSON", object),
+    description="A GeoJSON geometry object (RFC 7946), e.g. "
+    '{"type": "Point", "coordinates": [106.97, 30.84]}; or a WKT string where format is WKT.',
+    serialize=lambda v: v,
+    parse_value=lambda v: v,
+)
+
+
+def parse_coordinates(value: Any) -> np.ndarray:
+    """[[lon, lat], …] → float array (n, 2); the error names the first bad entry."""
+    if not isinstance(value, list):
+        raise CoordinateError("points must be an array of [lon, lat] pairs")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        for i, p in enumerate(value):
+            if not (isinstance(p, list) and len(p) == 2
+                    and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in p)):
+                raise CoordinateError(
+                    f"point {i}: expected [lon, lat] as two numbers, got {p!r}") from None
+        raise CoordinateError("points must be an array of [lon, lat] pairs") from None
+    if arr.size == 0:
+        return arr.reshape(0, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise CoordinateError("points must be an array of [lon, lat] pairs")
+    return arr
+
+
+Coordinates = strawberry.scalar(
+    NewType("Coordinates", object),
+    description="An array of [longitude, latitude] pairs, e.g. [[106.973, 30.8366], …]. "
+    "A scalar (not a list of input objects) so that 100,000 points parse in milliseconds; "
+    "send it as a variable.",
+    serialize=lambda v: v,
+    parse_value=lambda v: v,
+)

@@ -1,0 +1,104 @@
+"""Filtered, keyset-paginated lists of units (ordered by code), and their counts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from geoalchemy2 import Geography
+from geoalchemy2 import functions as gf
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Select, and_, cast, func, literal, or_, select
+
+from jurisgrid.geo.geojson import METRES_PER_DEGREE
+from jurisgrid.models.rows import TABLES, Row, scalar_columns
+
+TEXT_COLUMN = {"address_point": "address", "incident": "category"}
+
+
+@dataclass
+class ListFilter:
+    """All optional; geometry in WGS 84. ``parents`` maps a foreign-key column to a parent code
+    (e.g. ``{"zone_id": ("zone", "511725PS01Z01")}``)."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    intersects: BaseGeometry | None = None
+    within: tuple[float, float, float] | None = None   # lon, lat, metres
+    code: str | None = None
+    codes: list[str] | None = None
+    search: str | None = None
+    parents: dict[str, tuple[str, str]] = field(default_factory=dict)
+    via_zone_station: str | None = None                  # grids of a station (through zones)
+    since: datetime | None = None
+    until: datetime | None = None
+    category: str | None = None
+
+
+def _where(table: str, f: ListFilter) -> list:
+    tb = TABLES[table]
+    conds: list = []
+    geom = tb.c.geom
+    if f.bbox is not None:
+        env = func.ST_MakeEnvelope(*f.bbox, 4326)
+        conds.append(gf.ST_Intersects(geom, env))
+    if f.intersects is not None:
+        g = func.ST_GeomFromWKB(literal(f.intersects.wkb), 4326)
+        conds.append(gf.ST_Intersects(geom, g))
+    if f.within is not None:
+        lon, lat, metres = f.within
+        p = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+        # index-friendly prefilter in degrees (generous), then the exact test in metres
+        deg = metres / METRES_PER_DEGREE * 1.5 + 1e-6
+        deg_lon = deg / max(0.01, math.cos(math.radians(lat)))
+        conds.append(gf.ST_DWithin(geom, p, max(deg, deg_lon)))
+        conds.append(func.ST_DWithin(cast(geom, Geography), cast(p, Geography), metres))
+    if f.code is not None:
+        conds.append(tb.c.code == f.code)
+    if f.codes is not None:
+        conds.append(tb.c.code.in_(f.codes))
+    if f.search:
+        col = tb.c[TEXT_COLUMN.get(table, "name")]
+        like = "%" + f.search.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        conds.append(or_(col.ilike(like), tb.c.code.startswith(f.search, autoescape=True)))
+    for fk, (parent_table, parent_code) in f.parents.items():
+        ptb = TABLES[parent_table]
+        conds.append(tb.c[fk].in_(select(ptb.c.id).where(ptb.c.code == parent_code)))
+    if f.via_zone_station is not None:
+        z, s = TABLES["zone"], TABLES["station"]
+        conds.append(tb.c.zone_id.in_(
+            select(z.c.id).join(s, s.c.id == z.c.station_id).where(s.c.code == f.via_zone_station)))
+    if f.since is not None:
+        conds.append(tb.c.occurred_at >= f.since)
+    if f.until is not None:
+        conds.append(tb.c.occurred_at < f.until)
+    if f.category is not None:
+        conds.append(tb.c.category == f.category)
+    return conds
+
+
+def _select(table: str, f: ListFilter) -> Select:
+    tb = TABLES[table]
+    q = select(*[tb.c[c] for c in scalar_columns(table)])
+    conds = _where(table, f)
+    return q.where(and_(*conds)) if conds else q
+
+
+def page(conn: Connection, table: str, f: ListFilter, *, first: int,
+         after: str | None = None) -> list[Row]:
+    """Up to ``first + 1`` rows after the code ``after`` (the extra row tells hasNextPage)."""
+    tb = TABLES[table]
+    q = _select(table, f)
+    if after is not None:
+        q = q.where(tb.c.code > after)
+    q = q.order_by(tb.c.code).limit(first + 1)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def count(conn: Connection, table: str, f: ListFilter) -> int:
+    tb = TABLES[table]
+    conds = _where(table, f)
+    q = select(func.count()).select_from(tb)
+    if conds:
+        q = q.where(and_(*conds))
+    return int(conn.execute(q).scalar_one())

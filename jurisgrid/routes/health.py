@@ -1,0 +1,34 @@
+"""``/healthz``: does the database answer, and which migration is it at."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import ORJSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from jurisgrid.models.migrate import current_revision, head_revision
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_class=ORJSONResponse)
+async def healthz(request: Request) -> ORJSONResponse:
+    engine = request.app.state.engine
+
+    def probe() -> dict:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+            version = conn.execute(text("SELECT version FROM data_version")).scalar_one()
+        return {"postgis": postgis, "data_version": version, "migration": current_revision(engine)}
+
+    try:
+        info = await run_in_threadpool(probe)
+    except Exception as exc:  # the database does not answer: say so, with 503
+        return ORJSONResponse({"status": "unavailable", "database": "down",
+                               "error": type(exc).__name__}, status_code=503)
+    head = head_revision()
+    status = "ok" if info["migration"] == head else "migration-pending"
+    return ORJSONResponse({"status": status, "database": "up", "migration_head": head, **info},
+                          status_code=200 if status == "ok" else 503)

@@ -1,0 +1,49 @@
+# Sourced by ./dev: installs what is missing, idempotently and quietly when nothing is.
+# System: PostgreSQL server + PostGIS (Debian/Ubuntu packages), python3-venv.
+# Python: a .venv with the project and its dev extras.
+
+_sudo() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "need root (or sudo) to install: $*" >&2; return 1; fi; }
+
+_apt_updated=""
+_apt_install() {
+  command -v apt-get >/dev/null || { echo "no apt-get: install $* yourself" >&2; return 1; }
+  [ -n "$_apt_updated" ] || { _sudo apt-get update -qq; _apt_updated=1; }
+  echo "installing system packages: $*" >&2
+  _sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+_pg_version() {  # newest installed PostgreSQL server major version, or empty
+  ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1
+}
+
+setup_system() {
+  local v
+  v="$(_pg_version)"
+  if [ -z "$v" ] || [ ! -x "/usr/lib/postgresql/$v/bin/initdb" ]; then
+    _apt_install postgresql postgresql-contrib
+    v="$(_pg_version)"
+  fi
+  if [ ! -f "/usr/share/postgresql/$v/extension/postgis.control" ]; then
+    _apt_install "postgresql-$v-postgis-3"
+  fi
+  if ! python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+    echo "jurisgrid needs Python 3.11 or newer (python3 is $(python3 -V 2>&1))" >&2; return 1
+  fi
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    _apt_install python3-venv
+  fi
+}
+
+setup_python() {
+  local stamp
+  stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+  [ -f "$stamp" ] && return 0
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  echo "installing Python packages into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >&2
+  .venv/bin/python -m pip install -q -e ".[dev]" >&2
+  rm -f .venv/.installed-*; touch "$stamp"
+}
+
+setup() { setup_system; setup_python; }
