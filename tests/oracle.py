@@ -61,7 +61,7 @@ def probe_points(grids: Grids, n_random: int, seed: int = 0) -> np.ndarray:
     rand = np.column_stack([rng.uniform(x0, x1, n_random), rng.uniform(y0, y1, n_random)])
     pts = [rand]
     for g in grids.geoms:
-        for ring in shapely.get_rings(g):
+        for ring in shapely.get_rings(shapely.get_parts(g)):
             c = shapely.get_coordinates(ring)
             pts.append(c[:-1])
             pts.append((c[:-1] + c[1:]) / 2)

@@ -51,6 +51,8 @@ def rows_by_codes(conn: Connection, table: str, codes: Iterable[str]) -> dict[st
 def rows_by_parent(conn: Connection, table: str, fk: str, parent_ids: Iterable[int],
                    *, order_by: str = "code") -> dict[int, list[Row]]:
     tb = TABLES[table]
+    if order_by not in tb.c:
+        order_by = "id"
     cols = [tb.c[c] for c in scalar_columns(table)]
     res = conn.execute(
         select(*cols).where(tb.c[fk].in_(list(set(parent_ids)))).order_by(tb.c[order_by])

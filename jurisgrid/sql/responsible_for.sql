@@ -19,7 +19,10 @@ WITH p AS (
 )
 SELECT
     ST_DWithin(ST_Boundary(hit.geom), p.g, jg_tolerance()) AS on_boundary,
-    ST_Distance(ST_Boundary(hit.geom)::geography, p.g::geography) AS boundary_m,
+    -- 0 on the boundary (by the rule); otherwise metres on the spheroid (a geodesic may pass a
+    -- few cm from a planar lon/lat edge, so it is not used to decide onBoundary)
+    CASE WHEN ST_DWithin(ST_Boundary(hit.geom), p.g, jg_tolerance()) THEN 0
+         ELSE ST_Distance(ST_Boundary(hit.geom)::geography, p.g::geography) END AS boundary_m,
     near.id AS nearest_id,
     near.d AS nearest_m,
     {columns},

@@ -83,6 +83,6 @@ def test_single_point_agrees_with_oracle(gql, probe) -> None:  # type: ignore[no
             assert a["onBoundary"] == boundary[i], pts[i]
             assert a["nearest"] is None
             if boundary[i]:
-                assert a["distanceToBoundaryM"] < 0.02
+                assert a["distanceToBoundaryM"] == 0
             else:
                 assert a["distanceToBoundaryM"] > 0
