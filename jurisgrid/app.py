@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import Engine
-from strawberry.fastapi import GraphQLRouter
 
 from jurisgrid.config import Settings, get_settings
 from jurisgrid.errors import JurisgridError
 from jurisgrid.gql.context import Context
+from jurisgrid.gql.router import JsonGraphQLRouter
 from jurisgrid.gql.schema import build_schema
 from jurisgrid.routes import health, lookup
+from jurisgrid.routes.jsonresponse import JSONResponse
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -30,22 +30,22 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         app.state.engine.dispose()
 
     app = FastAPI(title="jurisgrid", version="0.1.0", lifespan=lifespan,
-                  default_response_class=ORJSONResponse)
+                  default_response_class=JSONResponse)
     app.state.engine = engine
     app.state.settings = settings
 
     async def context_getter(request: Request) -> Context:
         return Context(engine=request.app.state.engine, settings=settings)
 
-    graphql = GraphQLRouter(build_schema(settings.api), context_getter=context_getter,
+    graphql = JsonGraphQLRouter(build_schema(settings.api), context_getter=context_getter,
                             graphql_ide="graphiql" if settings.api.graphiql else None)
     app.include_router(graphql, prefix="/graphql")
     app.include_router(health.router)
     app.include_router(lookup.router)
 
     @app.exception_handler(JurisgridError)
-    async def domain_error(_: Request, exc: JurisgridError) -> ORJSONResponse:
-        return ORJSONResponse({"error": {"code": exc.code, "message": exc.message,
+    async def domain_error(_: Request, exc: JurisgridError) -> JSONResponse:
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message,
                                          "details": exc.details}}, status_code=exc.http_status)
 
     return app

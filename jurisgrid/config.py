@@ -22,7 +22,7 @@ class DatabaseSettings(BaseSettings):
     database_url: str | None = None
     home: Path = Field(default=Path(".jurisgrid"), description="project-local state folder")
     db_name: str = "jurisgrid"
-    pool_size: int = 8
+    pool_size: int = 16
     statement_timeout_ms: int = 30_000
 
     @property

@@ -25,8 +25,12 @@ def database_url(settings: DatabaseSettings | None = None, *, start: bool = True
 def make_engine(url: str, *, pool_size: int = 8, statement_timeout_ms: int = 30_000) -> Engine:
     engine = create_engine(
         url,
+        # no overflow: connections opened past the pool are closed on return, and under load
+        # that churn (hundreds of new sessions a second) costs PostgreSQL more than the queries;
+        # requests beyond the pool wait for a connection instead
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
+        pool_timeout=30,
         pool_pre_ping=False,
         connect_args={"options": f"-c statement_timeout={statement_timeout_ms}"},
     )

@@ -39,10 +39,24 @@ class PointAnswer:
     nearest_m: float | None
 
 
+_PREPARED = "jg_responsible_for"
+
+
+def responsible_row(conn: Connection, *, lon: float, lat: float) -> Any:
+    """The raw answer row for one point (WGS 84). The statement is prepared once per database
+    connection: planning it costs ~3× more than running it."""
+    info = conn.connection.info
+    if not info.get(_PREPARED):
+        body = SINGLE_POINT_SQL.replace("%(lon)s", "$1").replace("%(lat)s", "$2")
+        conn.exec_driver_sql(f"PREPARE {_PREPARED}(float8, float8) AS {body}")
+        info[_PREPARED] = True
+    return conn.exec_driver_sql(f"EXECUTE {_PREPARED}(%(lon)s, %(lat)s)",
+                                {"lon": lon, "lat": lat}).mappings().one()
+
+
 def responsible_for(conn: Connection, *, lon: float, lat: float) -> PointAnswer:
     """One point (WGS 84), one statement."""
-    row = conn.exec_driver_sql(SINGLE_POINT_SQL, {"lon": lon, "lat": lat}).mappings().one()
-    return answer_from_row(row)
+    return answer_from_row(responsible_row(conn, lon=lon, lat=lat))
 
 
 def answer_from_row(row: Any) -> PointAnswer:
@@ -125,7 +139,7 @@ class GridIndexCache:
             community_codes=snap.community_codes[g].tolist(),
             on_boundary=res.on_boundary.tolist(),
             nearest_grid_codes=snap.codes[near].tolist(),
-            nearest_m=[None if np.isnan(d) else float(d) for d in res.nearest_m],
+            nearest_m=np.where(np.isnan(res.nearest_m), None, res.nearest_m).tolist(),
         )
 
 

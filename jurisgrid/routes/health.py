@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from jurisgrid.models.migrate import current_revision, head_revision
+from jurisgrid.routes.jsonresponse import JSONResponse
 
 router = APIRouter()
 
 
-@router.get("/healthz", response_class=ORJSONResponse)
-async def healthz(request: Request) -> ORJSONResponse:
+@router.get("/healthz", response_class=JSONResponse)
+async def healthz(request: Request) -> JSONResponse:
     engine = request.app.state.engine
 
     def probe() -> dict:
@@ -26,9 +26,9 @@ async def healthz(request: Request) -> ORJSONResponse:
     try:
         info = await run_in_threadpool(probe)
     except Exception as exc:  # the database does not answer: say so, with 503
-        return ORJSONResponse({"status": "unavailable", "database": "down",
+        return JSONResponse({"status": "unavailable", "database": "down",
                                "error": type(exc).__name__}, status_code=503)
     head = head_revision()
     status = "ok" if info["migration"] == head else "migration-pending"
-    return ORJSONResponse({"status": status, "database": "up", "migration_head": head, **info},
+    return JSONResponse({"status": status, "database": "up", "migration_head": head, **info},
                           status_code=200 if status == "ok" else 503)

@@ -1,25 +1,25 @@
 """``GET /api/responsible``: the single-point answer as plain JSON, without GraphQL.
 
-For clients that only need codes (dispatch consoles, scripts); it runs the very statement
+For clients that only need codes (dispatch consoles, scripts); it runs the very (prepared) statement
 ``responsibleFor`` runs, which also makes it the bare-SQL baseline of ``bench/responsible.py``.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
-from jurisgrid.models.responsible import SINGLE_POINT_SQL
+from jurisgrid.models.responsible import responsible_row
+from jurisgrid.routes.jsonresponse import JSONResponse
 
 router = APIRouter(prefix="/api")
 
 
-@router.get("/responsible", response_class=ORJSONResponse)
+@router.get("/responsible", response_class=JSONResponse)
 async def responsible(request: Request, lon: float = Query(...), lat: float = Query(...),
-                      crs: str = Query("WGS84")) -> ORJSONResponse:
+                      crs: str = Query("WGS84")) -> JSONResponse:
     try:
         c = Crs.parse(crs)
         check_lonlat(lon, lat)
@@ -30,7 +30,6 @@ async def responsible(request: Request, lon: float = Query(...), lat: float = Qu
 
     def run() -> dict:
         with engine.connect() as conn:
-            row = conn.exec_driver_sql(SINGLE_POINT_SQL, {"lon": wlon, "lat": wlat})
-            return dict(row.mappings().one())
+            return dict(responsible_row(conn, lon=wlon, lat=wlat))
 
-    return ORJSONResponse(await run_in_threadpool(run))
+    return JSONResponse(await run_in_threadpool(run))
