@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from jurisgrid.config import get_settings
 from jurisgrid.localdb import ClusterError, LocalCluster
@@ -26,12 +28,12 @@ def _cluster() -> LocalCluster:
     return LocalCluster(get_settings().db.home.resolve())
 
 
-def _fail(msg: str) -> None:
+def _fail(msg: str) -> NoReturn:
     console.print(f"[red]error:[/red] {msg}")
     raise typer.Exit(1)
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from jurisgrid.db import get_engine
 
     try:
@@ -99,7 +101,7 @@ def _progress_bar() -> Progress:
                     TimeElapsedColumn(), console=console)
 
 
-def seed_demo_into(engine, scale: float, seed: int, replace: bool) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def seed_demo_into(engine: Engine, scale: float, seed: int, replace: bool) -> dict[str, int]:
     from jurisgrid.seed import load as loader
     from jurisgrid.seed.generate import generate
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
@@ -36,7 +37,7 @@ def make_engine(url: str, *, pool_size: int = 8, statement_timeout_ms: int = 30_
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.set_session(autocommit=False)
 
     return engine

@@ -25,6 +25,14 @@ async def _children(info: Info, table: str, fk: str, parent_id: int) -> list[Row
     return await info.context.loaders.children(table, fk).load(parent_id)
 
 
+async def _req(info: Info, table: str, unit_id: int) -> Row:
+    """A row a foreign key guarantees."""
+    row = await info.context.loaders.rows(table).load(unit_id)
+    if row is None:  # only if the row vanished between two statements of this request
+        raise LookupError(f"{table} {unit_id} not found")
+    return row
+
+
 def _current(rows: list[Row], role: str | None = None) -> list[Row]:
     return [r for r in rows if r["valid_to"] is None and (role is None or r["role"] == role)]
 
@@ -64,7 +72,7 @@ class County(Unit):
 class Sector(Unit):
     @strawberry.field
     async def county(self, info: Info) -> County:
-        return County(row=await _one(info, "county", self.row["county_id"]))
+        return County(row=await _req(info, "county", self.row["county_id"]))
 
     @strawberry.field
     async def stations(self, info: Info) -> list[Station]:
@@ -83,7 +91,7 @@ class Township(Unit):
 
     @strawberry.field
     async def county(self, info: Info) -> County:
-        return County(row=await _one(info, "county", self.row["county_id"]))
+        return County(row=await _req(info, "county", self.row["county_id"]))
 
     @strawberry.field
     async def communities(self, info: Info) -> list[Community]:
@@ -101,7 +109,7 @@ class Community(Unit):
 
     @strawberry.field
     async def township(self, info: Info) -> Township:
-        return Township(row=await _one(info, "township", self.row["township_id"]))
+        return Township(row=await _req(info, "township", self.row["township_id"]))
 
     @strawberry.field
     async def grids(self, info: Info) -> list[Grid]:
@@ -139,7 +147,7 @@ class Station(Unit):
 
     @strawberry.field
     async def sector(self, info: Info) -> Sector:
-        return Sector(row=await _one(info, "sector", self.row["sector_id"]))
+        return Sector(row=await _req(info, "sector", self.row["sector_id"]))
 
     @strawberry.field
     async def zones(self, info: Info) -> list[Zone]:
@@ -165,7 +173,7 @@ class Zone(Unit):
 
     @strawberry.field
     async def station(self, info: Info) -> Station:
-        return Station(row=await _one(info, "station", self.row["station_id"]))
+        return Station(row=await _req(info, "station", self.row["station_id"]))
 
     @strawberry.field
     async def grids(self, info: Info) -> list[Grid]:
@@ -190,17 +198,17 @@ class Grid(Unit):
 
     @strawberry.field
     async def zone(self, info: Info) -> Zone:
-        return Zone(row=await _one(info, "zone", self.row["zone_id"]))
+        return Zone(row=await _req(info, "zone", self.row["zone_id"]))
 
     @strawberry.field
     async def station(self, info: Info) -> Station:
         zone = await _one(info, "zone", self.row["zone_id"])
         assert zone is not None
-        return Station(row=await _one(info, "station", zone["station_id"]))
+        return Station(row=await _req(info, "station", zone["station_id"]))
 
     @strawberry.field
     async def community(self, info: Info) -> Community:
-        return Community(row=await _one(info, "community", self.row["community_id"]))
+        return Community(row=await _req(info, "community", self.row["community_id"]))
 
     @strawberry.field(description="网格员 of this grid.")
     async def grid_workers(self, info: Info) -> list[Assignment]:
@@ -324,11 +332,11 @@ class Assignment:
 
     @strawberry.field
     async def person(self, info: Info) -> Person:
-        return Person(row=await _one(info, "person", self.row["person_id"]))
+        return Person(row=await _req(info, "person", self.row["person_id"]))
 
     @strawberry.field
     async def station(self, info: Info) -> Station:
-        return Station(row=await _one(info, "station", self.row["station_id"]))
+        return Station(row=await _req(info, "station", self.row["station_id"]))
 
     @strawberry.field
     async def zone(self, info: Info) -> Zone | None:

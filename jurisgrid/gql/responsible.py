@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import strawberry
 from strawberry.types import Info
@@ -88,7 +90,7 @@ async def responsible_for(info: Info, lon: float, lat: float, crs: Crs) -> Respo
         _prime(info, "person", person)
         officers.append(Officer(person=Person(row=person), role=o["role"]))
 
-    def wrap(cls, key):  # type: ignore[no-untyped-def]
+    def wrap(cls: Any, key: str) -> Any:
         return cls(row=u[key]) if u[key] is not None else None
 
     return Responsibility(

@@ -26,11 +26,12 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
         query=Query,
         extensions=[
             DomainErrors,
-            QueryDepthLimiter(max_depth=api.max_depth),
-            MaxAliasesLimiter(max_alias_count=api.max_aliases),
-            MaxTokensLimiter(max_token_count=api.max_tokens),
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            lambda: QueryDepthLimiter(max_depth=api.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=api.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=api.max_tokens),
+            # the caches must outlive a request, so these two are shared instances
+            ParserCache(maxsize=256),  # type: ignore[list-item]
+            ValidationCache(maxsize=256),  # type: ignore[list-item]
         ],
     )
 

@@ -139,7 +139,7 @@ class GridIndexCache:
             community_codes=snap.community_codes[g].tolist(),
             on_boundary=res.on_boundary.tolist(),
             nearest_grid_codes=snap.codes[near].tolist(),
-            nearest_m=np.where(np.isnan(res.nearest_m), None, res.nearest_m).tolist(),
+            nearest_m=np.where(np.isnan(res.nearest_m), None, res.nearest_m).tolist(),  # type: ignore[call-overload]
         )
 
 

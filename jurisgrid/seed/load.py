@@ -75,6 +75,13 @@ def clear(engine: Engine) -> None:
         ))
 
 
+def _one_value(cur: Any) -> Any:
+    row = cur.fetchone()
+    if row is None:
+        raise RuntimeError("statement returned no row")
+    return row[0]
+
+
 def _ids(cur: Any, table: str) -> dict[str, int]:
     cur.execute(f"SELECT code, id FROM {table}")
     return dict(cur.fetchall())
@@ -95,7 +102,7 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
             (demo.code, demo.name, json.dumps(demo.repairs, ensure_ascii=False),
              _ewkb([demo.outline])[0]),
         )
-        county_id = cur.fetchone()[0]
+        county_id = _one_value(cur)
         copy_rows(cur, "sector", ("code", "name", "county_id"),
                   ((s.code, s.name, county_id) for s in demo.sectors))
         sector_ids = _ids(cur, "sector")
@@ -163,7 +170,7 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
         for t in TABLES_IN_LOAD_ORDER:
             cur.execute(f"ANALYZE {t}")
             cur.execute(f"SELECT count(*) FROM {t}")
-            counts[t] = cur.fetchone()[0]
+            counts[t] = _one_value(cur)
         raw.commit()
         step("done", total, total)
         return counts
