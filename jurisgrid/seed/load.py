@@ -94,6 +94,7 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
     try:
         cur = raw.cursor()
         cur.execute("SET LOCAL synchronous_commit = off")
+        cur.execute("SET LOCAL statement_timeout = 0")  # bulk statements run for minutes at scale 10
         total = 9
         step("county", 0, total)
         cur.execute(
