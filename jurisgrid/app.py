@@ -10,8 +10,7 @@ from sqlalchemy import Engine
 
 from jurisgrid.config import Settings, get_settings
 from jurisgrid.errors import JurisgridError
-from jurisgrid.gql.context import Context
-from jurisgrid.gql.router import JsonGraphQLRouter
+from jurisgrid.gql.router import GraphQLApp
 from jurisgrid.gql.schema import build_schema
 from jurisgrid.routes import health, lookup
 from jurisgrid.routes.jsonresponse import JSONResponse
@@ -34,12 +33,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.engine = engine
     app.state.settings = settings
 
-    async def context_getter(request: Request) -> Context:
-        return Context(engine=request.app.state.engine, settings=settings)
-
-    graphql = JsonGraphQLRouter(build_schema(settings.api), context_getter=context_getter,
-                            graphql_ide="graphiql" if settings.api.graphiql else None)
-    app.include_router(graphql, prefix="/graphql")
+    graphql = GraphQLApp(build_schema(settings.api), settings)
+    # an ASGI app as a route endpoint: Starlette passes scope/receive/send straight through
+    app.router.add_route("/graphql", graphql, methods=["GET", "POST"])  # type: ignore[arg-type]
     app.include_router(health.router)
     app.include_router(lookup.router)
 
