@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
 from jurisgrid.config import Settings
+from jurisgrid.db import read_connection
 from jurisgrid.gql.loaders import Loaders
 
 T = TypeVar("T")
@@ -32,7 +33,7 @@ class Context(BaseContext):
 
         def work() -> T:
             conn: Connection
-            with self.engine.connect() as conn:
+            with read_connection(self.engine) as conn:
                 return fn(conn, *args, **kwargs)
 
         return await run_in_threadpool(work)

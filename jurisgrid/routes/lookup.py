@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from jurisgrid.db import read_connection
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
 from jurisgrid.models.responsible import responsible_row
@@ -29,7 +30,7 @@ async def responsible(request: Request, lon: float = Query(...), lat: float = Qu
     engine = request.app.state.engine
 
     def run() -> dict:
-        with engine.connect() as conn:
+        with read_connection(engine) as conn:
             return dict(responsible_row(conn, lon=wlon, lat=wlat))
 
     return JSONResponse(await run_in_threadpool(run))
