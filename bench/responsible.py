@@ -192,12 +192,13 @@ def _wait_healthy(server: Server, timeout_s: float = 60.0) -> None:
 
 
 @contextmanager
-def running_server(url: str, logdir: Path, extra_env: dict[str, str]) -> Iterator[Server]:
+def running_server(url: str, logdir: Path, extra_env: dict[str, str],
+                   workers: int = 1) -> Iterator[Server]:
     """uvicorn with one worker on a free 127.0.0.1 port, stopped on the way out (also on ^C)."""
     port = _free_port()
     log = logdir / "server.log"
     cmd = [sys.executable, "-m", "uvicorn", "jurisgrid.app:create_app", "--factory",
-           "--host", HOST, "--port", str(port), "--workers", "1", "--log-level", "warning"]
+           "--host", HOST, "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     env = {**os.environ, **extra_env, "JURISGRID_DATABASE_URL": url}
     with log.open("wb") as out:
         # own session: a ^C in the terminal reaches the bench, which then stops the server
@@ -230,9 +231,15 @@ class CpuClock:
         tick = os.sysconf("SC_CLK_TCK")
         cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
         busy = sum(cpu) - cpu[3] - cpu[4]  # all but idle and iowait
-        stat = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        server_ticks = 0
+        for pid in process_tree(server_pid):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            server_ticks += int(stat[11]) + int(stat[12])
         own = os.times()
-        return cls(time.monotonic(), busy / tick, (int(stat[11]) + int(stat[12])) / tick,
+        return cls(time.monotonic(), busy / tick, server_ticks / tick,
                    own.user + own.system)
 
     def cores_since(self, before: CpuClock) -> tuple[float, float, float]:
@@ -243,14 +250,32 @@ class CpuClock:
         return server / wall, bench / wall, max(other, 0.0) / wall
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's workers), from /proc/<pid>/task/*/children."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except FileNotFoundError:
+                continue
+    return out
+
+
 def process_memory_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process in MB, from /proc/<pid>/status."""
-    fields: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0]) / 1024  # kB → MB
-    return fields["VmRSS"], fields["VmHWM"]
+    """(VmRSS, VmHWM) in MB of the server: summed over the process and its workers."""
+    rss = hwm = 0.0
+    for p in process_tree(pid):
+        fields: dict[str, float] = {}
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0]) / 1024  # kB → MB
+        rss += fields.get("VmRSS", 0.0)
+        hwm += fields.get("VmHWM", 0.0)
+    return rss, hwm
 
 
 # -- a lean HTTP/1.1 client over raw sockets ---------------------------------------------------
@@ -674,6 +699,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", type=float, default=1.0, help="demo county scale (default 1)")
     p.add_argument("--seed", type=int, default=0, help="demo county seed (default 0)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     p.add_argument("--reseed", action="store_true", help="reload the demo county even if present")
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per load phase")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per load phase")
@@ -696,7 +722,7 @@ def measure(url: str, engine: Engine, args: argparse.Namespace, console: Console
     single_pts = sample_points(engine, SINGLE_POINTS, args.points_seed)
     bulk_pts = sample_points(engine, args.points, args.points_seed + 1, outside=0.02)
     with tempfile.TemporaryDirectory(prefix="jurisgrid-bench-") as tmp, \
-            running_server(url, Path(tmp), dict(args.server_env)) as server:
+            running_server(url, Path(tmp), dict(args.server_env), args.workers) as server:
         console.rule(f"single points, {args.warmup:g} s warm-up + {args.seconds:g} s each")
         single = run_single(server, engine, single_pts, args, console)
         console.rule(f"{args.points:,} points in one request")
