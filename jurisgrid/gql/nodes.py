@@ -12,8 +12,6 @@ from strawberry.types import Info
 from jurisgrid.gql.geometry import geometry_field
 from jurisgrid.models.rows import Row
 
-ACTIVE = None  # assignments whose valid_to IS NULL are current
-
 
 async def _one(info: Info, table: str, unit_id: int | None) -> Row | None:
     if unit_id is None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-import numpy as np
 import strawberry
 from strawberry.types import Info
 
@@ -112,13 +112,7 @@ async def responsible_for_many(info: Info, points: object, crs: Crs) -> Responsi
         raise InvalidInput(str(exc)) from None
     wgs = to_wgs84_array(crs, coords) if len(coords) else coords
     ans = await info.context.db(rq.grid_index_cache.resolve, wgs[:, 0], wgs[:, 1])
-    return ResponsibilityBatch(
-        count=len(coords),
-        resolved=int(np.count_nonzero([g is not None for g in ans.grid_codes])),
-        grid_codes=ans.grid_codes, zone_codes=ans.zone_codes, station_codes=ans.station_codes,
-        community_codes=ans.community_codes, on_boundary=ans.on_boundary,
-        nearest_grid_codes=ans.nearest_grid_codes, nearest_distance_m=ans.nearest_m,
-    )
+    return ResponsibilityBatch(**dataclasses.asdict(ans))
 
 
 __all__ = [

@@ -76,18 +76,19 @@ def answer_from_row(row: Any) -> PointAnswer:
 class BatchAnswer:
     """Columns in input order; codes are None where the point is in no grid."""
 
-    grid_ids: list[int | None]
+    count: int
+    resolved: int
     grid_codes: list[str | None]
     zone_codes: list[str | None]
     station_codes: list[str | None]
     community_codes: list[str | None]
     on_boundary: list[bool]
     nearest_grid_codes: list[str | None]
-    nearest_m: list[float | None]
+    nearest_distance_m: list[float | None]
 
 
 _GRIDS_SQL = text("""
-SELECT g.id, g.code, z.code AS zone_code, s.code AS station_code, c.code AS community_code,
+SELECT g.code, z.code AS zone_code, s.code AS station_code, c.code AS community_code,
        ST_AsBinary(g.geom) AS wkb
 FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id
 JOIN community c ON c.id = g.community_id
@@ -97,7 +98,6 @@ JOIN community c ON c.id = g.community_id
 class _IndexSnapshot:
     def __init__(self, version: int, rows: list[Any]) -> None:
         self.version = version
-        self.ids = np.array([r.id for r in rows] + [None], dtype=object)
         self.codes = np.array([r.code for r in rows] + [None], dtype=object)
         self.zone_codes = np.array([r.zone_code for r in rows] + [None], dtype=object)
         self.station_codes = np.array([r.station_code for r in rows] + [None], dtype=object)
@@ -132,14 +132,15 @@ class GridIndexCache:
         g = res.grid  # -1 indexes the trailing None of every column
         near = res.nearest
         return BatchAnswer(
-            grid_ids=snap.ids[g].tolist(),
+            count=len(g),
+            resolved=int(np.count_nonzero(g >= 0)),
             grid_codes=snap.codes[g].tolist(),
             zone_codes=snap.zone_codes[g].tolist(),
             station_codes=snap.station_codes[g].tolist(),
             community_codes=snap.community_codes[g].tolist(),
             on_boundary=res.on_boundary.tolist(),
             nearest_grid_codes=snap.codes[near].tolist(),
-            nearest_m=np.where(np.isnan(res.nearest_m), None, res.nearest_m).tolist(),  # type: ignore[call-overload]
+            nearest_distance_m=np.where(np.isnan(res.nearest_m), None, res.nearest_m).tolist(),  # type: ignore[call-overload]
         )
 
 

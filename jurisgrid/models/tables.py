@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -168,5 +167,4 @@ GEOMETRY_COLUMNS: dict[str, tuple[str, ...]] = {
     for t in metadata.sorted_tables
 }
 
-# ``Float`` kept importable for query modules that build typed columns
-__all__ = ["GEOMETRY_COLUMNS", "SRID", "Float", "metadata"]
+__all__ = ["GEOMETRY_COLUMNS", "SRID", "metadata"]

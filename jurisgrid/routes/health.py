@@ -21,7 +21,8 @@ async def healthz(request: Request) -> JSONResponse:
             conn.execute(text("SELECT 1"))
             postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
             version = conn.execute(text("SELECT version FROM data_version")).scalar_one()
-        return {"postgis": postgis, "data_version": version, "migration": current_revision(engine)}
+            migration = current_revision(conn)
+        return {"postgis": postgis, "data_version": version, "migration": migration}
 
     try:
         info = await run_in_threadpool(probe)
