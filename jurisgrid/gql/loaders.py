@@ -7,6 +7,7 @@ foreign key is the given parent id; ``Loaders.geometry(...)`` loads (simplified)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
+from datetime import datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -54,6 +55,18 @@ class Loaders:
 
         return self._get(("children", table, fk), lambda: DataLoader(load_fn=load))
 
+    def first_children(self, table: str, fk: str, *, first: int, since: datetime | None = None,
+                       until: datetime | None = None) -> DataLoader[int, list[Row]]:
+        """Like :meth:`children`, but at most ``first`` rows per parent, cut in SQL."""
+
+        async def load(parent_ids: list[int]) -> list[list[Row]]:
+            found = await self._db(rows_q.first_rows_by_parent, table, fk, parent_ids,
+                                   first=first, since=since, until=until)
+            return [found.get(p, []) for p in parent_ids]
+
+        key = ("first", table, fk, first, since, until)
+        return self._get(key, lambda: DataLoader(load_fn=load))
+
     def geometry(self, table: str, column: str, simplify_deg: float) -> DataLoader[int, bytes | None]:
         async def load(ids: list[int]) -> list[bytes | None]:
             found = await self._db(geometry_q.fetch_wkb, table, column, ids,
@@ -62,6 +75,3 @@ class Loaders:
 
         return self._get(("geom", table, column, simplify_deg), lambda: DataLoader(load_fn=load))
 
-    def custom(self, key: Hashable, load: Callable[[list[Any]], Awaitable[list[Any]]]
-               ) -> DataLoader[Any, Any]:
-        return self._get(("custom", key), lambda: DataLoader(load_fn=load))

@@ -215,18 +215,16 @@ class Grid(Unit):
 
     @strawberry.field(description="Address points in this grid (at most `first`).")
     async def address_points(self, info: Info, first: int = 100) -> list[AddressPoint]:
-        first = info.context.page_size(first)
-        rows = await _children(info, "address_point", "grid_id", self.row["id"])
-        return [AddressPoint(row=r) for r in rows[:first]]
+        loader = info.context.loaders.first_children(
+            "address_point", "grid_id", first=info.context.page_size(first))
+        return [AddressPoint(row=r) for r in await loader.load(self.row["id"])]
 
     @strawberry.field(description="Incidents in this grid, optionally in [since, until).")
     async def incidents(self, info: Info, first: int = 100, since: datetime | None = None,
                         until: datetime | None = None) -> list[Incident]:
-        first = info.context.page_size(first)
-        rows = await _children(info, "incident", "grid_id", self.row["id"])
-        rows = [r for r in rows if (since is None or r["occurred_at"] >= since)
-                and (until is None or r["occurred_at"] < until)]
-        return [Incident(row=r) for r in rows[:first]]
+        loader = info.context.loaders.first_children(
+            "incident", "grid_id", first=info.context.page_size(first), since=since, until=until)
+        return [Incident(row=r) for r in await loader.load(self.row["id"])]
 
 
 @strawberry.type(description="标准地址 — a standard address with its actual population.")

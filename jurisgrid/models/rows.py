@@ -6,10 +6,11 @@ The GraphQL node types are built from these rows; geometry is fetched separately
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, select
 
 from jurisgrid.models import tables as t
 
@@ -59,5 +60,26 @@ def rows_by_parent(conn: Connection, table: str, fk: str, parent_ids: Iterable[i
     )
     out: dict[int, list[Row]] = {}
     for r in res.mappings():
+        out.setdefault(r[fk], []).append(dict(r))
+    return out
+
+
+def first_rows_by_parent(conn: Connection, table: str, fk: str, parent_ids: Iterable[int], *,
+                         first: int, since: datetime | None = None,
+                         until: datetime | None = None) -> dict[int, list[Row]]:
+    """The first ``first`` rows (by code) of each parent, in one statement; ``since``/``until``
+    bound ``occurred_at`` for tables that have it."""
+    tb = TABLES[table]
+    conds: list[ColumnElement[bool]] = [tb.c[fk].in_(list(set(parent_ids)))]
+    if since is not None:
+        conds.append(tb.c.occurred_at >= since)
+    if until is not None:
+        conds.append(tb.c.occurred_at < until)
+    rank = func.row_number().over(partition_by=tb.c[fk], order_by=tb.c.code).label("rank_")
+    sub = select(*[tb.c[c] for c in scalar_columns(table)], rank).where(and_(*conds)).subquery()
+    q = (select(*[sub.c[c] for c in scalar_columns(table)]).where(sub.c.rank_ <= first)
+         .order_by(sub.c[fk], sub.c.code))
+    out: dict[int, list[Row]] = {}
+    for r in conn.execute(q).mappings():
         out.setdefault(r[fk], []).append(dict(r))
     return out

@@ -192,3 +192,21 @@ def test_rest_lookup_matches_graphql(client, gql) -> None:  # type: ignore[no-un
     assert r.json()["grid__code"] == want["responsibleFor"]["grid"]["code"]
     bad = client.get("/api/responsible", params={"lon": 200, "lat": 30})
     assert bad.status_code == 400 and "longitude" in bad.json()["error"]["message"]
+
+
+def test_nested_first_n_cut_in_sql(gql, engine, count_sql) -> None:  # type: ignore[no-untyped-def]
+    q = """{ grids(first: 20) { nodes { code addressPoints(first: 3) { code }
+             incidents(first: 2, since: "2026-06-01T00:00:00+08:00") { code occurredAt } } } }"""
+    grids = _data(gql(q))["grids"]["nodes"]
+    assert count_sql.count <= 4, count_sql.statements   # page + one per nested list
+    with engine.connect() as conn:
+        for g in grids:
+            want_a = conn.execute(text(
+                "SELECT a.code FROM address_point a JOIN grid g ON g.id = a.grid_id"
+                " WHERE g.code = :c ORDER BY a.code LIMIT 3"), {"c": g["code"]}).scalars().all()
+            want_i = conn.execute(text(
+                "SELECT i.code FROM incident i JOIN grid g ON g.id = i.grid_id WHERE g.code = :c"
+                " AND i.occurred_at >= '2026-06-01T00:00:00+08:00' ORDER BY i.code LIMIT 2"),
+                {"c": g["code"]}).scalars().all()
+            assert [a["code"] for a in g["addressPoints"]] == want_a
+            assert [i["code"] for i in g["incidents"]] == want_i
