@@ -13,10 +13,16 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.tools import merge_types
 
 from jurisgrid.config import ApiSettings
 from jurisgrid.gql.errors import DomainErrors
 from jurisgrid.gql.query import Query
+
+# Each capability contributes its own root types; they are merged here (one line per part).
+QUERY_PARTS: tuple[type, ...] = (Query,)
+MUTATION_PARTS: tuple[type, ...] = ()
+SUBSCRIPTION_PARTS: tuple[type, ...] = ()
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 
@@ -28,8 +34,13 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
     # (3x the CPU of a small query). Each request gets fresh extension objects around them.
     rules = [*QueryDepthLimiter(max_depth=api.max_depth).validation_rules,
              *MaxAliasesLimiter(max_alias_count=api.max_aliases).validation_rules]
+    query = merge_types("Query", QUERY_PARTS) if len(QUERY_PARTS) > 1 else Query
+    mutation = merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None
+    subscription = merge_types("Subscription", SUBSCRIPTION_PARTS) if SUBSCRIPTION_PARTS else None
     return strawberry.Schema(
-        query=Query,
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
         extensions=[
             DomainErrors,
             lambda: AddValidationRules(rules),
