@@ -6,15 +6,20 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
 
+from jurisgrid.auth.http import read_access
 from jurisgrid.config import Settings, get_settings
+from jurisgrid.db import dispose
+from jurisgrid.editing.background import start_apply_due
 from jurisgrid.errors import JurisgridError
 from jurisgrid.gql.router import GraphQLApp
 from jurisgrid.gql.schema import build_schema
-from jurisgrid.routes import health, lookup
+from jurisgrid.live import stop_all as stop_listeners
+from jurisgrid.routes import health, lookup, ogc, tiles
 from jurisgrid.routes.jsonresponse import JSONResponse
+from jurisgrid.web import routes as web_routes
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -32,8 +37,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)  # requests make short-lived garbage: collect less often
+        stop_apply_due = start_apply_due(app)  # scheduled edits take effect on time (issue 3)
         yield
-        app.state.engine.dispose()
+        stop_apply_due()
+        stop_listeners()  # the LISTEN thread of live updates, if a subscription started it
+        dispose(app.state.engine)
 
     app = FastAPI(title="jurisgrid", version="0.1.0", lifespan=lifespan,
                   default_response_class=JSONResponse)
@@ -43,8 +51,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     graphql = GraphQLApp(build_schema(settings.api), settings)
     # an ASGI app as a route endpoint: Starlette passes scope/receive/send straight through
     app.router.add_route("/graphql", graphql, methods=["GET", "POST"])  # type: ignore[arg-type]
+    app.router.add_websocket_route("/graphql", graphql)  # type: ignore[arg-type]  # subscriptions
     app.include_router(health.router)
-    app.include_router(lookup.router)
+    app.include_router(lookup.router, dependencies=[Depends(read_access)])  # 401 when reads need a token
+    app.include_router(tiles.router, dependencies=[Depends(read_access)])
+    app.include_router(ogc.router, dependencies=[Depends(read_access)])
+    app.include_router(web_routes.router)  # the web map at / and its /static files (no token: static)
 
     @app.exception_handler(JurisgridError)
     async def domain_error(_: Request, exc: JurisgridError) -> JSONResponse:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
+from jurisgrid.cli_common import console
+from jurisgrid.cli_common import engine as _engine
+from jurisgrid.cli_common import fail as _fail
+from jurisgrid.cli_io import export_app, import_app
+from jurisgrid.cli_sizing import app as sizing_app
+from jurisgrid.cli_sizing import seed_sf_cmd
+from jurisgrid.cli_token import app as token_app
 from jurisgrid.config import get_settings
+from jurisgrid.editing.cli import app as edits_app
 from jurisgrid.localdb import ClusterError, LocalCluster
 
 app = typer.Typer(help="jurisgrid — police-station jurisdictions on a map.", no_args_is_help=True)
@@ -21,25 +27,16 @@ schema_app = typer.Typer(help="The GraphQL schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(schema_app, name="schema")
-console = Console(stderr=True)
+app.add_typer(token_app, name="token")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(edits_app, name="edits")
+app.add_typer(sizing_app, name="sizing")
+seed_app.command("sf")(seed_sf_cmd)
 
 
 def _cluster() -> LocalCluster:
     return LocalCluster(get_settings().db.home.resolve())
-
-
-def _fail(msg: str) -> NoReturn:
-    console.print(f"[red]error:[/red] {msg}")
-    raise typer.Exit(1)
-
-
-def _engine() -> Engine:
-    from jurisgrid.db import get_engine
-
-    try:
-        return get_engine()
-    except ClusterError as exc:
-        _fail(str(exc))
 
 
 @db_app.command("start")
@@ -153,7 +150,8 @@ def serve(host: str | None = None, port: int | None = None,
     s = get_settings().server
     _engine()  # start the local cluster before the workers need it
     uvicorn.run("jurisgrid.app:create_app", factory=True, host=host or s.host,
-                port=port or s.port, workers=workers or s.workers, log_level="info")
+                port=port or s.port, workers=workers or s.workers, log_level="info",
+                access_log=s.access_log)
 
 
 @app.command("up")

@@ -36,7 +36,11 @@ class ApiSettings(BaseSettings):
 
     model_config = _COMMON
 
+    # reads without a bearer token (env JURISGRID_ANONYMOUS_READS=false in production)
     anonymous_reads: bool = True
+    # a verified token is trusted this long per process before it is looked up again, so a
+    # revocation made by another process takes effect within this many seconds
+    token_cache_ttl_s: float = 5.0
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 20_000
@@ -44,6 +48,17 @@ class ApiSettings(BaseSettings):
     page_size_max: int = 1_000
     batch_max_points: int = 100_000
     graphiql: bool = True
+
+
+class EditSettings(BaseSettings):
+    """Limits of the editing API (issue 3; jurisgrid/editing)."""
+
+    model_config = _COMMON
+
+    edit_max_vertices: int = 100_000      # vertex cap of one input geometry
+    edit_max_grids: int = 5_000           # grids one edit may touch
+    # the server wakes at the next scheduled instant, and looks for newly scheduled edits this often
+    edit_apply_due_interval_s: float = 5.0
 
 
 class ServerSettings(BaseSettings):
@@ -56,6 +71,9 @@ class ServerSettings(BaseSettings):
     # one process holds the GIL: a second worker let GraphQL use both cores of the bench
     # machine (400 -> 630 req/s at 16 clients, bench/responsible.py --workers 2)
     workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    # one log line per request costs a single-point lookup a tenth of its time; a reverse
+    # proxy in front usually logs requests anyway (JURISGRID_ACCESS_LOG=true to turn it on)
+    access_log: bool = False
 
 
 class Settings:
@@ -65,6 +83,7 @@ class Settings:
         self.db = DatabaseSettings()
         self.api = ApiSettings()
         self.server = ServerSettings()
+        self.edit = EditSettings()
 
 
 @lru_cache(maxsize=1)

@@ -37,3 +37,11 @@ class Conflict(JurisgridError):
 class Forbidden(JurisgridError):
     code = "FORBIDDEN"
     http_status = 403
+
+
+class Unauthenticated(Forbidden):
+    """No valid credentials: a missing (when anonymous reads are off), unknown or revoked token.
+    A Forbidden, so code that refuses on Forbidden refuses this too; maps to HTTP 401."""
+
+    code = "UNAUTHENTICATED"
+    http_status = 401

@@ -1,6 +1,8 @@
 # Sourced by ./dev: installs what is missing, idempotently and quietly when nothing is.
-# System: PostgreSQL server + PostGIS (Debian/Ubuntu packages), python3-venv.
+# System: PostgreSQL server + PostGIS (Debian/Ubuntu packages), python3-venv, Node.js + npm,
+#         Chromium + a CJK font (the browser tests drive Debian's chromium; no browser download).
 # Python: a .venv with the project and its dev extras.
+# Web:    web/ `npm ci`, then MapLibre GL JS copied into jurisgrid/web/static/vendor/ (served by the app).
 
 _sudo() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "need root (or sudo) to install: $*" >&2; return 1; fi; }
@@ -33,6 +35,12 @@ setup_system() {
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     _apt_install python3-venv
   fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    _apt_install nodejs npm
+  fi
+  if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
+    _apt_install chromium fonts-wqy-zenhei
+  fi
 }
 
 setup_python() {
@@ -46,4 +54,13 @@ setup_python() {
   rm -f .venv/.installed-*; touch "$stamp"
 }
 
-setup() { setup_system; setup_python; }
+setup_web() {  # the map's MapLibre GL JS: from npm (web/package-lock.json) into the package
+  local stamp vendor=jurisgrid/web/static/vendor/maplibre-gl
+  stamp="$vendor/.installed-$(sha1sum web/package-lock.json web/scripts/vendor.mjs | sha1sum | cut -c1-12)"
+  [ -f "$stamp" ] && [ -f "$vendor/maplibre-gl.js" ] && return 0
+  echo "installing the web map's npm packages (web/)" >&2
+  (cd web && npm ci --no-audit --no-fund --loglevel=error >&2 && npm run --silent build >&2)
+  rm -f "$vendor"/.installed-*; touch "$stamp"
+}
+
+setup() { setup_system; setup_python; setup_web; }

@@ -9,16 +9,15 @@ write do it inside a transaction that is rolled back.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event
 
-from jurisgrid.db import make_engine
+from jurisgrid.db import dispose, make_engine
 from jurisgrid.localdb import LocalCluster
+from tests.dbs import scratch_database
 
 TEST_SCALE = 0.02
 TEST_SEED = 7
@@ -37,17 +36,8 @@ def _server_url() -> tuple[str, LocalCluster | None]:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     server, _ = _server_url()
-    name = f"jurisgrid_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(server, "jurisgrid_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +56,7 @@ def engine(database_url: str, demo) -> Iterator[Engine]:  # type: ignore[no-unty
     upgrade(eng)
     load(eng, demo)
     yield eng
-    eng.dispose()
+    dispose(eng)
 
 
 class StatementCounter:
@@ -83,10 +73,16 @@ class StatementCounter:
 
 @pytest.fixture
 def count_sql(engine: Engine) -> Iterator[StatementCounter]:
+    """Every statement sent through the engine and its read sibling (GraphQL reads)."""
+    from jurisgrid.db import read_engine
+
     counter = StatementCounter()
-    event.listen(engine, "before_cursor_execute", counter)
+    engines = (engine, read_engine(engine))
+    for e in engines:
+        event.listen(e, "before_cursor_execute", counter)
     yield counter
-    event.remove(engine, "before_cursor_execute", counter)
+    for e in engines:
+        event.remove(e, "before_cursor_execute", counter)
 
 
 @pytest.fixture(scope="session")

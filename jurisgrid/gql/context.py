@@ -1,4 +1,5 @@
-"""Per-request context: the engine, settings, and this request's DataLoaders."""
+"""Per-request context: the engine, settings, the caller (``principal``) and this request's
+DataLoaders."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
+from jurisgrid.auth.principal import ANONYMOUS, Principal
 from jurisgrid.config import Settings
 from jurisgrid.db import read_connection
 from jurisgrid.gql.loaders import Loaders
@@ -21,6 +23,10 @@ T = TypeVar("T")
 class Context(BaseContext):
     engine: Engine
     settings: Settings
+    # who asks: set by the router from the Authorization header (jurisgrid/auth/resolve.py)
+    principal: Principal = ANONYMOUS
+    # why the request's credentials were refused; the router answers 401 without executing
+    auth_error: Exception | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -43,3 +44,9 @@ class DomainErrors(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [map_error(e) for e in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Subscriptions: every streamed result (``next``/``error`` messages) is mapped alike."""
+        if getattr(result, "errors", None):
+            result.errors = [map_error(e) for e in result.errors]
+        yield

@@ -23,6 +23,15 @@ class Loaders:
     def __init__(self, db: DbRunner) -> None:
         self._db = db
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self._known: dict[str, dict[int, Row]] = {}
+
+    def prime(self, table: str, row: Row) -> None:
+        """Remember a row this request already holds: loading it by id costs no query then.
+        (Cheaper than ``DataLoader.prime``, which makes a future per row.)"""
+        self._known.setdefault(table, {})[row["id"]] = row
+
+    def known(self, table: str, row_id: int) -> Row | None:
+        return self._known.get(table, {}).get(row_id)
 
     def _get(self, key: Hashable, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
         loader = self._loaders.get(key)
@@ -32,8 +41,10 @@ class Loaders:
 
     def rows(self, table: str) -> DataLoader[int, Row | None]:
         async def load(ids: list[int]) -> list[Row | None]:
-            found = await self._db(rows_q.rows_by_ids, table, ids)
-            return [found.get(i) for i in ids]
+            known = self._known.get(table, {})
+            missing = [i for i in ids if i not in known]
+            found = await self._db(rows_q.rows_by_ids, table, missing) if missing else {}
+            return [known.get(i) or found.get(i) for i in ids]
 
         return self._get(("rows", table), lambda: DataLoader(load_fn=load))
 
@@ -47,10 +58,9 @@ class Loaders:
     def children(self, table: str, fk: str) -> DataLoader[int, list[Row]]:
         async def load(parent_ids: list[int]) -> list[list[Row]]:
             found = await self._db(rows_q.rows_by_parent, table, fk, parent_ids)
-            rows = self.rows(table)
             for children in found.values():
                 for r in children:
-                    rows.prime(r["id"], r)
+                    self.prime(table, r)
             return [found.get(p, []) for p in parent_ids]
 
         return self._get(("children", table, fk), lambda: DataLoader(load_fn=load))
@@ -66,6 +76,11 @@ class Loaders:
 
         key = ("first", table, fk, first, since, until)
         return self._get(key, lambda: DataLoader(load_fn=load))
+
+    def batch(self, key: Hashable,
+              load_fn: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+        """A loader defined elsewhere (e.g. gql/sizing_stats.py), made once per request and key."""
+        return self._get(("batch", key), lambda: DataLoader(load_fn=load_fn))
 
     def geometry(self, table: str, column: str, simplify_deg: float) -> DataLoader[int, bytes | None]:
         async def load(ids: list[int]) -> list[bytes | None]:

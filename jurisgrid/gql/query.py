@@ -10,10 +10,11 @@ import strawberry
 from strawberry.types import Info
 
 from jurisgrid.geo.crs import Crs
+from jurisgrid.gql import history as hist
 from jurisgrid.gql import responsible as resp
 from jurisgrid.gql.connections import Connection, Edge, PageInfo, decode_cursor, encode_cursor
 from jurisgrid.gql.geometry import CrsEnum
-from jurisgrid.gql.inputs import WithinDistance, spatial_filter
+from jurisgrid.gql.inputs import WithinDistance, point_to_wgs84, spatial_filter
 from jurisgrid.gql.nodes import (
     NODE_TYPES,
     AddressPoint,
@@ -33,15 +34,16 @@ from jurisgrid.models.listing import ListFilter
 
 
 async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
-                      after: str | None) -> Connection[Any]:
+                      after: str | None, as_of: datetime | None = None) -> Connection[Any]:
+    if as_of is not None:  # the past (or a scheduled future) from the history tables (issue 3)
+        return await hist.list_as_of(info, table, f, first, after, as_of)
     ctx = info.context
     n = ctx.page_size(first if first is not None else ctx.settings.api.page_size_default)
     rows = await ctx.db(listing.page, table, f, first=n, after=decode_cursor(after))
     cls = NODE_TYPES[table]
-    loader = ctx.loaders.rows(table)
     edges = []
     for r in rows[:n]:
-        loader.prime(r["id"], r)
+        ctx.loaders.prime(table, r)
         edges.append(Edge(cursor=encode_cursor(r["code"]), node=cls(row=r)))
 
     async def count() -> int:
@@ -55,11 +57,13 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
     )
 
 
-async def _by_code(info: Info, table: str, code: str) -> Any:
+async def _by_code(info: Info, table: str, code: str, as_of: datetime | None = None) -> Any:
+    if as_of is not None:
+        return await hist.by_code_as_of(info, table, code, as_of)
     row = await info.context.loaders.by_code(table).load(code)
     if row is None:
         return None
-    info.context.loaders.rows(table).prime(row["id"], row)
+    info.context.loaders.prime(table, row)
     return NODE_TYPES[table](row=row)
 
 
@@ -73,6 +77,8 @@ BBox = Annotated[list[float] | None,
                  strawberry.argument(description="[minLon, minLat, maxLon, maxLat] in `crs`")]
 Intersects = Annotated[GeoJSON | None,  # type: ignore[valid-type]
                        strawberry.argument(description="GeoJSON geometry in `crs`")]
+AsOf = Annotated[datetime | None, strawberry.argument(
+    description="answer as of this instant (history; a future instant sees scheduled edits)")]
 Search = Annotated[str | None,
                    strawberry.argument(description="code prefix or part of the name/address")]
 
@@ -94,20 +100,20 @@ class Query:
         return await _by_code(info, "township", code)
 
     @strawberry.field
-    async def community(self, info: Info, code: str) -> Community | None:
-        return await _by_code(info, "community", code)
+    async def community(self, info: Info, code: str, as_of: AsOf = None) -> Community | None:
+        return await _by_code(info, "community", code, as_of)
 
     @strawberry.field
-    async def station(self, info: Info, code: str) -> Station | None:
-        return await _by_code(info, "station", code)
+    async def station(self, info: Info, code: str, as_of: AsOf = None) -> Station | None:
+        return await _by_code(info, "station", code, as_of)
 
     @strawberry.field
-    async def zone(self, info: Info, code: str) -> Zone | None:
-        return await _by_code(info, "zone", code)
+    async def zone(self, info: Info, code: str, as_of: AsOf = None) -> Zone | None:
+        return await _by_code(info, "zone", code, as_of)
 
     @strawberry.field
-    async def grid(self, info: Info, code: str) -> Grid | None:
-        return await _by_code(info, "grid", code)
+    async def grid(self, info: Info, code: str, as_of: AsOf = None) -> Grid | None:
+        return await _by_code(info, "grid", code, as_of)
 
     @strawberry.field
     async def address_point(self, info: Info, code: str) -> AddressPoint | None:
@@ -146,11 +152,12 @@ class Query:
                           crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                           code: str | None = None, codes: list[str] | None = None,
                           search: Search = None,
-                          township: str | None = None) -> Connection[Community]:
+                          township: str | None = None,
+                    as_of: AsOf = None) -> Connection[Community]:
         parents = {"township_id": ("township", township)} if township else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "community", f, first, after)
+        return await _connection(info, "community", f, first, after, as_of)
 
     @strawberry.field
     async def stations(self, info: Info, first: int | None = None, after: str | None = None,
@@ -159,11 +166,12 @@ class Query:
                        crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                        code: str | None = None, codes: list[str] | None = None,
                        search: Search = None,
-                       sector: str | None = None) -> Connection[Station]:
+                       sector: str | None = None,
+                    as_of: AsOf = None) -> Connection[Station]:
         parents = {"sector_id": ("sector", sector)} if sector else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "station", f, first, after)
+        return await _connection(info, "station", f, first, after, as_of)
 
     @strawberry.field
     async def zones(self, info: Info, first: int | None = None, after: str | None = None,
@@ -171,11 +179,12 @@ class Query:
                     within_distance: WithinDistance | None = None,
                     crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                     code: str | None = None, codes: list[str] | None = None,
-                    search: Search = None, station: str | None = None) -> Connection[Zone]:
+                    search: Search = None, station: str | None = None,
+                    as_of: AsOf = None) -> Connection[Zone]:
         parents = {"station_id": ("station", station)} if station else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "zone", f, first, after)
+        return await _connection(info, "zone", f, first, after, as_of)
 
     @strawberry.field
     async def grids(self, info: Info, first: int | None = None, after: str | None = None,
@@ -185,7 +194,8 @@ class Query:
                     code: str | None = None, codes: list[str] | None = None,
                     search: Search = None, zone: str | None = None,
                     community: str | None = None,
-                    station: str | None = None) -> Connection[Grid]:
+                    station: str | None = None,
+                    as_of: AsOf = None) -> Connection[Grid]:
         parents = {}
         if zone:
             parents["zone_id"] = ("zone", zone)
@@ -193,7 +203,7 @@ class Query:
             parents["community_id"] = ("community", community)
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents, via_zone_station=station)
-        return await _connection(info, "grid", f, first, after)
+        return await _connection(info, "grid", f, first, after, as_of)
 
     @strawberry.field
     async def address_points(self, info: Info, first: int | None = None,
@@ -235,7 +245,9 @@ class Query:
     @strawberry.field(description="Who is responsible for this point. " + resp.RULE)
     async def responsible_for(self, info: Info, lon: float, lat: float,
                               crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
-                              ) -> resp.Responsibility:
+                              as_of: AsOf = None) -> resp.Responsibility:
+        if as_of is not None:
+            return await hist.responsible_as_of(info, *point_to_wgs84(lon, lat, Crs(crs)), as_of)
         return await resp.responsible_for(info, lon, lat, Crs(crs))
 
     @strawberry.field(description="Up to 100,000 points in one request, answered in input order.")

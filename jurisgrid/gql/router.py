@@ -3,24 +3,51 @@ router's dependency injection), with orjson for request and response bodies.
 
 A 100,000-point ``responsibleForMany`` request is ~4 MB of JSON: the standard library parses
 it in ~130 ms, orjson in ~45 ms. orjson refuses NaN/Infinity, which JSON does not have either.
+
+Authentication: the context carries the caller's principal, resolved from the ``Authorization:
+Bearer`` header (no database round trip without a header; see jurisgrid/auth/resolve.py). A
+request whose credentials are refused gets HTTP 401 and a GraphQL error with code
+``UNAUTHENTICATED``, without being executed. WebSockets may send the token in the
+``connection_init`` payload (``{"Authorization": "Bearer …"}``) instead of a header.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
 
+from jurisgrid.auth.resolve import resolve_principal
 from jurisgrid.config import Settings
+from jurisgrid.errors import Unauthenticated
 from jurisgrid.gql.context import Context
 
 
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """WebSocket messages as text frames: graphql-ws clients parse text; orjson gives bytes,
+    which strawberry would send as binary frames."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLApp(GraphQL):
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.api.graphiql else None)
         self.settings = settings
@@ -30,7 +57,38 @@ class GraphQLApp(GraphQL):
         ctx = Context(engine=request.app.state.engine, settings=self.settings)
         ctx.request = request
         ctx.response = response  # type: ignore[assignment]
+        auth = request.headers.get("authorization")
+        if auth or not self.settings.api.anonymous_reads:  # else ANONYMOUS, the field's default
+            try:
+                ctx.principal = await resolve_principal(ctx.engine, self.settings.api, auth)
+            except Unauthenticated as exc:
+                ctx.auth_error = exc
         return ctx
+
+    async def execute_operation(self, request: Any, request_adapter: Any,
+                                request_data: GraphQLRequestData | list[GraphQLRequestData],
+                                context: Any, root_value: Any, sub_response: Any) -> Any:
+        if context.auth_error is not None:
+            sub_response.status_code = 401
+            sub_response.headers["WWW-Authenticate"] = "Bearer"
+            error = GraphQLError(str(context.auth_error), extensions={"code": Unauthenticated.code})
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_operation(request, request_adapter, request_data, context,
+                                               root_value, sub_response)
+
+    async def on_ws_connect(self, context: Context) -> None:  # type: ignore[override]
+        """``connection_init``: a token in the payload wins over the handshake's header."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        auth = params.get("Authorization") or params.get("authorization")
+        if auth:
+            try:
+                context.principal = await resolve_principal(context.engine, self.settings.api, str(auth))
+                context.auth_error = None
+            except Unauthenticated as exc:
+                context.auth_error = exc
+        if context.auth_error is not None:
+            raise ConnectionRejectionError({"code": Unauthenticated.code,
+                                            "message": str(context.auth_error)})
 
     def decode_json(self, data: str | bytes) -> Any:
         return orjson.loads(data)

@@ -5,24 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from jurisgrid.config import ApiSettings
+from jurisgrid.gql.documents import cached_documents
 from jurisgrid.gql.errors import DomainErrors
+from jurisgrid.gql.history import HistoryQuery
+from jurisgrid.gql.mutations import EditMutation
+from jurisgrid.gql.mutations_units import UnitMutation
+from jurisgrid.gql.permissions import AuthQuery
 from jurisgrid.gql.query import Query
+from jurisgrid.gql.sizing import SizingMutation, SizingQuery
+from jurisgrid.gql.subscriptions import JurisdictionSubscription
 
 # Each capability contributes its own root types; they are merged here (one line per part).
-QUERY_PARTS: tuple[type, ...] = (Query,)
-MUTATION_PARTS: tuple[type, ...] = ()
-SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+QUERY_PARTS: tuple[type, ...] = (Query, AuthQuery, HistoryQuery, SizingQuery)
+MUTATION_PARTS: tuple[type, ...] = (EditMutation, UnitMutation, SizingMutation)
+SUBSCRIPTION_PARTS: tuple[type, ...] = (JurisdictionSubscription,)
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 
@@ -31,7 +31,7 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
     api = api or ApiSettings()
     # The limiters' validation rules are built once: the validation cache is keyed by the rule
     # classes, and a limiter built per request makes new classes — a cache miss every time
-    # (3x the CPU of a small query). Each request gets fresh extension objects around them.
+    # (3x the CPU of a small query).
     rules = [*QueryDepthLimiter(max_depth=api.max_depth).validation_rules,
              *MaxAliasesLimiter(max_alias_count=api.max_aliases).validation_rules]
     query = merge_types("Query", QUERY_PARTS) if len(QUERY_PARTS) > 1 else Query
@@ -41,13 +41,7 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
         query=query,
         mutation=mutation,
         subscription=subscription,
-        extensions=[
-            DomainErrors,
-            lambda: AddValidationRules(rules),
-            lambda: MaxTokensLimiter(max_token_count=api.max_tokens),
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
-        ],
+        extensions=[DomainErrors, cached_documents(rules, api.max_tokens)],
     )
 
 

@@ -1,4 +1,5 @@
-"""Who is responsible here: one point through PostGIS, many points through an in-memory index.
+"""Who is responsible here: from an in-memory index of the current grids (one point or
+100,000), or through PostGIS in one statement (the reference path, and the bench's baseline).
 
 Both follow the same boundary rule (``jg_grid_at()`` in SQL, :mod:`jurisgrid.geo.lookup` in
 memory); ``tests/gql/test_responsible_oracle.py`` checks that they agree with each other and
@@ -8,16 +9,19 @@ with an independent Shapely computation.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, select, text
 
-from jurisgrid.geo.lookup import GridIndex
-from jurisgrid.models.rows import Row, prefixed_select, split_prefixed
+from jurisgrid.db import read_connection, read_engine
+from jurisgrid.geo.lookup import GridIndex, local_distance_m
+from jurisgrid.models.rows import TABLES, Row, prefixed_select, scalar_columns, split_prefixed
+from jurisgrid.models.versions import watcher
 
 # alias in responsible_for.sql → table
 _UNITS = {"gr": "grid", "z": "zone", "s": "station", "se": "sector", "c": "community",
@@ -36,6 +40,7 @@ class PointAnswer:
     boundary_m: float | None
     officers: list[Row]
     nearest_id: int | None
+    nearest_code: str | None
     nearest_m: float | None
 
 
@@ -68,6 +73,7 @@ def answer_from_row(row: Any) -> PointAnswer:
         boundary_m=float(row["boundary_m"]) if inside else None,
         officers=list(row["officers"]) if inside else [],
         nearest_id=row["nearest_id"],
+        nearest_code=row["nearest_code"],
         nearest_m=float(row["nearest_m"]) if row["nearest_m"] is not None else None,
     )
 
@@ -88,60 +94,157 @@ class BatchAnswer:
 
 
 _GRIDS_SQL = text("""
-SELECT g.code, z.code AS zone_code, s.code AS station_code, c.code AS community_code,
+SELECT g.id, g.code, z.code AS zone_code, s.code AS station_code, c.code AS community_code,
        ST_AsBinary(g.geom) AS wkb
 FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id
 JOIN community c ON c.id = g.community_id
 """)
 
+# the officers of a place, as in responsible_for.sql: the zone's community officers, the
+# community's auxiliary (辅警) and the grid's grid worker (网格员), ordered by role and code
+_OFFICERS_SQL = text("""
+SELECT a.role, a.id AS assignment_id, a.zone_id, a.community_id, a.grid_id,
+       pe.id, pe.code, pe.name, pe.phone
+FROM assignment a JOIN person pe ON pe.id = a.person_id
+WHERE a.valid_to IS NULL
+  AND ((a.role = 'community_officer' AND a.zone_id IS NOT NULL)
+    OR (a.role = 'auxiliary' AND a.community_id IS NOT NULL)
+    OR (a.role = 'grid_worker' AND a.grid_id IS NOT NULL))
+""")
+
+_UNIT_TABLES = ("grid", "zone", "station", "sector", "community", "township")
+_OFFICER_KEYS = ("id", "code", "name", "phone", "role", "assignment_id")
+
 
 class _IndexSnapshot:
-    def __init__(self, version: int, rows: list[Any]) -> None:
+    """The current grids and everything a single-point answer names, as of one ``version``."""
+
+    def __init__(self, conn: Connection, version: int) -> None:
         self.version = version
+        rows = list(conn.execute(_GRIDS_SQL))
+        self.grid_ids = [r.id for r in rows]
         self.codes = np.array([r.code for r in rows] + [None], dtype=object)
         self.zone_codes = np.array([r.zone_code for r in rows] + [None], dtype=object)
         self.station_codes = np.array([r.station_code for r in rows] + [None], dtype=object)
         self.community_codes = np.array([r.community_code for r in rows] + [None], dtype=object)
         geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
         self.index = GridIndex([r.code for r in rows], geoms)
+        self.units = {tb: _all_rows(conn, tb) for tb in _UNIT_TABLES}
+        self._officers = _officers(conn)
 
-
-class GridIndexCache:
-    """The current grids in an STRtree, rebuilt when ``data_version`` moves (DESIGN §6)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._snap: dict[str, _IndexSnapshot] = {}
-
-    def get(self, conn: Connection) -> _IndexSnapshot:
-        version = conn.execute(text("SELECT version FROM data_version")).scalar_one()
-        key = str(conn.engine.url)
-        snap = self._snap.get(key)
-        if snap is not None and snap.version == version:
-            return snap
-        with self._lock:
-            snap = self._snap.get(key)
-            if snap is None or snap.version != version:
-                snap = _IndexSnapshot(version, list(conn.execute(_GRIDS_SQL)))
-                self._snap[key] = snap
-        return snap
-
-    def resolve(self, conn: Connection, lon: np.ndarray, lat: np.ndarray) -> BatchAnswer:
-        snap = self.get(conn)
-        res = snap.index.resolve(lon, lat)
+    def resolve(self, lon: np.ndarray, lat: np.ndarray) -> BatchAnswer:
+        """Many points (WGS 84) at once, as columns in input order."""
+        res = self.index.resolve(lon, lat)
         g = res.grid  # -1 indexes the trailing None of every column
         near = res.nearest
         return BatchAnswer(
             count=len(g),
             resolved=int(np.count_nonzero(g >= 0)),
-            grid_codes=snap.codes[g].tolist(),
-            zone_codes=snap.zone_codes[g].tolist(),
-            station_codes=snap.station_codes[g].tolist(),
-            community_codes=snap.community_codes[g].tolist(),
+            grid_codes=self.codes[g].tolist(),
+            zone_codes=self.zone_codes[g].tolist(),
+            station_codes=self.station_codes[g].tolist(),
+            community_codes=self.community_codes[g].tolist(),
             on_boundary=res.on_boundary.tolist(),
-            nearest_grid_codes=snap.codes[near].tolist(),
+            nearest_grid_codes=self.codes[near].tolist(),
             nearest_distance_m=np.where(np.isnan(res.nearest_m), None, res.nearest_m).tolist(),  # type: ignore[call-overload]
         )
 
+    def answer(self, lon: float, lat: float) -> PointAnswer:
+        """One point (WGS 84) from memory: the same answer as :func:`responsible_for`."""
+        i, on_boundary, near, near_m = self.index.resolve_one(lon, lat)
+        if i < 0:
+            return PointAnswer(units=dict.fromkeys(_UNIT_TABLES), on_boundary=False,
+                               boundary_m=None, officers=[],
+                               nearest_id=self.grid_ids[near] if near >= 0 else None,
+                               nearest_code=self.codes[near] if near >= 0 else None,
+                               nearest_m=near_m if near >= 0 else None)
+        grid = self.units["grid"][self.grid_ids[i]]
+        zone = self.units["zone"][grid["zone_id"]]
+        station = self.units["station"][zone["station_id"]]
+        community = self.units["community"][grid["community_id"]]
+        return PointAnswer(
+            units={"grid": grid, "zone": zone, "station": station,
+                   "sector": self.units["sector"].get(station["sector_id"]),
+                   "community": community,
+                   "township": self.units["township"].get(community["township_id"])},
+            on_boundary=on_boundary,
+            boundary_m=0.0 if on_boundary else local_distance_m(lon, lat, self.index.boundary(i)),
+            officers=sorted(
+                self._officers.get(("community_officer", zone["id"]), [])
+                + self._officers.get(("auxiliary", community["id"]), [])
+                + self._officers.get(("grid_worker", grid["id"]), []),
+                key=lambda o: (o["role"], o["code"])),
+            nearest_id=None, nearest_code=None, nearest_m=None,
+        )
 
+
+def _all_rows(conn: Connection, table: str) -> dict[int, Row]:
+    tb = TABLES[table]
+    res = conn.execute(select(*[tb.c[c] for c in scalar_columns(table)]))
+    return {r["id"]: dict(r) for r in res.mappings()}
+
+
+def _officers(conn: Connection) -> dict[tuple[str, int], list[Row]]:
+    by_place: dict[tuple[str, int], list[Row]] = {}
+    place = {"community_officer": "zone_id", "auxiliary": "community_id", "grid_worker": "grid_id"}
+    for r in conn.execute(_OFFICERS_SQL).mappings():
+        key = (r["role"], r[place[r["role"]]])
+        by_place.setdefault(key, []).append({k: r[k] for k in _OFFICER_KEYS})
+    return by_place
+
+
+class GridIndexCache:
+    """The current grids in an STRtree, with the rows a single-point answer names, rebuilt when
+    ``data_version`` moves (DESIGN §6).
+
+    ``data_version`` is bumped in the same transaction as any change to the tables an answer
+    reads (statement triggers, migrations 0001 and 0006). :class:`~jurisgrid.models.versions.
+    VersionWatcher` hears of every bump; when it cannot vouch for the version, the database is
+    asked — so a snapshot is never older than this process's last commit.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snap: weakref.WeakKeyDictionary[Engine, _IndexSnapshot] = weakref.WeakKeyDictionary()
+
+    def fresh(self, engine: Engine) -> _IndexSnapshot | None:
+        """The snapshot if it is known to be current — no I/O, fit for the event loop."""
+        version = watcher(engine).current()
+        snap = self._snap.get(engine)
+        return snap if snap is not None and version is not None and snap.version == version else None
+
+    def snapshot(self, engine: Engine) -> _IndexSnapshot:
+        """The current snapshot, reading the version (and rebuilding) when needed."""
+        snap = self.fresh(engine)
+        if snap is not None:
+            return snap
+        w = watcher(engine)
+        version = w.current()
+        if version is None:
+            with read_connection(engine) as conn:
+                version = conn.execute(_VERSION_SQL).scalar_one()
+            w.confirm(version)
+        key = engine
+        snap = self._snap.get(key)
+        if snap is not None and snap.version == version:
+            return snap
+        with self._lock:
+            snap = self._snap.get(key)
+            if snap is None or snap.version < version:
+                # the rows and their version read at one instant (on the read pool: a
+                # commit on the main engine would tell the watcher this process wrote)
+                with read_engine(engine).connect().execution_options(
+                        isolation_level="REPEATABLE READ") as c, c.begin():
+                    snap = _IndexSnapshot(c, c.execute(_VERSION_SQL).scalar_one())
+                self._snap[key] = snap
+        return snap
+
+    def point(self, engine: Engine, *, lon: float, lat: float) -> PointAnswer:
+        return self.snapshot(engine).answer(lon, lat)
+
+    def resolve(self, engine: Engine, lon: np.ndarray, lat: np.ndarray) -> BatchAnswer:
+        return self.snapshot(engine).resolve(lon, lat)
+
+
+_VERSION_SQL = text("SELECT version FROM data_version")
 grid_index_cache = GridIndexCache()

@@ -161,6 +161,33 @@ data_version = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
+api_token = Table(  # migration 0005; jurisgrid/auth/tokens.py reads and writes it
+    "api_token", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("station_code", Text, ForeignKey("station.code")),
+    Column("label", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+# migration 0003 (issue 3, EDIT): revisions, scheduled edits and <table>_history per unit table
+from jurisgrid.models.history_tables import define_history_tables  # noqa: E402
+
+define_history_tables(metadata)
+
+# migration 0002 (issue 4, SIZING): the versioned sizing policy and the per-grid address rollup
+from jurisgrid.models.aggregates_tables import define_sizing_tables  # noqa: E402
+
+define_sizing_tables(metadata)
+
+# migration 0004 (issue 5, TILES): the tile change log and the per-grid tile figures
+from jurisgrid.tiles.tables import define_tile_tables  # noqa: E402
+
+define_tile_tables(metadata)
+
 # tables that carry a geometry column, and the name of that column
 GEOMETRY_COLUMNS: dict[str, tuple[str, ...]] = {
     t.name: tuple(c.name for c in t.columns if isinstance(c.type, Geometry))

@@ -1,10 +1,13 @@
 """``GET /api/responsible``: the single-point answer as plain JSON, without GraphQL.
 
-For clients that only need codes (dispatch consoles, scripts); it runs the very (prepared) statement
-``responsibleFor`` runs, which also makes it the bare-SQL baseline of ``bench/responsible.py``.
+For clients that only need codes and names (dispatch consoles, scripts). It answers from the
+in-memory index ``responsibleFor`` uses; ``via=sql`` answers through the one PostGIS statement
+instead — the reference path, and the database baseline of ``bench/responsible.py``.
 """
 
 from __future__ import annotations
+
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,15 +15,35 @@ from starlette.concurrency import run_in_threadpool
 from jurisgrid.db import read_connection
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
-from jurisgrid.models.responsible import responsible_row
+from jurisgrid.models.responsible import PointAnswer, grid_index_cache, responsible_for
 from jurisgrid.routes.jsonresponse import JSONResponse
 
 router = APIRouter(prefix="/api")
 
+_UNITS = ("grid", "zone", "station", "community", "township", "sector")
+
+
+def answer_json(ans: PointAnswer, via: str) -> dict[str, Any]:
+    unit = {k: ({"code": r["code"], "name": r["name"]} if (r := ans.units[k]) is not None else None)
+            for k in _UNITS}
+    return {
+        **unit,
+        "on_boundary": ans.on_boundary,
+        "distance_to_boundary_m": ans.boundary_m,
+        "officers": [{"role": o["role"], "code": o["code"], "name": o["name"], "phone": o["phone"]}
+                     for o in ans.officers],
+        "nearest": ({"grid": ans.nearest_code, "distance_m": ans.nearest_m}
+                    if ans.nearest_code is not None else None),
+        "via": via,
+    }
+
 
 @router.get("/responsible", response_class=JSONResponse)
 async def responsible(request: Request, lon: float = Query(...), lat: float = Query(...),
-                      crs: str = Query("WGS84")) -> JSONResponse:
+                      crs: str = Query("WGS84"),
+                      via: Literal["index", "sql"] = Query(
+                          "index", description="index: the in-memory grid index (default); "
+                          "sql: one PostGIS statement (the reference path)")) -> JSONResponse:
     try:
         c = Crs.parse(crs)
         check_lonlat(lon, lat)
@@ -28,9 +51,14 @@ async def responsible(request: Request, lon: float = Query(...), lat: float = Qu
         raise InvalidInput(str(exc)) from None
     wlon, wlat = to_wgs84(c, lon, lat)
     engine = request.app.state.engine
+    if via == "index":
+        snap = grid_index_cache.fresh(engine)
+        if snap is None:
+            snap = await run_in_threadpool(grid_index_cache.snapshot, engine)
+        return JSONResponse(answer_json(snap.answer(wlon, wlat), via))
 
-    def run() -> dict:
+    def run() -> dict[str, Any]:
         with read_connection(engine) as conn:
-            return dict(responsible_row(conn, lon=wlon, lat=wlat))
+            return answer_json(responsible_for(conn, lon=wlon, lat=wlat), via)
 
     return JSONResponse(await run_in_threadpool(run))

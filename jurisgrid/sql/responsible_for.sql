@@ -11,7 +11,7 @@ WITH p AS (
     ORDER BY gr.code
     LIMIT 1
 ), near AS (
-    SELECT gr.id, ST_Distance(gr.geom::geography, p.g::geography) AS d
+    SELECT gr.id, gr.code, ST_Distance(gr.geom::geography, p.g::geography) AS d
     FROM grid gr, p
     WHERE NOT EXISTS (SELECT 1 FROM hit)
     ORDER BY gr.geom <-> p.g
@@ -24,6 +24,7 @@ SELECT
     CASE WHEN ST_DWithin(ST_Boundary(hit.geom), p.g, jg_tolerance()) THEN 0
          ELSE ST_Distance(ST_Boundary(hit.geom)::geography, p.g::geography) END AS boundary_m,
     near.id AS nearest_id,
+    near.code AS nearest_code,
     near.d AS nearest_m,
     {columns},
     (SELECT coalesce(jsonb_agg(jsonb_build_object(

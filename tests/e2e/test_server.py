@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from jurisgrid.geo.crs import wgs84_to_gcj02
+from tests.server import running_server
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(engine, database_url: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    port = _free_port()
-    env = {**os.environ, "JURISGRID_DATABASE_URL": database_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jurisgrid.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not become healthy in 30 s")
+    with running_server(database_url) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_client_gets_station_zone_grid_officers(server: str) -> None:

@@ -1,0 +1,62 @@
+"""``jurisgrid edits …``: apply due scheduled edits, list revisions, revert one."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from jurisgrid.auth.principal import Principal, Role
+
+app = typer.Typer(help="Edits: scheduled edits, the revision log, revert.", no_args_is_help=True)
+console = Console()
+
+
+def _engine() -> Engine:
+    from jurisgrid.db import get_engine
+
+    return get_engine()
+
+
+@app.command("apply-due")
+def apply_due_cmd() -> None:
+    """Apply every scheduled edit whose effectiveFrom has come (e.g. from cron)."""
+    from jurisgrid.config import get_settings
+    from jurisgrid.editing.schedule import apply_due
+
+    done = apply_due(_engine(), settings=get_settings().edit)
+    for sid, rid, err in done:
+        console.print(f"scheduled edit {sid}: " + (f"[red]{err}[/red]" if err else f"revision {rid}"))
+    console.print(f"{len(done)} scheduled edit(s) processed")
+
+
+@app.command("log")
+def log_cmd(first: int = typer.Option(20, help="how many, newest first")) -> None:
+    """The newest revisions."""
+    from jurisgrid.models.history import revisions
+
+    with _engine().connect() as conn:
+        rows = revisions(conn, first=first)
+        if not rows:
+            console.print("no revisions yet (the data is as loaded: revision 0)")
+        for r in rows:
+            console.print(f"{r['id']:>6}  {r['at']:%Y-%m-%d %H:%M:%S}  {r['actor']:<16} {r['kind']:<18} "
+                          f"{len(r['summary'].get('grids', []))} grid(s)  {r['reason'] or ''}")
+
+
+@app.command("revert")
+def revert_cmd(revision: int, reason: str = typer.Option(None, help="why")) -> None:
+    """Restore the state before REVISION, as a new revision (acts as the local admin)."""
+    from jurisgrid.config import get_settings
+    from jurisgrid.editing.runner import run_edit
+    from jurisgrid.errors import JurisgridError
+
+    try:
+        out = run_edit(_engine(), "revert", {"revision": revision}, reason=reason,
+                       principal=Principal(actor="cli", role=Role.ADMIN, station_code=None),
+                       settings=get_settings().edit)
+    except JurisgridError as exc:
+        console.print(f"[red]{exc.code}: {exc.message}[/red]")
+        raise typer.Exit(1) from None
+    assert out.revision is not None
+    console.print(f"reverted {revision} as revision {out.revision.id}")

@@ -1,0 +1,125 @@
+"""Revert: restore the state before a revision exactly, as a new revision.
+
+Every row the revision changed in the historised tables gets back the version it closed (rows
+it created are deleted, rows it deleted come back with their ids); address points and incidents
+come back from the before/after rows the revision noted in its summary. Derived data (zone and
+station outlines, point membership) is then recomputed by ``close_revision`` as for any edit.
+
+Refused (Conflict) when a later revision changed any of the same rows (other than derived
+outlines): reverting would silently undo that later edit too — revert the later one first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from jurisgrid.auth.checks import require_scope_for_moves
+from jurisgrid.editing.registry import OpContext, operation
+from jurisgrid.errors import Conflict, InvalidInput, NotFound
+from jurisgrid.models.history_tables import HISTORISED
+
+DERIVED = {"zone": ("geom",), "station": ("geom",)}
+INSERT_ORDER = ("community", "station", "zone", "person", "grid", "assignment")
+DELETE_ORDER = tuple(reversed(INSERT_ORDER))
+
+
+def _cols(conn: Connection, table: str) -> list[str]:
+    rows = conn.exec_driver_sql(
+        "SELECT h.attname FROM pg_attribute h JOIN pg_attribute b ON b.attname = h.attname "
+        "AND b.attrelid = %(b)s::regclass AND b.attnum > 0 AND NOT b.attisdropped "
+        "WHERE h.attrelid = %(h)s::regclass AND h.attnum > 0 AND NOT h.attisdropped "
+        "ORDER BY h.attnum", {"b": table, "h": f"{table}_history"}).all()
+    return [r[0] for r in rows]
+
+
+def _conflicts(conn: Connection, table: str, rid: int, cols: list[str]) -> list[Any]:
+    cmp = [c for c in cols if c not in DERIVED.get(table, ())]
+    c_row = ", ".join(f"c.{c}" for c in cmp)
+    a_row = ", ".join(f"a.{c}" for c in cmp)
+    return list(conn.exec_driver_sql(
+        f"SELECT a.id FROM {table}_history a LEFT JOIN {table} c ON c.id = a.id "
+        f"WHERE a.rev_from = %(r)s AND (c.id IS NULL OR ROW({c_row}) IS DISTINCT FROM ROW({a_row})) "
+        f"UNION ALL SELECT b.id FROM {table}_history b JOIN {table} c ON c.id = b.id "
+        f"WHERE b.rev_to = %(r)s AND NOT EXISTS (SELECT 1 FROM {table}_history a "
+        f"WHERE a.rev_from = %(r)s AND a.id = b.id)", {"r": rid}).all())
+
+
+@operation("revert")
+def revert(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
+    target = args.get("revision")
+    if not isinstance(target, int) or target <= 0:
+        raise InvalidInput("revision must be the id of a committed edit (> 0)")
+    row = conn.exec_driver_sql("SELECT id, reverted_by, summary FROM revision WHERE id = %(r)s "
+                               "FOR UPDATE", {"r": target}).one_or_none()
+    if row is None:
+        raise NotFound(f"unknown revision {target}", details=[{"kind": "revision", "id": target}])
+    if row.reverted_by is not None:
+        raise Conflict(f"revision {target} was already reverted by revision {row.reverted_by}")
+    moves = conn.exec_driver_sql(
+        "SELECT h.code, sb.code, sa.code FROM grid_history h "
+        "LEFT JOIN zone zb ON zb.id = h.zone_id LEFT JOIN station sb ON sb.id = zb.station_id "
+        "LEFT JOIN grid g ON g.id = h.id LEFT JOIN zone za ON za.id = g.zone_id "
+        "LEFT JOIN station sa ON sa.id = za.station_id "
+        "WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s", {"r": target}).all()
+    require_scope_for_moves(ctx.principal, [(c, b or a, a) for c, b, a in moves])
+    cols = {t: _cols(conn, t) for t in HISTORISED}
+    bad = {t: [r[0] for r in _conflicts(conn, t, target, cols[t])] for t in HISTORISED}
+    bad = {t: ids for t, ids in bad.items() if ids}
+    if bad:
+        raise Conflict(f"revision {target} cannot be reverted: later revisions changed the same "
+                       "units; revert those first",
+                       details=[{"table": t, "ids": ids[:50]} for t, ids in bad.items()])
+    created = {t: [r[0] for r in conn.exec_driver_sql(
+        f"SELECT id FROM {t}_history a WHERE rev_from = %(r)s AND NOT EXISTS "
+        f"(SELECT 1 FROM {t}_history b WHERE b.rev_to = %(r)s AND b.id = a.id)", {"r": target})]
+        for t in HISTORISED}
+    # 1. rows the revision deleted come back, parents first
+    for t in INSERT_ORDER:
+        c = ", ".join(cols[t])
+        conn.exec_driver_sql(
+            f"INSERT INTO {t} ({c}) SELECT {c} FROM {t}_history b WHERE b.rev_to = %(r)s "
+            f"AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.id = b.id)", {"r": target})
+    # 2. rows the revision changed get their previous values
+    for t in INSERT_ORDER:
+        upd = [c for c in cols[t] if c != "id" and c not in DERIVED.get(t, ())]
+        sets = ", ".join(f"{c} = b.{c}" for c in upd)
+        conn.exec_driver_sql(
+            f"UPDATE {t} x SET {sets} FROM {t}_history b WHERE b.rev_to = %(r)s AND x.id = b.id "
+            f"AND EXISTS (SELECT 1 FROM {t}_history a WHERE a.rev_from = %(r)s AND a.id = b.id)",
+            {"r": target})
+    # 3. rows the revision created go, children first (points move to the grid covering them)
+    doomed = created["grid"]
+    if doomed:
+        for pt in ("address_point", "incident"):
+            conn.exec_driver_sql(
+                f"UPDATE {pt} p SET grid_id = (SELECT g.id FROM grid g WHERE ST_DWithin(g.geom, "
+                 "p.geom, 1e-7) "
+                f"AND g.id <> ALL(%(d)s) ORDER BY g.code LIMIT 1) WHERE p.grid_id = "
+                 "ANY(%(d)s)", {"d": doomed})
+    for t in DELETE_ORDER:
+        if created[t]:
+            conn.exec_driver_sql(f"DELETE FROM {t} WHERE id = ANY(%(i)s)", {"i": created[t]})
+    _restore_points(conn, row.summary.get("points") or [])
+    conn.exec_driver_sql("UPDATE revision SET reverted_by = current_setting('jurisgrid.revision')::bigint "
+                         "WHERE id = %(r)s", {"r": target})
+    return []
+
+
+def _restore_points(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    for e in reversed(entries):
+        table, code, before = e["table"], e["code"], e["before"]
+        if table not in ("address_point", "incident"):
+            continue
+        if before is None:
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE code = %(c)s", {"c": code})
+            continue
+        fields = [k for k in before if k not in ("ewkb",)]
+        params = {**{k: before[k] for k in fields}, "w": before["ewkb"]}
+        cols = ", ".join(fields)
+        vals = ", ".join(f"%({k})s" for k in fields)
+        sets = ", ".join(f"{k} = EXCLUDED.{k}" for k in fields if k != "code")
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({cols}, geom) VALUES ({vals}, ST_GeomFromEWKB(decode(%(w)s, 'hex'))) "
+            f"ON CONFLICT (code) DO UPDATE SET {sets}, geom = EXCLUDED.geom, grid_id = NULL", params)

@@ -1,0 +1,192 @@
+"""Revisions: every committed change of the jurisdiction data is one ``revision`` row.
+
+Protocol (notes/contracts.md)::
+
+    rid = open_revision(conn, actor=..., reason=..., kind="reassignGrids", expected_revision=n)
+    ...writes to grid / zone / station / community / assignment / person / points...
+    summary = close_revision(conn, rid)   # raises → the caller's transaction rolls back
+
+Concurrency — the optimistic lock is **global**: ``expectedRevision`` is the newest revision id
+(``currentRevision``) the client saw. ``open_revision`` first takes a transaction-scoped advisory
+lock, so writers run one at a time (held until commit/rollback); it then compares the newest
+committed revision id with ``expected_revision`` and raises :class:`Conflict` when another
+revision committed in between. Of two clients that saw the same revision and edit at once,
+exactly one commits; the other waits on the lock, then gets the Conflict. Edits sent without
+``expected_revision`` are serialised the same way, so none is lost (last writer wins on the
+rows both touch, each recorded as its own revision). A global counter is coarser than a per-grid
+one, but it is what makes "nothing changed since I looked" a single integer for a client.
+
+Row triggers (migration 0003) write the before/after versions of the historised tables, keyed by
+``jurisgrid.revision`` / ``jurisgrid.effective`` which ``open_revision`` sets with SET LOCAL.
+``close_revision`` then works from that history: it refreshes the outlines of only the zones
+and stations the revision touched, re-homes only the address points and incidents inside the
+reshaped area, checks the invariants there, records the changed area and summary, and queues
+``NOTIFY jurisdiction_changed`` (delivered on commit).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Connection
+
+from jurisgrid.errors import Conflict, InvalidGeometry
+from jurisgrid.models.invariants import AREA_TOLERANCE_M2
+
+LOCK_KEY = 0x6A67_6564  # 'jged': the one advisory lock all writers of jurisdiction data take
+CHANNEL = "jurisdiction_changed"
+NOTIFY_MAX_CODES = 200
+
+
+def _statements() -> dict[str, str]:
+    text = resources.files("jurisgrid").joinpath("sql/editing.sql").read_text()
+    out: dict[str, str] = {}
+    for block in text.split("-- name: ")[1:]:
+        name, _, body = block.partition("\n")
+        out[name.strip()] = body.strip()
+    return out
+
+
+SQL = _statements()
+
+
+@dataclass
+class Impact:
+    grids: list[str] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
+    stations: list[str] = field(default_factory=list)
+    population: int = 0
+    households: int = 0
+    incidents: int = 0
+    address_points: int = 0
+
+
+@dataclass
+class RevisionSummary:
+    id: int
+    impact: Impact
+    bbox: list[float] | None
+    changed_area_geojson: dict[str, Any] | None
+
+
+def current_revision(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT max(id) FROM revision").scalar_one())
+
+
+def open_revision(conn: Connection, *, actor: str, reason: str | None, kind: str,
+                  effective_from: datetime | None = None, expected_revision: int | None = None,
+                  role: str | None = None, reverts: int | None = None) -> int:
+    """Start a revision in the caller's transaction; raises Conflict on a stale expectation."""
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(k)s)", {"k": LOCK_KEY})
+    newest = current_revision(conn)
+    if expected_revision is not None and expected_revision != newest:
+        raise Conflict(f"the data changed since revision {expected_revision}: the current revision "
+                       f"is {newest}; reload and try again",
+                       details=[{"expectedRevision": expected_revision, "currentRevision": newest}])
+    rid, eff = conn.exec_driver_sql(
+        "INSERT INTO revision (actor, role, reason, kind, effective_from, reverts) "
+        "VALUES (%(a)s, %(role)s, %(why)s, %(k)s, coalesce(%(eff)s, clock_timestamp()), %(rv)s) "
+        "RETURNING id, effective_from",
+        {"a": actor, "role": role, "why": reason, "k": kind, "eff": effective_from, "rv": reverts},
+    ).one()
+    conn.exec_driver_sql("SELECT set_config('jurisgrid.revision', %(r)s, true), "
+                         "set_config('jurisgrid.effective', %(e)s, true)",
+                         {"r": str(rid), "e": eff.isoformat()})
+    return int(rid)
+
+
+def close_revision(conn: Connection, revision_id: int) -> RevisionSummary:
+    """Bring derived data up to date for what the revision changed, check, record, announce."""
+    r = {"r": revision_id}
+    changed = conn.exec_driver_sql(SQL["changed_units"], r).all()
+    moved_grid_ids = [c.id for c in changed if c.kind == "grid" and c.before_parent is not None
+                      and c.after_parent is not None and c.before_parent != c.after_parent]
+    moved_zone_ids = [c.id for c in changed if c.kind == "zone" and c.before_parent is not None
+                      and c.after_parent is not None and c.before_parent != c.after_parent]
+    if moved_zone_ids:  # a zone that changes station takes its grids' people along
+        moved_grid_ids += [g for (g,) in conn.exec_driver_sql(
+            "SELECT id FROM grid WHERE zone_id = ANY(%(z)s) AND NOT (id = ANY(%(g)s))",
+            {"z": moved_zone_ids, "g": moved_grid_ids})]
+    zone_ids = {p for c in changed if c.kind == "grid" for p in (c.before_parent, c.after_parent)}
+    zone_ids |= {c.id for c in changed if c.kind == "zone"}
+    zone_ids.discard(None)
+    station_ids = {p for c in changed if c.kind == "zone" for p in (c.before_parent, c.after_parent)}
+    station_ids |= {c.id for c in changed if c.kind == "station"}
+    if zone_ids:
+        station_ids |= {s for (s,) in conn.exec_driver_sql(
+            "SELECT DISTINCT station_id FROM zone WHERE id = ANY(%(z)s)", {"z": sorted(zone_ids)})}
+    station_ids.discard(None)
+    zl, sl = sorted(zone_ids), sorted(station_ids)
+
+    # like models/derived.refresh_outlines, restricted to what changed, but exact (see the SQL)
+    empty_zones, empty_stations = SQL["empty_outlines"].split(";\n")
+    if zl:
+        conn.exec_driver_sql(SQL["refresh_zones"], {"z": zl})
+        conn.exec_driver_sql(empty_zones, {"z": zl})
+    if sl:
+        conn.exec_driver_sql(SQL["refresh_stations"], {"s": sl})
+        conn.exec_driver_sql(empty_stations, {"s": sl})
+
+    reshaped, area = conn.exec_driver_sql(SQL["areas"], r).one()
+    impact = Impact()
+    if moved_grid_ids:
+        # their points keep their grid (only its zone changes): population moves, not membership
+        _n_ap, pop, hh, n_inc = conn.exec_driver_sql(SQL["moved_counts"], {"g": moved_grid_ids}).one()
+        impact.population, impact.households, impact.incidents = int(pop), int(hh), int(n_inc)
+    if reshaped is not None:
+        n_ap, pop, hh, n_inc, _touched = conn.exec_driver_sql(SQL["rehome"], {"area": reshaped}).one()
+        impact.address_points += int(n_ap)
+        impact.population += int(pop)
+        impact.households += int(hh)
+        impact.incidents += int(n_inc)
+        _check_local(conn, reshaped, [c.id for c in changed if c.kind == "grid" and c.reshaped])
+
+    outline = conn.exec_driver_sql(SQL["outline_changed"], r).all()
+    impact.grids = sorted({c.code for c in changed if c.kind == "grid"})
+    impact.zones = sorted({code for kind, code in outline if kind == "zone"})
+    impact.stations = sorted({code for kind, code in outline if kind == "station"})
+
+    summary = {"grids": impact.grids, "zones": impact.zones, "stations": impact.stations,
+               "population": impact.population, "households": impact.households,
+               "incidents": impact.incidents, "addressPoints": impact.address_points,
+               "communities": sorted({c.code for c in changed if c.kind == "community"})}
+    row = conn.exec_driver_sql(
+        "UPDATE revision SET changed_area = CASE WHEN changed_area IS NULL THEN %(a)s::geometry "
+        "WHEN %(a)s IS NULL THEN changed_area ELSE ST_Collect(changed_area, %(a)s::geometry) END, "
+        "summary = summary || %(s)s::jsonb "
+        "WHERE id = %(r)s RETURNING ST_XMin(changed_area), ST_YMin(changed_area), "
+        "ST_XMax(changed_area), ST_YMax(changed_area), ST_AsGeoJSON(changed_area, 7)",
+        {"a": area, "s": json.dumps(summary), "r": revision_id}).one()
+    bbox = None if row[0] is None else [float(v) for v in row[:4]]
+    payload = {"revision": revision_id, "bbox": bbox,
+               "codes": {"grid": impact.grids[:NOTIFY_MAX_CODES],
+                         "zone": impact.zones[:NOTIFY_MAX_CODES],
+                         "station": impact.stations[:NOTIFY_MAX_CODES]}}
+    conn.exec_driver_sql("SELECT pg_notify(%(c)s, %(p)s)", {"c": CHANNEL, "p": json.dumps(payload)})
+    return RevisionSummary(revision_id, impact, bbox, json.loads(row[4]) if row[4] else None)
+
+
+def _check_local(conn: Connection, reshaped: Any, grid_ids: list[int]) -> None:
+    """Invariants 1 and 2 (grid inside its community) where the grids were reshaped."""
+    gap, outside, overlap = conn.exec_driver_sql(SQL["local_coverage"], {"area": reshaped}).one()
+    tol = AREA_TOLERANCE_M2
+    problems: list[dict[str, Any]] = []
+    if gap and gap > tol:
+        problems.append({"invariant": "coverage", "problem": "GAP", "m2": round(gap, 3)})
+    if outside and outside > tol:
+        problems.append({"invariant": "coverage", "problem": "OUTSIDE_COUNTY", "m2": round(outside, 3)})
+    if overlap and overlap > tol:
+        problems.append({"invariant": "coverage", "problem": "OVERLAP", "m2": round(overlap, 3)})
+    for code, m2 in conn.exec_driver_sql(SQL["grids_outside_community"],
+                                         {"g": grid_ids, "tol": tol}):
+        problems.append({"invariant": "nesting", "problem": "OUTSIDE_COMMUNITY", "grid": code,
+                         "m2": round(m2, 3)})
+    if problems:
+        raise InvalidGeometry("the edit would break the invariants: "
+                              + "; "
+                                "".join(f"{p['problem']} {p.get('grid', '')} {p['m2']} m²".replace("  ", " ")
+                                          for p in problems), details=problems)

@@ -1,0 +1,232 @@
+"""Reading and writing feature files through pyogrio (GDAL): GeoJSON, GeoPackage, Shapefile, CSV.
+
+Files hold plain attributes plus one geometry per feature. CSV has no geometry column: points
+are ``lon``/``lat`` columns, areas a ``wkt`` column (full precision); numbers in CSV are text.
+Shapefiles are written UTF-8 with a ``.cpg`` so Chinese names survive; their field names are at
+most 10 characters (every kind's fields are, so all formats share one set of names).
+
+Coordinates: a file's own CRS must be geographic WGS84/CGCS2000 (or unset); ``crs`` says which
+of WGS84 / CGCS2000 / GCJ02 / BD09 its numbers are in — GCJ-02 and BD-09 files declare EPSG:4326
+like everyone else. Reading converts to WGS84; writing converts from it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from jurisgrid.errors import InvalidInput
+from jurisgrid.geo.crs import Crs, from_wgs84_array, to_wgs84_array
+
+GEOGRAPHIC = {None, "", "EPSG:4326", "EPSG:4490", "OGC:CRS84"}
+LON_NAMES = ("lon", "lng", "longitude", "x")
+LAT_NAMES = ("lat", "latitude", "y")
+WKT_NAMES = ("wkt", "geometry", "geom")
+
+
+class Format(enum.StrEnum):
+    GEOJSON = "GeoJSON"
+    GPKG = "GPKG"
+    SHP = "ESRI Shapefile"
+    CSV = "CSV"
+
+    @classmethod
+    def of(cls, path: Path) -> Format:
+        suffix = path.suffix.lower()
+        for fmt, suffixes in _SUFFIXES.items():
+            if suffix in suffixes:
+                return fmt
+        raise InvalidInput(f"{path.name}: unknown file type {suffix or '(none)'}; use .geojson/.json, "
+                           ".gpkg, .shp or .csv")
+
+
+_SUFFIXES = {Format.GEOJSON: (".geojson", ".json"), Format.GPKG: (".gpkg",), Format.SHP: (".shp",),
+             Format.CSV: (".csv",)}
+_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+@dataclass
+class FeatureProblem:
+    """What is wrong with one feature: its 0-based index in the file, the field, the reason."""
+
+    index: int
+    reason: str
+    field: str | None = None
+    code: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "code": self.code, "reason": self.reason}
+
+
+@dataclass
+class Layer:
+    """Features as read: attributes by lower-cased field name, geometries in WGS84."""
+
+    rows: list[dict[str, Any]]
+    geoms: list[BaseGeometry | None]
+    problems: list[FeatureProblem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def read_layer(path: Path, *, points: bool, crs: Crs) -> Layer:
+    """Read every feature of the file's first layer. Features whose geometry cannot be read or
+    whose coordinates are out of range get a problem (and geometry None) — the rest converts."""
+    import pyogrio.raw
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    fmt = Format.of(path)
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file")
+    try:
+        if fmt is Format.CSV:
+            meta, _, _, data = pyogrio.raw.read(path, read_geometry=False, encoding="UTF-8")
+            wkb = None
+        else:
+            meta, _, wkb, data = pyogrio.raw.read(path, datetime_as_string=True)
+    except (DataSourceError, DataLayerError) as exc:
+        raise InvalidInput(f"{path.name}: cannot read it as {fmt.value}: {exc}") from None
+    if fmt is not Format.CSV and meta.get("crs") not in GEOGRAPHIC:
+        raise InvalidInput(f"{path.name}: its coordinate system is {meta.get('crs')}; expected "
+                           "geographic WGS84/CGCS2000 (EPSG:4326/4490) — reproject it first, "
+                           "e.g. ogr2ogr -t_srs EPSG:4326")
+    names = [str(n).lower() for n in meta["fields"]]
+    n = len(data[0]) if len(data) else (0 if wkb is None else len(wkb))
+    rows = [{name: _plain(col[i]) for name, col in zip(names, data, strict=True)} for i in range(n)]
+    layer = Layer(rows=rows, geoms=[None] * n)
+    if fmt is Format.CSV:
+        _csv_geometries(layer, names, points=points)
+    else:
+        assert wkb is not None
+        for i, g in enumerate(wkb):
+            layer.geoms[i] = _from_wkb(g, i, layer.problems)
+    _to_wgs84(layer, crs)
+    return layer
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and v != v:  # NaN: a null number
+        return None
+    if isinstance(v, bytes):
+        return v.decode()
+    return v
+
+
+def _from_wkb(g: Any, i: int, problems: list[FeatureProblem]) -> BaseGeometry | None:
+    if g is None:
+        problems.append(FeatureProblem(i, "no geometry", "geometry"))
+        return None
+    try:
+        return shapely.from_wkb(g)
+    except shapely.errors.GEOSException as exc:
+        problems.append(FeatureProblem(i, f"unreadable geometry: {exc}", "geometry"))
+        return None
+
+
+def _pick(names: list[str], wanted: tuple[str, ...]) -> str | None:
+    return next((w for w in wanted if w in names), None)
+
+
+def _csv_geometries(layer: Layer, names: list[str], *, points: bool) -> None:
+    if points:
+        lon, lat = _pick(names, LON_NAMES), _pick(names, LAT_NAMES)
+        if lon is None or lat is None:
+            raise InvalidInput(f"a CSV of points needs lon and lat columns (found: {', '.join(names)})")
+        for i, row in enumerate(layer.rows):
+            x, y = row.pop(lon), row.pop(lat)
+            try:
+                layer.geoms[i] = shapely.Point(float(x), float(y))
+            except (TypeError, ValueError):
+                layer.problems.append(FeatureProblem(i, f"lon/lat {x!r}, {y!r} are not numbers", "lon/lat"))
+        return
+    col = _pick(names, WKT_NAMES)
+    if col is None:
+        raise InvalidInput(f"a CSV of areas needs a wkt column (found: {', '.join(names)})")
+    for i, row in enumerate(layer.rows):
+        text = row.pop(col)
+        try:
+            layer.geoms[i] = shapely.from_wkt(text)
+        except (shapely.errors.GEOSException, TypeError) as exc:
+            layer.problems.append(FeatureProblem(i, f"unreadable WKT: {exc}", col))
+
+
+def _to_wgs84(layer: Layer, crs: Crs) -> None:
+    bad = {p.index for p in layer.problems}
+    for i, g in enumerate(layer.geoms):
+        if g is None or i in bad:
+            continue
+        coords = shapely.get_coordinates(g)
+        if not np.isfinite(coords).all():
+            layer.problems.append(FeatureProblem(i, "coordinates are not finite numbers", "geometry"))
+            layer.geoms[i] = None
+            continue
+        if len(coords) and (np.abs(coords[:, 0]).max() > 180 or np.abs(coords[:, 1]).max() > 90):
+            x, y = coords[np.argmax(np.abs(coords[:, 1]) > 90) if np.abs(coords[:, 1]).max() > 90 else 0]
+            layer.problems.append(FeatureProblem(
+                i, f"coordinates out of range (lon {x:g}, lat {y:g}): longitude must be within ±180 and "
+                "latitude within ±90 — are lon and lat swapped?", "geometry"))
+            layer.geoms[i] = None
+            continue
+        if not crs.is_wgs84_like:
+            layer.geoms[i] = shapely.transform(g, lambda c: to_wgs84_array(crs, c))
+
+
+def remove_existing(path: Path) -> None:
+    if Format.of(path) is Format.SHP:
+        for suffix in _SHP_SIDECARS:
+            path.with_suffix(suffix).unlink(missing_ok=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_layer(path: Path, *, columns: dict[str, list[Any]], geoms: list[BaseGeometry],
+                geometry_type: str, crs: Crs, layer: str) -> None:
+    """Write one layer (replacing the file). ``geoms`` are WGS84; ``columns`` hold the
+    attributes (str, int, float or None), one list per field, all as long as ``geoms``."""
+    import pyogrio.raw
+
+    fmt = Format.of(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_existing(path)
+    arr = np.array(geoms, dtype=object)
+    if not crs.is_wgs84_like and len(arr):
+        arr = shapely.transform(arr, lambda c: from_wgs84_array(crs, c))
+    fields = list(columns)
+    data = [_column(columns[f]) for f in fields]
+    srs = "EPSG:4490" if crs is Crs.CGCS2000 else "EPSG:4326"
+    if fmt is Format.CSV:
+        if geometry_type == "Point":
+            xy = shapely.get_coordinates(arr) if len(arr) else np.empty((0, 2))
+            fields += ["lon", "lat"]
+            data += [np.array([repr(float(v)) for v in xy[:, 0]], dtype=object),
+                     np.array([repr(float(v)) for v in xy[:, 1]], dtype=object)]
+        else:
+            fields.append("wkt")
+            data.append(np.array([shapely.to_wkt(g, rounding_precision=-1) for g in arr], dtype=object))
+        pyogrio.raw.write(path, None, data, fields, driver="CSV", encoding="UTF-8", layer=layer)
+        return
+    options: dict[str, Any] = {}
+    if fmt is Format.GEOJSON:
+        options = {"SIGNIFICANT_FIGURES": 17, "COORDINATE_PRECISION": 17, "RFC7946": "NO", "WRITE_NAME": "NO"}
+    pyogrio.raw.write(path, shapely.to_wkb(arr) if len(arr) else np.array([], dtype=object), data, fields,
+                      driver=fmt.value, geometry_type=geometry_type, crs=srs, layer=layer,
+                      encoding="UTF-8" if fmt is Format.SHP else None, layer_options=options)
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    if values and all(isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int32)
+    if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64)
+    if values and all(isinstance(v, float) for v in values):
+        return np.array(values, dtype=np.float64)
+    return np.array([None if v is None else str(v) for v in values], dtype=object)

@@ -1,0 +1,84 @@
+-- Import and export (jurisgrid/io). Blocks are separated by "-- name: <name>" lines.
+
+-- name: export_grids
+SELECT g.code, g.name, c.code AS community, z.code AS zone, s.code AS station, ST_AsBinary(g.geom) AS wkb
+FROM grid g JOIN community c ON c.id = g.community_id JOIN zone z ON z.id = g.zone_id
+JOIN station s ON s.id = z.station_id ORDER BY g.code
+
+-- name: export_zones
+SELECT z.code, z.name, z.kind, z.has_office::int AS office, s.code AS station, ST_AsBinary(z.geom) AS wkb
+FROM zone z JOIN station s ON s.id = z.station_id ORDER BY z.code
+
+-- name: export_stations
+SELECT s.code, s.name, s.kind, se.code AS sector, s.address, s.phone, ST_AsBinary(s.geom) AS wkb
+FROM station s JOIN sector se ON se.id = s.sector_id ORDER BY s.code
+
+-- name: export_communities
+SELECT c.code, c.name, c.kind, t.code AS township, ST_AsBinary(c.geom) AS wkb
+FROM community c JOIN township t ON t.id = c.township_id ORDER BY c.code
+
+-- name: export_townships
+SELECT t.code, t.name, t.kind, ST_AsBinary(t.geom) AS wkb FROM township t ORDER BY t.code
+
+-- name: export_addresses
+SELECT a.code, a.address, a.households, a.population, a.houses, a.units, g.code AS grid,
+       ST_AsBinary(a.geom) AS wkb
+FROM address_point a LEFT JOIN grid g ON g.id = a.grid_id ORDER BY a.code
+
+-- name: export_incidents
+SELECT i.code, i.category, to_char(i.occurred_at AT TIME ZONE 'Asia/Shanghai',
+       'YYYY-MM-DD"T"HH24:MI:SS.US"+08:00"') AS occurred, g.code AS grid, ST_AsBinary(i.geom) AS wkb
+FROM incident i LEFT JOIN grid g ON g.id = i.grid_id ORDER BY i.code
+
+-- name: stage_addresses
+CREATE TEMP TABLE import_addresses (code text, address text, households int, population int,
+    houses int, units int, geom geometry(Point, 4326), grid_id int) ON COMMIT DROP
+
+-- name: upsert_addresses
+INSERT INTO address_point AS a (code, address, households, population, houses, units, geom, grid_id)
+SELECT code, address, households, population, houses, units, geom, grid_id FROM import_addresses
+ON CONFLICT (code) DO UPDATE SET address = EXCLUDED.address, households = EXCLUDED.households,
+    population = EXCLUDED.population, houses = EXCLUDED.houses, units = EXCLUDED.units,
+    geom = EXCLUDED.geom, grid_id = EXCLUDED.grid_id
+WHERE (a.address, a.households, a.population, a.houses, a.units, ST_AsBinary(a.geom))
+      IS DISTINCT FROM (EXCLUDED.address, EXCLUDED.households, EXCLUDED.population, EXCLUDED.houses,
+                        EXCLUDED.units, ST_AsBinary(EXCLUDED.geom))
+RETURNING (xmax = 0) AS inserted
+
+-- name: stage_incidents
+CREATE TEMP TABLE import_incidents (code text, category text, occurred_at timestamptz,
+    geom geometry(Point, 4326), grid_id int) ON COMMIT DROP
+
+-- name: upsert_incidents
+INSERT INTO incident AS i (code, category, occurred_at, geom, grid_id)
+SELECT code, category, occurred_at, geom, grid_id FROM import_incidents
+ON CONFLICT (code) DO UPDATE SET category = EXCLUDED.category, occurred_at = EXCLUDED.occurred_at,
+    geom = EXCLUDED.geom, grid_id = EXCLUDED.grid_id
+WHERE (i.category, i.occurred_at, ST_AsBinary(i.geom))
+      IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.occurred_at, ST_AsBinary(EXCLUDED.geom))
+RETURNING (xmax = 0) AS inserted
+
+-- name: assign_grids
+-- membership for the staged points in one set-based statement, by the boundary rule of
+-- jg_grid_at (candidates within jg_tolerance(), smallest code wins); the trigger then does nothing
+UPDATE {table} t SET grid_id = s.id FROM (
+    SELECT DISTINCT ON (t.code) t.code, g.id FROM {table} t
+    JOIN grid g ON ST_DWithin(g.geom, t.geom, jg_tolerance()) ORDER BY t.code, g.code) s
+WHERE s.code = t.code
+
+-- name: stage_grids
+CREATE TEMP TABLE import_grids (code text, name text, community text, zone text,
+    geom geometry(MultiPolygon, 4326)) ON COMMIT DROP
+
+-- name: update_grids
+UPDATE grid g SET name = t.name, zone_id = z.id, geom = t.geom
+FROM import_grids t JOIN zone z ON z.code = t.zone
+WHERE g.code = t.code AND (g.name <> t.name OR g.zone_id <> z.id OR NOT ST_Equals(g.geom, t.geom))
+RETURNING g.code
+
+-- name: insert_grids
+INSERT INTO grid (code, name, community_id, zone_id, geom)
+SELECT t.code, t.name, c.id, z.id, t.geom
+FROM import_grids t JOIN community c ON c.code = t.community JOIN zone z ON z.code = t.zone
+WHERE NOT EXISTS (SELECT 1 FROM grid g WHERE g.code = t.code)
+RETURNING code

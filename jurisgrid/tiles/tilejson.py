@@ -1,0 +1,56 @@
+"""TileJSON 3.0.0 documents and the layer listing (pure: the caller supplies bounds and URLs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jurisgrid.geo.crs import from_wgs84
+from jurisgrid.tiles.layers import LAYERS, Layer
+
+_CRS_NAME = {"wgs84": "WGS84", "gcj02": "GCJ02", "bd09": "BD09"}
+
+
+def shifted_bounds(bounds: tuple[float, float, float, float], crs: str) -> list[float]:
+    """WGS 84 bounds as the tiles of ``crs`` draw them (corners moved, rounded outwards)."""
+    if crs == "wgs84":
+        return [round(v, 6) for v in bounds]
+    x0, y0 = from_wgs84(_CRS_NAME[crs], bounds[0], bounds[1])
+    x1, y1 = from_wgs84(_CRS_NAME[crs], bounds[2], bounds[3])
+    return [round(min(x0, x1) - 1e-3, 6), round(min(y0, y1) - 1e-3, 6),
+            round(max(x0, x1) + 1e-3, 6), round(max(y0, y1) + 1e-3, 6)]
+
+
+def tilejson(layer: Layer, *, tile_url: str, bounds: tuple[float, float, float, float] | None,
+             crs: str) -> dict[str, Any]:
+    """The TileJSON 3.0.0 document of one layer; ``tile_url`` holds {z}/{x}/{y}."""
+    doc: dict[str, Any] = {
+        "tilejson": "3.0.0",
+        "name": f"jurisgrid {layer.name}",
+        "description": layer.description
+        + ("" if crs == "wgs84" else f" (geometry shifted to {_CRS_NAME[crs]})"),
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [tile_url],
+        "minzoom": layer.minzoom,
+        "maxzoom": layer.maxzoom,
+        "vector_layers": [{"id": layer.name, "description": layer.description,
+                           "minzoom": layer.minzoom, "maxzoom": layer.maxzoom,
+                           "fields": dict(layer.fields)}],
+        "attribution": "jurisgrid demo data",
+    }
+    if bounds is not None:
+        b = shifted_bounds(bounds, crs)
+        doc["bounds"] = b
+        doc["center"] = [round((b[0] + b[2]) / 2, 6), round((b[1] + b[3]) / 2, 6),
+                         max(layer.minzoom, 10)]
+    return doc
+
+
+def listing(base: str, query: str) -> dict[str, Any]:
+    """``GET /tiles``: every layer with its TileJSON and tile URL."""
+    return {"layers": [{
+        "id": lay.name, "description": lay.description, "geometry": lay.geometry,
+        "minzoom": lay.minzoom, "maxzoom": lay.maxzoom,
+        "tilejson": f"{base}/tiles/{lay.name}.json{query}",
+        "tiles": f"{base}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt{query}",
+    } for lay in LAYERS.values()]}

@@ -1,0 +1,20 @@
+// Copies MapLibre GL JS as npm installed it into the Python package, where the app serves it
+// at /static/vendor/maplibre-gl/ (no CDN: the map works offline). Run by scripts/setup.sh
+// after `npm ci`; the copies are git-ignored.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const src = join(here, "..", "node_modules", "maplibre-gl");
+const dest = join(here, "..", "..", "jurisgrid", "web", "static", "vendor", "maplibre-gl");
+const files = ["dist/maplibre-gl.js", "dist/maplibre-gl.css", "LICENSE.txt"];
+
+mkdirSync(dest, { recursive: true });
+for (const f of files) {
+  copyFileSync(join(src, f), join(dest, f.split("/").pop()));
+}
+const { version } = JSON.parse(readFileSync(join(src, "package.json"), "utf8"));
+// the app reads this to tell which version it serves (and that the copy is complete)
+writeFileSync(join(dest, "VERSION"), `${version}\n`);
+console.log(`maplibre-gl ${version} -> ${dest}`);
