@@ -23,15 +23,11 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from jurisgrid.db import dispose, make_engine
-from jurisgrid.localdb import LocalCluster
+from bench.scratch import scratch_demo
 
 QUERY = orjson.dumps({"query": "query($lon: Float!, $lat: Float!) { responsibleFor(lon: $lon, lat: $lat)"
                                " { onBoundary grid { code } zone { code } station { code name } } }",
@@ -82,21 +78,8 @@ def main() -> None:
     from jurisgrid.auth.tokens import issue_token
     from jurisgrid.config import Settings
     from jurisgrid.gql import router
-    from jurisgrid.models.migrate import upgrade
-    from jurisgrid.seed.generate import generate
-    from jurisgrid.seed.load import load
 
-    cluster = LocalCluster((__import__("pathlib").Path(".jurisgrid")).resolve())
-    cluster.start()
-    server = cluster.url("postgres")
-    name = f"jurisgrid_bench_auth_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        load(engine, generate(scale=0.02, seed=7))
+    with scratch_demo("jurisgrid_bench_auth") as engine:
         with engine.begin() as conn:
             secret = issue_token(conn, role="viewer", label="bench").secret
 
@@ -158,11 +141,6 @@ def main() -> None:
                 authenticate(conn, secret)
         print(f"  uncached token lookup (once per token per TTL): "
               f"{(time.perf_counter() - t0) / n * 1e6:.0f} µs")
-    finally:
-        dispose(engine)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -65,6 +65,22 @@ def _raw_limit(engine: Engine, updates: list[tuple[str, dict]], repeat: int) -> 
     return _median_ms(once, repeat)
 
 
+def _timed_edit(engine: Engine, settings: EditSettings, op: str, args: dict,
+                repeat: int) -> tuple[float, float]:
+    """Median ms of the edit committed end to end, and of its revert (run after each edit)."""
+    edit_times, revert_times = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = run_edit(engine, op, args, principal=ADMIN, settings=settings, reason="bench")
+        edit_times.append((time.perf_counter() - t0) * 1000)
+        assert out.revision is not None
+        t0 = time.perf_counter()
+        run_edit(engine, "revert", {"revision": out.revision.id}, principal=ADMIN, settings=settings,
+                 reason="bench: undo")
+        revert_times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(edit_times), statistics.median(revert_times)
+
+
 def bench_reassign(engine: Engine, settings: EditSettings, repeat: int) -> tuple[float, float, float]:
     with engine.connect() as conn:
         grids = [r[0] for r in conn.execute(text(
@@ -74,20 +90,11 @@ def bench_reassign(engine: Engine, settings: EditSettings, repeat: int) -> tuple
             "SELECT z.code, z.id FROM zone z JOIN station s ON s.id = z.station_id "
             "WHERE s.code = (SELECT max(code) FROM station) ORDER BY z.code LIMIT 1")).one()
     assert len(grids) == 50, len(grids)
-    edit_times, revert_times = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = run_edit(engine, "reassignGrids", {"grids": grids, "toZone": target}, principal=ADMIN,
-                       settings=settings, reason="bench")
-        edit_times.append((time.perf_counter() - t0) * 1000)
-        assert out.revision is not None
-        t0 = time.perf_counter()
-        run_edit(engine, "revert", {"revision": out.revision.id}, principal=ADMIN, settings=settings,
-                 reason="bench: undo")
-        revert_times.append((time.perf_counter() - t0) * 1000)
+    edit_ms, revert_ms = _timed_edit(engine, settings, "reassignGrids",
+                                     {"grids": grids, "toZone": target}, repeat)
     raw = _raw_limit(engine, [("UPDATE grid SET zone_id = %(z)s WHERE code = ANY(%(g)s)",
                                {"z": target_id, "g": grids})], repeat)
-    return statistics.median(edit_times), statistics.median(revert_times), raw
+    return edit_ms, revert_ms, raw
 
 
 def bench_redraw(engine: Engine, settings: EditSettings, repeat: int) -> tuple[float, float, float]:
@@ -101,24 +108,15 @@ def bench_redraw(engine: Engine, settings: EditSettings, repeat: int) -> tuple[f
     take = shapely.intersection(sb, shapely.buffer(sa, (sb.area ** 0.5) * 0.2))
     new = shapely.set_precision(shapely.union(sa, take), 1e-7)
     geojson = json.loads(shapely.to_geojson(new))
-    edit_times, revert_times = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = run_edit(engine, "redrawGrid", {"grid": a, "geometry": geojson}, principal=ADMIN,
-                       settings=settings, reason="bench")
-        edit_times.append((time.perf_counter() - t0) * 1000)
-        assert out.revision is not None
-        t0 = time.perf_counter()
-        run_edit(engine, "revert", {"revision": out.revision.id}, principal=ADMIN, settings=settings,
-                 reason="bench: undo")
-        revert_times.append((time.perf_counter() - t0) * 1000)
+    edit_ms, revert_ms = _timed_edit(engine, settings, "redrawGrid",
+                                     {"grid": a, "geometry": geojson}, repeat)
     rest = shapely.difference(sb, new)
     raw = _raw_limit(engine, [
         ("UPDATE grid SET geom = ST_Multi(ST_GeomFromWKB(%(w)s, 4326)) WHERE code = %(c)s",
          {"w": shapely.to_wkb(new), "c": a}),
         ("UPDATE grid SET geom = ST_Multi(ST_GeomFromWKB(%(w)s, 4326)) WHERE code = %(c)s",
          {"w": shapely.to_wkb(rest), "c": b})], repeat)
-    return statistics.median(edit_times), statistics.median(revert_times), raw
+    return edit_ms, revert_ms, raw
 
 
 def main() -> None:

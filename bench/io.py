@@ -13,17 +13,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import shapely
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from jurisgrid.db import dispose, make_engine
+from bench.scratch import scratch_demo
 from jurisgrid.geo.crs import Crs
-from jurisgrid.localdb import LocalCluster
 
 
 def main() -> None:
@@ -36,21 +32,8 @@ def main() -> None:
     from jurisgrid.io.kinds import check
     from jurisgrid.io.load import load_points, load_refs
     from jurisgrid.io.transfer import import_file
-    from jurisgrid.models.migrate import upgrade
-    from jurisgrid.seed.generate import generate
-    from jurisgrid.seed.load import load
 
-    cluster = LocalCluster(Path(".jurisgrid").resolve())
-    cluster.start()
-    server = cluster.url("postgres")
-    name = f"jurisgrid_bench_io_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        load(engine, generate(scale=0.02, seed=7))
+    with scratch_demo("jurisgrid_bench_io") as engine:
         with engine.connect() as conn:
             refs = load_refs(conn)
         rng = np.random.default_rng(1)
@@ -80,11 +63,6 @@ def main() -> None:
         assert report.result is not None and report.result.inserted == n
         print(f"{n:,} address points from {args.format}: import {full:.2f} s "
               f"({n / full:,.0f}/s); loading alone {limit:.2f} s; ratio {full / limit:.2f}")
-    finally:
-        dispose(engine)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

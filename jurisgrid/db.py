@@ -6,7 +6,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
@@ -37,7 +37,8 @@ def make_engine(url: str, *, pool_size: int = 8, statement_timeout_ms: int = 30_
     return engine
 
 
-def _create(url: str, *, pool_size: int, statement_timeout_ms: int, **kw: Any) -> Engine:
+def _create(url: str, *, pool_size: int, statement_timeout_ms: int, options: str = "",
+            **kw: Any) -> Engine:
     return create_engine(
         url,
         # no overflow: connections opened past the pool are closed on return, and under load
@@ -47,54 +48,66 @@ def _create(url: str, *, pool_size: int, statement_timeout_ms: int, **kw: Any) -
         max_overflow=0,
         pool_timeout=30,
         pool_pre_ping=False,
-        connect_args={"options": f"-c statement_timeout={statement_timeout_ms}"},
+        connect_args={"options": f"-c statement_timeout={statement_timeout_ms} {options}".strip()},
         **kw,
     )
 
 
-# engine -> how it was made, and engine -> its sibling pool of autocommit connections for reads
+# engine -> how it was made (its siblings are made the same way)
 _settings: weakref.WeakKeyDictionary[Engine, tuple[str, int, int]] = weakref.WeakKeyDictionary()
-_readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-_readers_lock = threading.Lock()
+# engine -> the process-local objects bound to it, by key, each with how to close it
+_companions: weakref.WeakKeyDictionary[Engine, dict[str, tuple[Any, Callable[[], None]]]] = (
+    weakref.WeakKeyDictionary())
+_companions_lock = threading.RLock()
+
+T = TypeVar("T")
 
 
-def read_engine(engine: Engine) -> Engine:
-    """A sibling engine whose pooled connections stay in autocommit mode.
+def companion(engine: Engine, key: str, make: Callable[[], T],
+              close: Callable[[T], None] | None = None) -> T:
+    """A process-local object bound to ``engine`` — a sibling pool, a watcher, a cache — made
+    once (thread-safe) and closed by :func:`dispose`."""
+    found = _companions.get(engine, {}).get(key)
+    if found is None:
+        with _companions_lock:
+            found = _companions.setdefault(engine, {}).get(key)
+            if found is None:
+                obj = make()
+                found = (obj, (lambda: close(obj)) if close is not None else (lambda: None))
+                _companions[engine][key] = found
+    return found[0]
+
+
+def sibling_engine(engine: Engine, key: str, *, options: str = "") -> Engine:
+    """A pool of autocommit connections beside ``engine``, made the same way (URL, pool size,
+    statement timeout), plus session ``options`` (e.g. ``-c plan_cache_mode=...``).
 
     Switching a pooled connection to autocommit and back costs two round trips per checkout
     with psycopg2 (half a millisecond, a third of a single-point lookup); a pool that never
-    switches costs none. Pools open connections on demand, so the pair never holds more
-    sessions than are in use.
+    switches costs none. Pools open connections on demand, so siblings hold no more sessions
+    than are in use.
     """
-    reader = _readers.get(engine)
-    if reader is None:
-        with _readers_lock:
-            reader = _readers.get(engine)
-            if reader is None:
-                url, pool_size, timeout = _settings.get(
-                    engine, (engine.url.render_as_string(hide_password=False), 8, 30_000))
-                # autocommit connections hold no transaction: nothing to roll back on return
-                reader = _create(url, pool_size=pool_size, statement_timeout_ms=timeout,
-                                 isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
-                _readers[engine] = reader
-    return reader
+    def make() -> Engine:
+        url, pool_size, timeout = _settings.get(
+            engine, (engine.url.render_as_string(hide_password=False), 8, 30_000))
+        # autocommit connections hold no transaction: nothing to roll back on return
+        return _create(url, pool_size=pool_size, statement_timeout_ms=timeout, options=options,
+                       isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+
+    return companion(engine, f"engine:{key}", make, Engine.dispose)
 
 
-_on_dispose: weakref.WeakKeyDictionary[Engine, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
-
-
-def on_dispose(engine: Engine, fn: Callable[[], None]) -> None:
-    """Run ``fn`` when :func:`dispose` closes ``engine`` (stops helpers bound to it)."""
-    _on_dispose.setdefault(engine, []).append(fn)
+def read_engine(engine: Engine) -> Engine:
+    """The sibling pool for reads on the request path (see :func:`sibling_engine`)."""
+    return sibling_engine(engine, "read")
 
 
 def dispose(engine: Engine) -> None:
-    """Close the pooled connections of an engine and of its read sibling."""
-    for fn in _on_dispose.pop(engine, []):
-        fn()
-    reader = _readers.pop(engine, None)
-    if reader is not None:
-        reader.dispose()
+    """Close what is bound to an engine (its siblings, watchers), then its own pool."""
+    with _companions_lock:
+        bound = _companions.pop(engine, {})
+    for _obj, close in bound.values():
+        close()
     engine.dispose()
 
 

@@ -6,13 +6,13 @@ from all of them: ``tokens.revoke`` calls it so a revocation takes effect at onc
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 
 from sqlalchemy import Engine
 
 from jurisgrid.auth.principal import Principal
+from jurisgrid.db import companion
 
 MAX_ENTRIES = 10_000
 
@@ -46,19 +46,20 @@ class PrincipalCache:
         self._entries.clear()
 
 
-_caches: weakref.WeakKeyDictionary[Engine, PrincipalCache] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_all: weakref.WeakSet[PrincipalCache] = weakref.WeakSet()
+
+
+def _new_cache() -> PrincipalCache:
+    cache = PrincipalCache()
+    _all.add(cache)
+    return cache
 
 
 def cache_for(engine: Engine) -> PrincipalCache:
-    cache = _caches.get(engine)
-    if cache is None:
-        with _lock:
-            cache = _caches.setdefault(engine, PrincipalCache())
-    return cache
+    return companion(engine, "principal-cache", _new_cache)
 
 
 def forget(token_hash: str) -> None:
     """Drop a token from every cache of this process (called by ``tokens.revoke``)."""
-    for cache in list(_caches.values()):
+    for cache in list(_all):
         cache.forget(token_hash)

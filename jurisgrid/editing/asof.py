@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -18,20 +17,12 @@ from sqlalchemy import Connection, Engine
 from jurisgrid.config import EditSettings
 from jurisgrid.models.history import rows_as_of
 from jurisgrid.models.rows import Row
+from jurisgrid.models.sqlfiles import named_statements
 
 T = TypeVar("T")
 
 
-def _statements() -> dict[str, str]:
-    text = resources.files("jurisgrid").joinpath("sql/editing_asof.sql").read_text()
-    out: dict[str, str] = {}
-    for block in text.split("-- name: ")[1:]:
-        name, _, body = block.partition("\n")
-        out[name.strip()] = body.strip().rstrip(";")
-    return out
-
-
-SQL = _statements()
+SQL = named_statements("editing_asof.sql")
 
 
 def as_of_call(engine: Engine, when: datetime, fn: Callable[..., T], /, *args: Any,

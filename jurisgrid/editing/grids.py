@@ -20,20 +20,29 @@ from jurisgrid.editing.lookup import (
 from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.errors import InvalidGeometry, InvalidInput
 from jurisgrid.geo import reshape
-from jurisgrid.geo.crs import Crs
-from jurisgrid.geo.validate import GeometryProblem, parse_line, validate_area
+from jurisgrid.geo.crs import Crs, UnknownCrs
+from jurisgrid.geo.validate import Checked, GeometryProblem, parse_line, validate_area
 
 
-def _crs(args: dict[str, Any]) -> Crs:
+def crs_arg(args: dict[str, Any]) -> Crs:
     try:
-        return Crs(args.get("crs") or "WGS84")
-    except ValueError:
-        raise InvalidInput(f"unknown crs {args.get('crs')!r}; use one of "
-                           + ", ".join(c.value for c in Crs)) from None
+        return Crs.parse(args.get("crs") or "WGS84")
+    except UnknownCrs as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def problem(exc: GeometryProblem, **where: Any) -> InvalidGeometry:
     return InvalidGeometry(str(exc), details=[{**where, **exc.detail}])
+
+
+def area_arg(args: dict[str, Any], ctx: OpContext, **where: Any) -> Checked:
+    """``args["geometry"]`` validated (or repaired when ``args["repair"]``) as an area."""
+    try:
+        return validate_area(args.get("geometry"), crs=crs_arg(args),
+                             max_vertices=ctx.settings.edit_max_vertices,
+                             repair=bool(args.get("repair")))
+    except GeometryProblem as exc:
+        raise problem(exc, **where) from None
 
 
 def _codes(args: dict[str, Any], key: str, *, limit: int) -> list[str]:
@@ -91,12 +100,7 @@ def move_zone(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[st
 
 @operation("redrawGrid")
 def redraw_grid(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    try:
-        checked = validate_area(args.get("geometry"), crs=_crs(args),
-                                max_vertices=ctx.settings.edit_max_vertices,
-                                repair=bool(args.get("repair")))
-    except GeometryProblem as exc:
-        raise problem(exc, grid=args.get("grid")) from None
+    checked = area_arg(args, ctx, grid=args.get("grid"))
     grid = unit_by_code(conn, "grid", args["grid"], lock=True)
     give_to = args.get("giveTo")
     if give_to is not None:
@@ -131,7 +135,7 @@ def next_grid_codes(conn: Connection, community_code: str, n: int) -> list[str]:
 @operation("splitGrid")
 def split_grid(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     try:
-        line = parse_line(args.get("line"), crs=_crs(args), max_vertices=ctx.settings.edit_max_vertices)
+        line = parse_line(args.get("line"), crs=crs_arg(args), max_vertices=ctx.settings.edit_max_vertices)
     except GeometryProblem as exc:
         raise problem(exc, grid=args.get("grid")) from None
     grid = unit_by_code(conn, "grid", args["grid"], lock=True)

@@ -29,29 +29,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection
 
 from jurisgrid.errors import Conflict, InvalidGeometry
 from jurisgrid.models.invariants import AREA_TOLERANCE_M2
+from jurisgrid.models.sqlfiles import named_statements
 
 LOCK_KEY = 0x6A67_6564  # 'jged': the one advisory lock all writers of jurisdiction data take
 CHANNEL = "jurisdiction_changed"
 NOTIFY_MAX_CODES = 200
 
 
-def _statements() -> dict[str, str]:
-    text = resources.files("jurisgrid").joinpath("sql/editing.sql").read_text()
-    out: dict[str, str] = {}
-    for block in text.split("-- name: ")[1:]:
-        name, _, body = block.partition("\n")
-        out[name.strip()] = body.strip()
-    return out
-
-
-SQL = _statements()
+SQL = named_statements("editing.sql")
 
 
 @dataclass

@@ -9,6 +9,7 @@ that a revert can restore them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import shapely
@@ -16,12 +17,11 @@ from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_station_scope
 from jurisgrid.auth.principal import Role
-from jurisgrid.editing.grids import _crs, problem
+from jurisgrid.editing.grids import area_arg, crs_arg
 from jurisgrid.editing.lookup import unit_by_code
-from jurisgrid.editing.registry import OpContext, operation
+from jurisgrid.editing.registry import OpContext, OpFn, operation
 from jurisgrid.errors import InvalidInput, NotFound
 from jurisgrid.geo.crs import CoordinateError, check_lonlat, to_wgs84
-from jurisgrid.geo.validate import GeometryProblem, validate_area
 
 POINT_FIELDS = {
     "address_point": ("code", "address", "households", "population", "houses", "units"),
@@ -37,7 +37,7 @@ def _point(args: dict[str, Any]) -> str | None:
         check_lonlat(lon, lat)
     except (KeyError, TypeError, ValueError, CoordinateError) as exc:
         raise InvalidInput(f"lon/lat: {exc}") from None
-    x, y = to_wgs84(_crs(args), lon, lat)
+    x, y = to_wgs84(crs_arg(args), lon, lat)
     return shapely.to_wkb(shapely.Point(x, y), hex=True)
 
 
@@ -147,12 +147,7 @@ def create_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> 
                               {"c": args.get("township")}).scalar_one_or_none()
     if tw is None:
         raise NotFound(f"unknown township code {args.get('township')}")
-    try:
-        checked = validate_area(args.get("geometry"), crs=_crs(args),
-                                max_vertices=ctx.settings.edit_max_vertices,
-                                repair=bool(args.get("repair")))
-    except GeometryProblem as exc:
-        raise problem(exc, community=args.get("code")) from None
+    checked = area_arg(args, ctx, community=args.get("code"))
     conn.exec_driver_sql(
         "INSERT INTO community (code, name, kind, township_id, geom) VALUES "
         "(%(c)s, %(n)s, %(k)s, %(t)s, ST_Multi(ST_GeomFromWKB(%(w)s, 4326)))",
@@ -315,37 +310,17 @@ def _camel(col: str) -> str:
     return head + "".join(w.title() for w in rest)
 
 
-@operation("createAddressPoint")
-def create_address_point(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    _create_point(conn, ctx, "address_point", args)
-    return []
+def _point_operation(fn: Callable[[Connection, OpContext, str, dict[str, Any]], None],
+                     table: str) -> OpFn:
+    def op(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
+        fn(conn, ctx, table, args)
+        return []
+
+    return op
 
 
-@operation("updateAddressPoint")
-def update_address_point(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    _update_point(conn, ctx, "address_point", args)
-    return []
-
-
-@operation("retireAddressPoint")
-def retire_address_point(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    _retire_point(conn, ctx, "address_point", args)
-    return []
-
-
-@operation("createIncident")
-def create_incident(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    _create_point(conn, ctx, "incident", args)
-    return []
-
-
-@operation("updateIncident")
-def update_incident(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    _update_point(conn, ctx, "incident", args)
-    return []
-
-
-@operation("retireIncident")
-def retire_incident(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    _retire_point(conn, ctx, "incident", args)
-    return []
+# createAddressPoint, updateAddressPoint, retireAddressPoint, and the same for Incident
+for _table, _type in (("address_point", "AddressPoint"), ("incident", "Incident")):
+    for _verb, _fn in (("create", _create_point), ("update", _update_point),
+                       ("retire", _retire_point)):
+        operation(f"{_verb}{_type}")(_point_operation(_fn, _table))

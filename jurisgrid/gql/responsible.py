@@ -83,19 +83,13 @@ def _prime(info: Info, table: str, row: dict | None) -> dict | None:
     return row
 
 
-async def _snapshot(info: Info) -> Any:
-    """The in-memory index; a thread-pool hop only when the version must be read or rebuilt."""
-    engine = info.context.engine
-    snap = rq.grid_index_cache.fresh(engine)
-    return snap if snap is not None else await run_in_threadpool(rq.grid_index_cache.snapshot, engine)
-
-
 async def responsible_for(info: Info, lon: float, lat: float, crs: Crs) -> Responsibility:
     wlon, wlat = point_to_wgs84(lon, lat, crs)
-    ans = (await _snapshot(info)).answer(wlon, wlat)  # ~0.1 ms of CPU: fine on the event loop
+    snap = await rq.grid_index_cache.current(info.context.engine)
+    ans = snap.answer(wlon, wlat)  # ~0.05 ms of CPU: fine on the event loop
     u = {k: _prime(info, k, v) for k, v in ans.units.items()}
     nearest = None
-    if u["grid"] is None and ans.nearest_id is not None:
+    if u["grid"] is None and ans.nearest_id is not None and ans.nearest_m is not None:
         grid_row = await info.context.loaders.rows("grid").load(ans.nearest_id)
         nearest = NearestGrid(grid=Grid(row=grid_row), distance_m=ans.nearest_m)
     officers = []
@@ -125,7 +119,7 @@ async def responsible_for_many(info: Info, points: object, crs: Crs) -> Responsi
     except CoordinateError as exc:
         raise InvalidInput(str(exc)) from None
     wgs = to_wgs84_array(crs, coords) if len(coords) else coords
-    snap = await _snapshot(info)
+    snap = await rq.grid_index_cache.current(info.context.engine)
     ans = await run_in_threadpool(snap.resolve, wgs[:, 0], wgs[:, 1])
     # a shallow copy of the columns: dataclasses.asdict would deep-copy 100,000-item lists
     return ResponsibilityBatch(**{f.name: getattr(ans, f.name) for f in dataclasses.fields(ans)})

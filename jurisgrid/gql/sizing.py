@@ -5,7 +5,6 @@ in jurisgrid/analytics."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 
 import shapely
@@ -17,202 +16,31 @@ from strawberry.types import Info
 from jurisgrid.analytics import cells as cells_a
 from jurisgrid.analytics import compliance as compliance_a
 from jurisgrid.analytics import report
-from jurisgrid.analytics.policy import Band
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Role
 from jurisgrid.errors import InvalidInput
-from jurisgrid.geo.crs import Crs, transform_geometry
-from jurisgrid.geo.geojson import GeoJSONError, format_geometry, parse_geojson
+from jurisgrid.geo.crs import Crs
+from jurisgrid.geo.geojson import format_geometry
 from jurisgrid.gql.geometry import CrsEnum
-from jurisgrid.gql.inputs import point_to_wgs84
+from jurisgrid.gql.inputs import bbox_to_wgs84, geojson_to_wgs84
 from jurisgrid.gql.scalars import GeoJSON
+from jurisgrid.gql.sizing_types import (
+    AnalysisCell,
+    AnalysisCells,
+    Balance,
+    Breach,
+    CellKind,
+    ComplianceReport,
+    Measure,
+    RuleCount,
+    Scope,
+    SizingPolicy,
+    SizingReport,
+    ZoneSizingRow,
+    ZoneValue,
+    policy_type,
+)
 from jurisgrid.models import policy as policy_m
-
-
-@strawberry.enum(description="A set of zones: those of a station, a sector or the county.")
-class Scope(Enum):
-    STATION = "station"
-    SECTOR = "sector"
-    COUNTY = "county"
-
-
-@strawberry.enum
-class Measure(Enum):
-    POPULATION = "population"
-    WORKLOAD = "workload"
-
-
-@strawberry.enum(description="HEX: H3 hexagons at `resolution`; SQUARE: squares of `sizeM` metres.")
-class CellKind(Enum):
-    HEX = "hex"
-    SQUARE = "square"
-
-
-@strawberry.type(description="A zone class for values in [lower, upper); upper null = no bound.")
-class ClassBand:
-    zone_class: str
-    lower: float
-    upper: float | None
-
-
-@strawberry.type
-class CategoryWeight:
-    category: str
-    weight: float
-
-
-@strawberry.type(description="A version of the sizing policy (DESIGN §7 defaults = version 0).")
-class SizingPolicy:
-    version: int
-    actor: str | None
-    reason: str | None
-    created_at: datetime | None
-    category_weights: list[CategoryWeight]
-    default_weight: float
-    population_weight: float
-    rate_categories: list[str]
-    population_bands: list[ClassBand]
-    incident_rate_bands: list[ClassBand]
-    population_per_officer_urban: float
-    population_per_officer_rural: float
-    workload_per_officer: float
-    min_officers_per_office: int
-    grid_households_min: int
-    grid_households_max: int
-    window_days: int
-    time_zone: str
-    document: JSON = strawberry.field(
-        description="The whole policy as JSON (the shape updateSizingPolicy takes)."
-    )
-
-
-def _bands(bands: tuple[Band, ...]) -> list[ClassBand]:
-    return [ClassBand(zone_class=b.zone_class, lower=b.lower, upper=b.upper) for b in bands]
-
-
-def policy_type(pv: policy_m.PolicyVersion) -> SizingPolicy:
-    p = pv.policy
-    return SizingPolicy(
-        version=pv.version,
-        actor=pv.actor,
-        reason=pv.reason,
-        created_at=pv.created_at,
-        category_weights=[
-            CategoryWeight(category=k, weight=v) for k, v in sorted(p.category_weights.items())
-        ],
-        default_weight=p.default_weight,
-        population_weight=p.population_weight,
-        rate_categories=list(p.rate_categories),
-        population_bands=_bands(p.population_bands),
-        incident_rate_bands=_bands(p.incident_rate_bands),
-        population_per_officer_urban=p.population_per_officer["urban"],
-        population_per_officer_rural=p.population_per_officer["rural"],
-        workload_per_officer=p.workload_per_officer,
-        min_officers_per_office=p.min_officers_per_office,
-        grid_households_min=p.grid_households_min,
-        grid_households_max=p.grid_households_max,
-        window_days=p.window_days,
-        time_zone=p.time_zone,
-        document=p.to_json(),  # type: ignore[arg-type]  # JSON is a NewType over Any
-    )
-
-
-@strawberry.type(description="One zone of a sizing report.")
-class ZoneSizingRow:
-    zone: str
-    name: str
-    station: str
-    kind: str
-    has_office: bool
-    households: int
-    population: int
-    incidents: int
-    community_officers: int
-    workload: float
-    incident_rate: float
-    population_class: str
-    incident_rate_class: str
-    zone_class: str
-    recommended_officers: int
-
-
-@strawberry.type
-class SizingReport:
-    policy_version: int
-    since: datetime
-    until: datetime
-    zones: list[ZoneSizingRow]
-
-
-@strawberry.type(description="A breach of a staffing norm.")
-class Breach:
-    rule: str = strawberry.field(
-        description="ZONE_POPULATION_PER_OFFICER, ZONE_WITHOUT_COMMUNITY_"
-        "OFFICER, OFFICE_UNDERSTAFFED, COMMUNITY_WITHOUT_AUXILIARY, "
-        "GRID_HOUSEHOLDS_OUT_OF_RANGE"
-    )
-    rule_text: str
-    level: str
-    code: str
-    name: str
-    station: str
-    value: float
-    limit: float
-    message: str
-
-
-@strawberry.type
-class RuleCount:
-    rule: str
-    count: int
-
-
-@strawberry.type
-class ComplianceReport:
-    policy_version: int
-    breaches: list[Breach]
-    by_rule: list[RuleCount]
-
-
-@strawberry.type
-class ZoneValue:
-    zone: str
-    value: float
-    deviation: float
-
-
-@strawberry.type(description="How evenly a measure is spread over the zones of a scope.")
-class Balance:
-    measure: Measure
-    zones: int
-    total: float
-    ideal: float = strawberry.field(description="the mean over the zones")
-    worst_deviation: float = strawberry.field(description="max |value − ideal|")
-    worst_zone: str | None
-    worst_relative_deviation: float | None = strawberry.field(description="worstDeviation / ideal")
-    range_over_ideal: float | None = strawberry.field(description="(max − min) / ideal")
-    coefficient_of_variation: float | None = strawberry.field(description="population std / mean")
-    values: list[ZoneValue]
-
-
-@strawberry.type
-class AnalysisCell:
-    id: str
-    incidents: int
-    population: int
-    households: int
-    geometry: GeoJSON  # type: ignore[valid-type]
-
-
-@strawberry.type
-class AnalysisCells:
-    kind: CellKind
-    count: int
-    cells: list[AnalysisCell]
-    feature_collection: JSON = strawberry.field(
-        description="The cells as a GeoJSON FeatureCollection (properties: id and counts)."
-    )
-
 
 Since = Annotated[datetime | None, strawberry.argument(description="window start (inclusive)")]
 Until = Annotated[datetime | None, strawberry.argument(description="window end (exclusive)")]
@@ -220,21 +48,15 @@ Until = Annotated[datetime | None, strawberry.argument(description="window end (
 
 def _area(bbox: list[float] | None, polygon: Any, crs: Crs) -> shapely.Geometry | None:
     if bbox is not None:
-        if len(bbox) != 4:
-            raise InvalidInput("bbox needs 4 numbers: [minLon, minLat, maxLon, maxLat]")
-        x0, y0 = point_to_wgs84(bbox[0], bbox[1], crs)
-        x1, y1 = point_to_wgs84(bbox[2], bbox[3], crs)
-        if x0 >= x1 or y0 >= y1:
+        x0, y0, x1, y1 = bbox_to_wgs84(bbox, crs)
+        if x0 == x1 or y0 == y1:
             raise InvalidInput("bbox minimum must be below its maximum")
         return shapely.box(x0, y0, x1, y1)
     if polygon is not None:
-        try:
-            geom = parse_geojson(polygon)
-        except GeoJSONError as exc:
-            raise InvalidInput(str(exc)) from None
-        if geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid:
+        geom = geojson_to_wgs84(polygon, crs, "polygon")
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise InvalidInput("polygon must be a valid GeoJSON Polygon or MultiPolygon")
-        return transform_geometry(geom, crs, Crs.WGS84)
+        return geom
     return None
 
 

@@ -13,7 +13,6 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import shapely
@@ -21,20 +20,12 @@ from sqlalchemy import Connection
 
 from jurisgrid.config import get_settings
 from jurisgrid.io.kinds import Refs
+from jurisgrid.models.sqlfiles import named_statements
 
 BATCH = 5_000
 
 
-def _statements() -> dict[str, str]:
-    text = resources.files("jurisgrid").joinpath("sql/io.sql").read_text()
-    out: dict[str, str] = {}
-    for block in text.split("-- name: ")[1:]:
-        name, _, body = block.partition("\n")
-        out[name.strip()] = body.strip()
-    return out
-
-
-SQL = _statements()
+SQL = named_statements("io.sql")
 
 
 @dataclass

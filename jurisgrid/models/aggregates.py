@@ -12,13 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from jurisgrid.errors import InvalidInput
+from jurisgrid.models.sqlfiles import sql_text
 
 # level → (unit id of a grid, joins from grid g to reach it)
 GRID_KEYS: dict[str, tuple[str, str]] = {
@@ -66,7 +66,7 @@ INTERVALS = ("month", "week")
 def _sql(name: str, level: str) -> str:
     if level not in GRID_KEYS:
         raise InvalidInput(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
-    text = resources.files("jurisgrid.sql").joinpath(f"aggregates_{name}.sql").read_text()
+    text = sql_text(f"aggregates_{name}.sql")
     key, joins = GRID_KEYS[level]
     akey, ajoins = ASSIGNMENT_KEYS[level]
     zkey, zjoins = ZONE_KEYS.get(level, ("", ""))

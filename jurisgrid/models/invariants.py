@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 from sqlalchemy import Connection
+
+from jurisgrid.models.sqlfiles import named_statements
 
 AREA_TOLERANCE_M2 = 0.01
 
 
-def _statements() -> dict[str, str]:
-    text = resources.files("jurisgrid").joinpath("sql/invariants.sql").read_text()
-    out: dict[str, str] = {}
-    for block in text.split("-- name: ")[1:]:
-        name, _, body = block.partition("\n")
-        out[name.strip()] = body.strip().rstrip(";")
-    return out
-
-
-STATEMENTS = _statements()
+STATEMENTS = named_statements("invariants.sql")
 
 
 @dataclass(frozen=True)

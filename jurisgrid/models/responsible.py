@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+import anyio.to_thread
 import numpy as np
 import shapely
 from sqlalchemy import Connection, Engine, select, text
@@ -21,13 +21,14 @@ from sqlalchemy import Connection, Engine, select, text
 from jurisgrid.db import read_connection, read_engine
 from jurisgrid.geo.lookup import GridIndex, local_distance_m
 from jurisgrid.models.rows import TABLES, Row, prefixed_select, scalar_columns, split_prefixed
+from jurisgrid.models.sqlfiles import sql_text
 from jurisgrid.models.versions import watcher
 
 # alias in responsible_for.sql → table
 _UNITS = {"gr": "grid", "z": "zone", "s": "station", "se": "sector", "c": "community",
           "t": "township"}
 
-SINGLE_POINT_SQL = resources.files("jurisgrid").joinpath("sql/responsible_for.sql").read_text()
+SINGLE_POINT_SQL = sql_text("responsible_for.sql")
 SINGLE_POINT_SQL = SINGLE_POINT_SQL.replace(
     "{columns}", ",\n    ".join(prefixed_select(a, tb, tb) for a, tb in _UNITS.items())
 )
@@ -238,6 +239,12 @@ class GridIndexCache:
                     snap = _IndexSnapshot(c, c.execute(_VERSION_SQL).scalar_one())
                 self._snap[key] = snap
         return snap
+
+    async def current(self, engine: Engine) -> _IndexSnapshot:
+        """The current snapshot for async callers: at once when the watcher vouches for it,
+        else read (or rebuilt) in a worker thread, off the event loop."""
+        snap = self.fresh(engine)
+        return snap if snap is not None else await anyio.to_thread.run_sync(self.snapshot, engine)
 
     def point(self, engine: Engine, *, lon: float, lat: float) -> PointAnswer:
         return self.snapshot(engine).answer(lon, lat)

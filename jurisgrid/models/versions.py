@@ -23,7 +23,7 @@ from typing import Any
 import psycopg2
 from sqlalchemy import Engine, event
 
-from jurisgrid.db import on_dispose
+from jurisgrid.db import companion
 
 CHANNEL = "jg_data_version"
 log = logging.getLogger(__name__)
@@ -103,23 +103,6 @@ class VersionWatcher:
             conn.close()
 
 
-_watchers: weakref.WeakKeyDictionary[Engine, VersionWatcher] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
 def watcher(engine: Engine) -> VersionWatcher:
-    w = _watchers.get(engine)
-    if w is None:
-        with _lock:
-            w = _watchers.get(engine)
-            if w is None:
-                w = VersionWatcher(engine)
-                _watchers[engine] = w
-                on_dispose(engine, lambda: _stop(engine))
-    return w
-
-
-def _stop(engine: Engine) -> None:
-    w = _watchers.pop(engine, None)
-    if w is not None:
-        w.stop()
+    """The engine's watcher, started on first use and stopped by ``db.dispose``."""
+    return companion(engine, "version-watcher", lambda: VersionWatcher(engine), VersionWatcher.stop)

@@ -52,9 +52,7 @@ async def responsible(request: Request, lon: float = Query(...), lat: float = Qu
     wlon, wlat = to_wgs84(c, lon, lat)
     engine = request.app.state.engine
     if via == "index":
-        snap = grid_index_cache.fresh(engine)
-        if snap is None:
-            snap = await run_in_threadpool(grid_index_cache.snapshot, engine)
+        snap = await grid_index_cache.current(engine)
         return JSONResponse(answer_json(snap.answer(wlon, wlat), via))
 
     def run() -> dict[str, Any]:

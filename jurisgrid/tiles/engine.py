@@ -10,33 +10,13 @@ pool of its own rather than changing the shared read pool's sessions.
 
 from __future__ import annotations
 
-import threading
-import weakref
+from sqlalchemy import Connection, Engine
 
-from sqlalchemy import Connection, Engine, create_engine
-
-from jurisgrid.config import get_settings
-from jurisgrid.db import on_dispose
-
-_tile_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+from jurisgrid.db import sibling_engine
 
 
 def tile_engine(engine: Engine) -> Engine:
-    sibling = _tile_engines.get(engine)
-    if sibling is None:
-        with _lock:
-            sibling = _tile_engines.get(engine)
-            if sibling is None:
-                s = get_settings().db
-                sibling = create_engine(
-                    engine.url, pool_size=s.pool_size, max_overflow=0, pool_timeout=30,
-                    isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                    connect_args={"options": f"-c statement_timeout={s.statement_timeout_ms} "
-                                             "-c plan_cache_mode=force_generic_plan"})
-                _tile_engines[engine] = sibling
-                on_dispose(engine, sibling.dispose)
-    return sibling
+    return sibling_engine(engine, "tiles", options="-c plan_cache_mode=force_generic_plan")
 
 
 def tile_connection(engine: Engine) -> Connection:

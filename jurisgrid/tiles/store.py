@@ -15,20 +15,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection
 
+from jurisgrid.models.sqlfiles import sql_text
 from jurisgrid.tiles.layers import LAYERS, TileRequest, read_box
 
 # bump when the tile SQL changes what a tile holds: every cached tile then revalidates to new
 TILE_FORMAT = "jg-mvt-3"
 
 
-@cache
-def _read(name: str) -> str:
-    return resources.files("jurisgrid").joinpath(f"sql/{name}").read_text()
+_read = cache(sql_text)
 
 
 _IDENTITY_SHIFT = "sh AS (SELECT k, g FROM r)"

@@ -4,21 +4,20 @@ aggregate against pandas over the source GeoJSON itself (not over what was loade
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from importlib import resources
 
 import pandas as pd
 import pytest
 import shapely
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from jurisgrid.db import dispose, make_engine
 from jurisgrid.models import aggregates as agg
 from jurisgrid.seed import sf
 from tests.analytics.conftest import ellipsoid_area_m2
 from tests.conftest import _server_url
+from tests.dbs import scratch_database
 
 SOURCE_CATEGORIES = {
     "Vandalism": "VANDALISM",
@@ -33,20 +32,14 @@ def sf_engine() -> Iterator[Engine]:
     from jurisgrid.models.migrate import upgrade
 
     server, _ = _server_url()
-    name = f"jurisgrid_test_sf_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = make_engine(make_url(server).set(database=name).render_as_string(hide_password=False), pool_size=2)
-    try:
-        upgrade(eng)
-        sf.load_sf(eng, seed=3)
-        yield eng
-    finally:
-        dispose(eng)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(server, "jurisgrid_test_sf") as url:
+        eng = make_engine(url, pool_size=2)
+        try:
+            upgrade(eng)
+            sf.load_sf(eng, seed=3)
+            yield eng
+        finally:
+            dispose(eng)
 
 
 @pytest.fixture(scope="module")
