@@ -32,14 +32,18 @@ class Op:
     name: str
     fn: OpFn
     role: Role
+    # True when every row the operation writes is historised (jurisgrid/models/history_tables):
+    # a stale expectedRevision then conflicts only where a later revision changed the same rows
+    tracked: bool = True
 
 
 OPS: dict[str, Op] = {}
 
 
-def operation(name: str, role: Role = Role.EDITOR) -> Callable[[OpFn], OpFn]:
+def operation(name: str, role: Role = Role.EDITOR, *,
+              tracked: bool = True) -> Callable[[OpFn], OpFn]:
     def register(fn: OpFn) -> OpFn:
-        OPS[name] = Op(name, fn, role)
+        OPS[name] = Op(name, fn, role, tracked)
         return fn
 
     return register

@@ -46,7 +46,7 @@ def _conflicts(conn: Connection, table: str, rid: int, cols: list[str]) -> list[
         f"WHERE a.rev_from = %(r)s AND a.id = b.id)", {"r": rid}).all())
 
 
-@operation("revert")
+@operation("revert", tracked=False)
 def revert(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     target = args.get("revision")
     if not isinstance(target, int) or target <= 0:

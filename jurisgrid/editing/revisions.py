@@ -6,15 +6,20 @@ Protocol (notes/contracts.md)::
     ...writes to grid / zone / station / community / assignment / person / points...
     summary = close_revision(conn, rid)   # raises → the caller's transaction rolls back
 
-Concurrency — the optimistic lock is **global**: ``expectedRevision`` is the newest revision id
+Concurrency — optimistic locking by revision: ``expectedRevision`` is the newest revision id
 (``currentRevision``) the client saw. ``open_revision`` first takes a transaction-scoped advisory
-lock, so writers run one at a time (held until commit/rollback); it then compares the newest
-committed revision id with ``expected_revision`` and raises :class:`Conflict` when another
-revision committed in between. Of two clients that saw the same revision and edit at once,
-exactly one commits; the other waits on the lock, then gets the Conflict. Edits sent without
-``expected_revision`` are serialised the same way, so none is lost (last writer wins on the
-rows both touch, each recorded as its own revision). A global counter is coarser than a per-grid
-one, but it is what makes "nothing changed since I looked" a single integer for a client.
+lock, so writers run one at a time (held until commit/rollback). If revisions committed after
+the expected one, the edit still goes ahead as long as none of them changed a row this edit
+changes: :func:`check_unchanged_since` compares, after the operation's own writes and before the
+derived outlines are refreshed, the history of every row the edit wrote with the revisions
+committed since. Of two clients that saw the same revision and edit the same grid (or zone,
+station, community, person, assignment) at once, exactly one commits; the other waits on the
+lock, then gets the Conflict naming the units and the revisions that changed them. Edits of
+different units from the same revision both commit — the outlines they share are derived and
+recomputed. Operations that write rows without history (address points, incidents) and revert
+keep the strict rule: any later revision is a Conflict. Edits sent without ``expected_revision``
+are serialised the same way, so none is lost (last writer wins on the rows both touch, each
+recorded as its own revision).
 
 Row triggers (migration 0003) write the before/after versions of the historised tables, keyed by
 ``jurisgrid.revision`` / ``jurisgrid.effective`` which ``open_revision`` sets with SET LOCAL.
@@ -70,11 +75,14 @@ def current_revision(conn: Connection) -> int:
 
 def open_revision(conn: Connection, *, actor: str, reason: str | None, kind: str,
                   effective_from: datetime | None = None, expected_revision: int | None = None,
-                  role: str | None = None, reverts: int | None = None) -> int:
-    """Start a revision in the caller's transaction; raises Conflict on a stale expectation."""
+                  role: str | None = None, reverts: int | None = None, tracked: bool = False) -> int:
+    """Start a revision in the caller's transaction; raises Conflict on a stale expectation —
+    at once when not ``tracked``; when ``tracked`` the caller runs the operation and then
+    :func:`check_unchanged_since` (only the rows it wrote must be unchanged)."""
     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(k)s)", {"k": LOCK_KEY})
     newest = current_revision(conn)
-    if expected_revision is not None and expected_revision != newest:
+    if expected_revision is not None and (expected_revision > newest or expected_revision < 0
+                                          or (expected_revision != newest and not tracked)):
         raise Conflict(f"the data changed since revision {expected_revision}: the current revision "
                        f"is {newest}; reload and try again",
                        details=[{"expectedRevision": expected_revision, "currentRevision": newest}])
@@ -88,6 +96,32 @@ def open_revision(conn: Connection, *, actor: str, reason: str | None, kind: str
                          "set_config('jurisgrid.effective', %(e)s, true)",
                          {"r": str(rid), "e": eff.isoformat()})
     return int(rid)
+
+
+_CHANGED_SINCE = """
+SELECT DISTINCT {key}, l.rev_from
+FROM {t}_history m JOIN {t}_history l ON l.id = m.id
+WHERE (m.rev_from = %(r)s OR m.rev_to = %(r)s) AND l.rev_from > %(e)s AND l.rev_from < %(r)s
+ORDER BY 1, 2
+"""
+
+
+def check_unchanged_since(conn: Connection, revision_id: int, expected_revision: int) -> None:
+    """Conflict if a revision after ``expected_revision`` changed a row that revision
+    ``revision_id`` (open, its operation's writes done) changed too."""
+    from jurisgrid.models.history_tables import HISTORISED
+
+    if expected_revision >= revision_id - 1:
+        return
+    clashes = [{"kind": t, "code": code, "revision": int(rev)} for t in HISTORISED
+               for code, rev in conn.exec_driver_sql(
+                   _CHANGED_SINCE.format(t=t, key="m.id::text" if t == "assignment" else "m.code"),
+                   {"r": revision_id, "e": expected_revision})]
+    if clashes:
+        names = ", ".join(sorted({f"{c['kind']} {c['code']}" for c in clashes})[:10])
+        raise Conflict(f"the data changed since revision {expected_revision}: {names} changed in "
+                       f"revision {max(c['revision'] for c in clashes)}; reload and try again",
+                       details=[{"expectedRevision": expected_revision}, *clashes[:50]])
 
 
 def close_revision(conn: Connection, revision_id: int) -> RevisionSummary:

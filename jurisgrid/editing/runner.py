@@ -18,7 +18,12 @@ from jurisgrid.editing import grids as _grids  # noqa: F401  (registers the oper
 from jurisgrid.editing import revert as _revert  # noqa: F401
 from jurisgrid.editing import units as _units  # noqa: F401
 from jurisgrid.editing.registry import OPS, OpContext
-from jurisgrid.editing.revisions import Impact, close_revision, open_revision
+from jurisgrid.editing.revisions import (
+    Impact,
+    check_unchanged_since,
+    close_revision,
+    open_revision,
+)
 from jurisgrid.errors import Conflict, InvalidInput, JurisgridError
 
 # effectiveFrom up to this far in the past counts as "now" (clocks of clients drift)
@@ -60,10 +65,13 @@ def execute(conn: Connection, op: str, args: dict[str, Any], *, principal: Princ
             settings: EditSettings, reason: str | None, effective_from: datetime | None,
             expected_revision: int | None, reverts: int | None = None) -> EditOutcome:
     """Run the operation inside ``conn``'s open transaction (the caller commits or rolls back)."""
+    tracked = OPS[op].tracked
     rid = open_revision(conn, actor=principal.actor, role=principal.role.value, reason=reason,
                         kind=op, effective_from=effective_from,
-                        expected_revision=expected_revision, reverts=reverts)
+                        expected_revision=expected_revision, reverts=reverts, tracked=tracked)
     repairs = OPS[op].fn(conn, OpContext(principal, settings), args)
+    if tracked and expected_revision is not None:
+        check_unchanged_since(conn, rid, expected_revision)
     summary = close_revision(conn, rid)
     at, eff, actor, why = conn.exec_driver_sql(
         "SELECT at, effective_from, actor, reason FROM revision WHERE id = %(r)s", {"r": rid}).one()

@@ -323,4 +323,4 @@ def _point_operation(fn: Callable[[Connection, OpContext, str, dict[str, Any]], 
 for _table, _type in (("address_point", "AddressPoint"), ("incident", "Incident")):
     for _verb, _fn in (("create", _create_point), ("update", _update_point),
                        ("retire", _retire_point)):
-        operation(f"{_verb}{_type}")(_point_operation(_fn, _table))
+        operation(f"{_verb}{_type}", tracked=False)(_point_operation(_fn, _table))

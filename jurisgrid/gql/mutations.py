@@ -27,7 +27,8 @@ Reason = Annotated[str | None, strawberry.argument(description="why (recorded on
 Effective = Annotated[datetime | None, strawberry.argument(
     description="when the change takes effect; default now, a future instant schedules it")]
 Expected = Annotated[int | None, strawberry.argument(
-    description="the currentRevision you saw; a ConflictError if another edit committed since")]
+    description="the currentRevision you saw; a ConflictError if a later revision changed a "
+                "unit this edit changes")]
 DryRun = Annotated[bool, strawberry.argument(description="return the impact, write nothing")]
 
 

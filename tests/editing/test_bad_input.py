@@ -110,11 +110,22 @@ def test_unknown_codes_are_not_found(edit_engine, egql, some_grid) -> None:  # t
 
 
 def test_stale_revision_is_a_conflict(edit_engine, egql, some_grid) -> None:  # type: ignore[no-untyped-def]
-    cur = egql("{ currentRevision }")["currentRevision"]
+    """A client that saw revision N edits a grid another edit changed after N: ConflictError."""
+    grid, other_zone, _ = some_grid
+    with edit_engine.connect() as conn:
+        home = conn.execute(text("SELECT z.code FROM grid g JOIN zone z ON z.id = g.zone_id "
+                                 "WHERE g.code = :g"), {"g": grid}).scalar_one()
+    seen = egql("{ currentRevision }")["currentRevision"]
+    moved = egql(REASSIGN, {"grids": [grid], "zone": other_zone, "exp": seen})["reassignGrids"]
+    assert moved["__typename"] == "EditSuccess", moved
     before = fingerprint(edit_engine)
-    r = egql(REASSIGN, {"grids": [some_grid[0]], "zone": some_grid[1], "exp": cur - 1})["reassignGrids"]
-    assert r["__typename"] == "ConflictError" and r["currentRevision"] == cur, r
+    r = egql(REASSIGN, {"grids": [grid], "zone": home, "exp": seen})["reassignGrids"]
+    assert r["__typename"] == "ConflictError", r
+    assert r["currentRevision"] == moved["revision"]["id"], r
+    assert {"kind": "grid", "code": grid, "revision": moved["revision"]["id"]} in r["details"], r
     assert fingerprint(edit_engine) == before
+    back = egql(REASSIGN, {"grids": [grid], "zone": home, "exp": moved["revision"]["id"]})
+    assert back["reassignGrids"]["__typename"] == "EditSuccess", back
 
 
 def test_viewer_is_forbidden(edit_engine, egql, some_grid) -> None:  # type: ignore[no-untyped-def]
