@@ -16,7 +16,6 @@ from sqlalchemy import Connection, Engine
 
 from jurisgrid.config import EditSettings
 from jurisgrid.models.history import rows_as_of
-from jurisgrid.models.rows import Row
 from jurisgrid.models.sqlfiles import named_statements
 
 T = TypeVar("T")
@@ -61,7 +60,3 @@ def responsible_as_of(conn: Connection, *, lon: float, lat: float, as_of: dateti
         "grid": row["grid_id"]}).mappings()]
     return {**units, "officers": officers, "on_boundary": bool(row["on_boundary"]),
             "boundary_m": float(row["boundary_m"]) if row["boundary_m"] is not None else None}
-
-
-def units_as_of(conn: Connection, table: str, as_of: datetime, **filters: Any) -> list[Row]:
-    return rows_as_of(conn, table, as_of, **filters)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -13,7 +14,9 @@ from strawberry.types import Info
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import Crs
 from jurisgrid.geo.geojson import format_geometry, simplify_tolerance_deg
+from jurisgrid.gql import asof
 from jurisgrid.gql.scalars import GeoJSON
+from jurisgrid.models.asof import as_of_of
 
 CrsEnum = strawberry.enum(Crs, name="Crs", description="Coordinate system of inputs and outputs: "
                           "WGS84, CGCS2000 (same as WGS84 to < 1 m), GCJ02 (AMap, Tencent), "
@@ -31,7 +34,9 @@ MAX_PRECISION = 15
 
 async def resolve_geometry(info: Info, table: str, column: str, unit_id: int, *,
                            format: GeometryFormat, crs: Crs, simplify: float | None,
-                           simplify_zoom: int | None, precision: int | None) -> Any:
+                           simplify_zoom: int | None, precision: int | None,
+                           at: datetime | None = None) -> Any:
+    """The geometry of a unit — as of ``at`` (from its history table) when given."""
     if simplify is not None and simplify < 0:
         raise InvalidInput("simplify must be ≥ 0 metres")
     if simplify_zoom is not None and not 0 <= simplify_zoom <= 24:
@@ -39,14 +44,18 @@ async def resolve_geometry(info: Info, table: str, column: str, unit_id: int, *,
     if precision is not None and not 0 <= precision <= MAX_PRECISION:
         raise InvalidInput(f"precision must be from 0 to {MAX_PRECISION} decimals")
     tol = simplify_tolerance_deg(metres=simplify, zoom=simplify_zoom)
-    wkb = await info.context.loaders.geometry(table, column, tol).load(unit_id)
+    if at is not None:
+        wkb = await asof.wkb(info, table, column, unit_id, at, tol)
+    else:
+        wkb = await info.context.loaders.geometry(table, column, tol).load(unit_id)
     if wkb is None:
         return None
     return format_geometry(shapely.from_wkb(wkb), fmt=format.value, crs=crs, precision=precision)
 
 
 def geometry_field(table: str, column: str = "geom", description: str = "") -> Any:
-    """A strawberry field resolving ``table.column`` of the node's row."""
+    """A strawberry field resolving ``table.column`` of the node's row (as of the row's
+    instant, for a node read with ``asOf``)."""
 
     async def resolver(
         root: Any, info: Info,
@@ -61,6 +70,7 @@ def geometry_field(table: str, column: str = "geom", description: str = "") -> A
     ) -> GeoJSON | None:  # type: ignore[valid-type]
         return await resolve_geometry(info, table, column, root.row["id"], format=format,
                                       crs=Crs(crs), simplify=simplify,
-                                      simplify_zoom=simplify_zoom, precision=precision)
+                                      simplify_zoom=simplify_zoom, precision=precision,
+                                      at=as_of_of(root.row))
 
     return strawberry.field(resolver=resolver, description=description or None)

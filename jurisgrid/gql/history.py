@@ -78,47 +78,32 @@ def _edit_settings(info: Info) -> Any:
 
 
 async def by_code_as_of(info: Info, table: str, code: str, as_of: datetime) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    from jurisgrid.editing.asof import as_of_call, units_as_of
+    from jurisgrid.gql import asof
     from jurisgrid.gql.nodes import NODE_TYPES
 
     _check_table(table)
-    rows = await run_in_threadpool(as_of_call, info.context.engine, as_of, units_as_of, table, as_of,
-                                   codes=[code], settings=_edit_settings(info))
-    return NODE_TYPES[table](row=rows[0]) if rows else None
+    row = await asof.by_code(info, table, code, asof.instant(as_of))
+    return NODE_TYPES[table](row=row) if row else None
 
 
 async def list_as_of(info: Info, table: str, f: Any, first: int | None, after: str | None,
                      as_of: datetime) -> Any:
-    """A page of units as of an instant; filters: code, codes and the parent filter."""
-    from starlette.concurrency import run_in_threadpool
-
-    from jurisgrid.editing.asof import as_of_call, units_as_of
-    from jurisgrid.errors import InvalidInput
+    """A page of units as of an instant, every filter applied to the versions then in force
+    (spatial ones to the geometry then, parents by their code then)."""
+    from jurisgrid.gql import asof
     from jurisgrid.gql.connections import Connection, Edge, PageInfo, decode_cursor, encode_cursor
     from jurisgrid.gql.nodes import NODE_TYPES
+    from jurisgrid.models import asof as q
 
     _check_table(table)
-    if f.bbox or f.intersects is not None or f.within or f.search or f.via_zone_station:
-        raise InvalidInput("with asOf, lists filter by code, codes and parent only")
+    at = asof.instant(as_of)
     ctx = info.context
     n = ctx.page_size(first if first is not None else ctx.settings.api.page_size_default)
-    parent = None
-    for fk, (ptable, pcode) in f.parents.items():
-        prow = await by_code_as_of(info, ptable, pcode, as_of) if ptable in AS_OF_TABLES else None
-        parent = (fk, prow.row["id"] if prow else -1)
-    codes = [f.code] if f.code is not None else f.codes
-    rows = await run_in_threadpool(as_of_call, ctx.engine, as_of, units_as_of, table, as_of,
-                                   codes=codes, parent=parent, settings=_edit_settings(info))
-    start = decode_cursor(after)
-    if start is not None:
-        rows = [r for r in rows if r["code"] > start]
-    page = rows[:n]
-    edges = [Edge(cursor=encode_cursor(r["code"]), node=NODE_TYPES[table](row=r)) for r in page]
+    rows = await asof.run_at(info, at, q.page, table, f, first=n, after=decode_cursor(after))
+    edges = [Edge(cursor=encode_cursor(r["code"]), node=NODE_TYPES[table](row=r)) for r in rows[:n]]
 
     async def count() -> int:
-        return len(rows)
+        return await asof.run_at(info, at, q.count, table, f)
 
     return Connection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > n,
                                                       end_cursor=edges[-1].cursor if edges else None),
@@ -133,36 +118,31 @@ def _check_table(table: str) -> None:
 
 
 async def responsible_as_of(info: Info, lon: float, lat: float, as_of: datetime) -> Any:
-    """responsibleFor as of an instant: grid, zone, station, community and officers then."""
+    """responsibleFor as of an instant: grid, zone, station, community and officers then — as
+    as-of nodes, so that what is nested under them is as of the same instant."""
     from starlette.concurrency import run_in_threadpool
 
     from jurisgrid.editing.asof import as_of_call
     from jurisgrid.editing.asof import responsible_as_of as query
+    from jurisgrid.gql import asof
     from jurisgrid.gql import responsible as resp
-    from jurisgrid.gql.nodes import Community, Grid, Person, Station, Zone
+    from jurisgrid.gql.nodes import Community, Grid, Person, Sector, Station, Township, Zone
+    from jurisgrid.models.asof import tagged
 
-    u = await run_in_threadpool(as_of_call, info.context.engine, as_of, query, lon=lon, lat=lat,
-                                as_of=as_of, settings=_edit_settings(info))
-    station = u["station"]
-    sector = township = None
-    if station is not None:
-        from jurisgrid.gql.nodes import Sector
+    at = asof.instant(as_of)
+    u = await run_in_threadpool(as_of_call, info.context.engine, at, query, lon=lon, lat=lat,
+                                as_of=at, settings=_edit_settings(info))
+    station, community = u["station"], u["community"]
+    srow = await asof.row(info, "sector", station["sector_id"], at) if station else None
+    trow = await asof.row(info, "township", community["township_id"], at) if community else None
 
-        srow = await info.context.loaders.rows("sector").load(station["sector_id"])
-        sector = Sector(row=srow) if srow else None
-    if u["community"] is not None:
-        from jurisgrid.gql.nodes import Township
+    def wrap(cls: Any, row: Any) -> Any:
+        return cls(row=tagged(row, at)) if row is not None else None
 
-        trow = await info.context.loaders.rows("township").load(u["community"]["township_id"])
-        township = Township(row=trow) if trow else None
-
-    def wrap(cls: Any, key: str) -> Any:
-        return cls(row=u[key]) if u[key] is not None else None
-
-    officers = [resp.Officer(person=Person(row={k: o[k] for k in ("id", "code", "name", "phone")}),
-                             role=o["role"]) for o in u["officers"]]
+    officers = [resp.Officer(person=Person(row=tagged(
+        {k: o[k] for k in ("id", "code", "name", "phone")}, at)), role=o["role"]) for o in u["officers"]]
     return resp.Responsibility(
         on_boundary=u["on_boundary"], distance_to_boundary_m=u["boundary_m"],
-        grid=wrap(Grid, "grid"), zone=wrap(Zone, "zone"), station=wrap(Station, "station"),
-        community=wrap(Community, "community"), township=township, sector=sector,
-        officers=officers, nearest=None)
+        grid=wrap(Grid, u["grid"]), zone=wrap(Zone, u["zone"]), station=wrap(Station, station),
+        community=wrap(Community, community), township=wrap(Township, trow),
+        sector=wrap(Sector, srow), officers=officers, nearest=None)

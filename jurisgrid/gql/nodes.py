@@ -1,5 +1,7 @@
 """The node types of the schema, built from plain rows; relations resolve through the
-request's DataLoaders so that nested queries cost one statement per level, not per row."""
+request's DataLoaders so that nested queries cost one statement per level, not per row.
+A node read as of an instant (its row carries ``models.asof.AS_OF``) resolves its relations,
+geometry and officers as of that instant too (jurisgrid/gql/asof.py)."""
 
 from __future__ import annotations
 
@@ -9,33 +11,53 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from jurisgrid.gql import asof
 from jurisgrid.gql.geometry import geometry_field
 from jurisgrid.gql.sizing_stats import UnitStats, ZoneSizing, unit_stats, zone_sizing
+from jurisgrid.models.asof import as_of_of
 from jurisgrid.models.rows import Row
 
 
-async def _one(info: Info, table: str, unit_id: int | None) -> Row | None:
+async def _one(info: Info, table: str, unit_id: int | None, of: Row) -> Row | None:
+    """The ``table`` row ``unit_id`` that ``of`` (the row asking) refers to: as of its instant."""
     if unit_id is None:
         return None
+    at = as_of_of(of)
+    if at is not None:
+        return await asof.row(info, table, unit_id, at)
     loaders = info.context.loaders
     return loaders.known(table, unit_id) or await loaders.rows(table).load(unit_id)
 
 
-async def _children(info: Info, table: str, fk: str, parent_id: int) -> list[Row]:
-    return await info.context.loaders.children(table, fk).load(parent_id)
+async def _many(info: Info, table: str, ids: list[int], of: Row) -> list[Row]:
+    at = as_of_of(of)
+    if at is not None:
+        found = await asof.rows(info, table, ids, at)
+    else:
+        found = await info.context.loaders.rows(table).load_many(ids)
+    return [r for r in found if r is not None]
 
 
-async def _req(info: Info, table: str, unit_id: int) -> Row:
+async def _children(info: Info, table: str, fk: str, of: Row) -> list[Row]:
+    """The ``table`` rows whose ``fk`` is the row ``of`` (as of its instant, if it has one)."""
+    at = as_of_of(of)
+    if at is not None:
+        return await asof.children(info, table, fk, of["id"], at)
+    return await info.context.loaders.children(table, fk).load(of["id"])
+
+
+async def _req(info: Info, table: str, unit_id: int, of: Row) -> Row:
     """A row a foreign key guarantees."""
-    loaders = info.context.loaders
-    row = loaders.known(table, unit_id) or await loaders.rows(table).load(unit_id)
+    row = await _one(info, table, unit_id, of)
     if row is None:  # only if the row vanished between two statements of this request
         raise LookupError(f"{table} {unit_id} not found")
     return row
 
 
 def _current(rows: list[Row], role: str | None = None) -> list[Row]:
-    return [r for r in rows if r["valid_to"] is None and (role is None or r["role"] == role)]
+    """Assignments in force: now, or at the instant they were read as of (filtered in SQL)."""
+    return [r for r in rows if (r["valid_to"] is None or as_of_of(r) is not None)
+            and (role is None or r["role"] == role)]
 
 
 @strawberry.interface(description="A unit with a stable public code.")
@@ -52,9 +74,11 @@ class Unit:
         self.name = self.row["name"]
 
     @strawberry.field(description="Population, addresses, area, staff, and incidents in "
-                      "[since, until) (open ends: all incidents) — gql/sizing_stats.py.")
+                      "[since, until) (open ends: all incidents) — gql/sizing_stats.py. Current "
+                      "only: under a unit read with asOf it is an error, not today's figures.")
     async def stats(self, info: Info, since: datetime | None = None,
                     until: datetime | None = None) -> UnitStats:
+        asof.current_only("stats", self.row)
         return await unit_stats(info, type(self).__name__.lower(), self.row["id"], since, until)
 
 
@@ -68,11 +92,11 @@ class County(Unit):
 
     @strawberry.field
     async def sectors(self, info: Info) -> list[Sector]:
-        return [Sector(row=r) for r in await _children(info, "sector", "county_id", self.row["id"])]
+        return [Sector(row=r) for r in await _children(info, "sector", "county_id", self.row)]
 
     @strawberry.field
     async def townships(self, info: Info) -> list[Township]:
-        rows = await _children(info, "township", "county_id", self.row["id"])
+        rows = await _children(info, "township", "county_id", self.row)
         return [Township(row=r) for r in rows]
 
 
@@ -80,11 +104,11 @@ class County(Unit):
 class Sector(Unit):
     @strawberry.field
     async def county(self, info: Info) -> County:
-        return County(row=await _req(info, "county", self.row["county_id"]))
+        return County(row=await _req(info, "county", self.row["county_id"], self.row))
 
     @strawberry.field
     async def stations(self, info: Info) -> list[Station]:
-        rows = await _children(info, "station", "sector_id", self.row["id"])
+        rows = await _children(info, "station", "sector_id", self.row)
         return [Station(row=r) for r in rows]
 
 
@@ -99,11 +123,11 @@ class Township(Unit):
 
     @strawberry.field
     async def county(self, info: Info) -> County:
-        return County(row=await _req(info, "county", self.row["county_id"]))
+        return County(row=await _req(info, "county", self.row["county_id"], self.row))
 
     @strawberry.field
     async def communities(self, info: Info) -> list[Community]:
-        rows = await _children(info, "community", "township_id", self.row["id"])
+        rows = await _children(info, "community", "township_id", self.row)
         return [Community(row=r) for r in rows]
 
 
@@ -117,22 +141,21 @@ class Community(Unit):
 
     @strawberry.field
     async def township(self, info: Info) -> Township:
-        return Township(row=await _req(info, "township", self.row["township_id"]))
+        return Township(row=await _req(info, "township", self.row["township_id"], self.row))
 
     @strawberry.field
     async def grids(self, info: Info) -> list[Grid]:
-        return [Grid(row=r) for r in await _children(info, "grid", "community_id", self.row["id"])]
+        return [Grid(row=r) for r in await _children(info, "grid", "community_id", self.row)]
 
     @strawberry.field(description="Zones covering this community (normally one).")
     async def zones(self, info: Info) -> list[Zone]:
-        grids = await _children(info, "grid", "community_id", self.row["id"])
+        grids = await _children(info, "grid", "community_id", self.row)
         zone_ids = sorted({g["zone_id"] for g in grids})
-        rows = await info.context.loaders.rows("zone").load_many(zone_ids)
-        return [Zone(row=r) for r in rows if r is not None]
+        return [Zone(row=r) for r in await _many(info, "zone", zone_ids, self.row)]
 
     @strawberry.field(description="辅警 assigned to this village or community.")
     async def auxiliaries(self, info: Info) -> list[Assignment]:
-        rows = await _children(info, "assignment", "community_id", self.row["id"])
+        rows = await _children(info, "assignment", "community_id", self.row)
         return [Assignment(row=r) for r in _current(rows, "auxiliary")]
 
 
@@ -155,15 +178,16 @@ class Station(Unit):
 
     @strawberry.field
     async def sector(self, info: Info) -> Sector:
-        return Sector(row=await _req(info, "sector", self.row["sector_id"]))
+        return Sector(row=await _req(info, "sector", self.row["sector_id"], self.row))
 
     @strawberry.field
     async def zones(self, info: Info) -> list[Zone]:
-        return [Zone(row=r) for r in await _children(info, "zone", "station_id", self.row["id"])]
+        return [Zone(row=r) for r in await _children(info, "zone", "station_id", self.row)]
 
-    @strawberry.field(description="Current personnel assignments of the station.")
+    @strawberry.field(description="Personnel assignments of the station in force now "
+                      "(or at the instant the station was read as of).")
     async def personnel(self, info: Info, role: str | None = None) -> list[Assignment]:
-        rows = await _children(info, "assignment", "station_id", self.row["id"])
+        rows = await _children(info, "assignment", "station_id", self.row)
         return [Assignment(row=r) for r in _current(rows, role)]
 
 
@@ -181,28 +205,29 @@ class Zone(Unit):
 
     @strawberry.field
     async def station(self, info: Info) -> Station:
-        return Station(row=await _req(info, "station", self.row["station_id"]))
+        return Station(row=await _req(info, "station", self.row["station_id"], self.row))
 
     @strawberry.field
     async def grids(self, info: Info) -> list[Grid]:
-        return [Grid(row=r) for r in await _children(info, "grid", "zone_id", self.row["id"])]
+        return [Grid(row=r) for r in await _children(info, "grid", "zone_id", self.row)]
 
     @strawberry.field
     async def communities(self, info: Info) -> list[Community]:
-        grids = await _children(info, "grid", "zone_id", self.row["id"])
+        grids = await _children(info, "grid", "zone_id", self.row)
         ids = sorted({g["community_id"] for g in grids})
-        rows = await info.context.loaders.rows("community").load_many(ids)
-        return [Community(row=r) for r in rows if r is not None]
+        return [Community(row=r) for r in await _many(info, "community", ids, self.row)]
 
     @strawberry.field(description="Class, workload and recommended officers under the current "
-                      "sizing policy; window default: the policy's windowDays up to the latest incident.")
+                      "sizing policy; window default: the policy's windowDays up to the latest incident. "
+                      "Current only: under a zone read with asOf it is an error.")
     async def sizing(self, info: Info, since: datetime | None = None,
                      until: datetime | None = None) -> ZoneSizing:
+        asof.current_only("sizing figures", self.row)
         return await zone_sizing(info, self.row["id"], since, until)
 
     @strawberry.field(description="社区民警 — the zone's community officers.")
     async def officers(self, info: Info) -> list[Assignment]:
-        rows = await _children(info, "assignment", "zone_id", self.row["id"])
+        rows = await _children(info, "assignment", "zone_id", self.row)
         return [Assignment(row=r) for r in _current(rows, "community_officer")]
 
 
@@ -212,34 +237,45 @@ class Grid(Unit):
 
     @strawberry.field
     async def zone(self, info: Info) -> Zone:
-        return Zone(row=await _req(info, "zone", self.row["zone_id"]))
+        return Zone(row=await _req(info, "zone", self.row["zone_id"], self.row))
 
     @strawberry.field
     async def station(self, info: Info) -> Station:
-        zone = await _one(info, "zone", self.row["zone_id"])
+        zone = await _one(info, "zone", self.row["zone_id"], self.row)
         assert zone is not None
-        return Station(row=await _req(info, "station", zone["station_id"]))
+        return Station(row=await _req(info, "station", zone["station_id"], self.row))
 
     @strawberry.field
     async def community(self, info: Info) -> Community:
-        return Community(row=await _req(info, "community", self.row["community_id"]))
+        return Community(row=await _req(info, "community", self.row["community_id"], self.row))
 
     @strawberry.field(description="网格员 of this grid.")
     async def grid_workers(self, info: Info) -> list[Assignment]:
-        rows = await _children(info, "assignment", "grid_id", self.row["id"])
+        rows = await _children(info, "assignment", "grid_id", self.row)
         return [Assignment(row=r) for r in _current(rows, "grid_worker")]
 
-    @strawberry.field(description="Address points in this grid (at most `first`).")
+    @strawberry.field(description="Address points in this grid (at most `first`). Under a grid "
+                      "read with asOf: the current points within the grid's shape then.")
     async def address_points(self, info: Info, first: int = 100) -> list[AddressPoint]:
-        loader = info.context.loaders.first_children(
-            "address_point", "grid_id", first=info.context.page_size(first))
+        n = info.context.page_size(first)
+        if (at := as_of_of(self.row)) is not None:
+            rows = await asof.first_points(info, "address_point", self.row["id"], at, first=n,
+                                           since=None, until=None)
+            return [AddressPoint(row=r) for r in rows]
+        loader = info.context.loaders.first_children("address_point", "grid_id", first=n)
         return [AddressPoint(row=r) for r in await loader.load(self.row["id"])]
 
-    @strawberry.field(description="Incidents in this grid, optionally in [since, until).")
+    @strawberry.field(description="Incidents in this grid, optionally in [since, until). Under a "
+                      "grid read with asOf: the incidents within the grid's shape then.")
     async def incidents(self, info: Info, first: int = 100, since: datetime | None = None,
                         until: datetime | None = None) -> list[Incident]:
+        n = info.context.page_size(first)
+        if (at := as_of_of(self.row)) is not None:
+            rows = await asof.first_points(info, "incident", self.row["id"], at, first=n,
+                                           since=since, until=until)
+            return [Incident(row=r) for r in rows]
         loader = info.context.loaders.first_children(
-            "incident", "grid_id", first=info.context.page_size(first), since=since, until=until)
+            "incident", "grid_id", first=n, since=since, until=until)
         return [Incident(row=r) for r in await loader.load(self.row["id"])]
 
 
@@ -274,7 +310,7 @@ class AddressPoint:
 
     @strawberry.field
     async def grid(self, info: Info) -> Grid | None:
-        row = await _one(info, "grid", self.row["grid_id"])
+        row = await _one(info, "grid", self.row["grid_id"], self.row)
         return Grid(row=row) if row else None
 
 
@@ -298,29 +334,27 @@ class Incident:
 
     @strawberry.field
     async def grid(self, info: Info) -> Grid | None:
-        row = await _one(info, "grid", self.row["grid_id"])
+        row = await _one(info, "grid", self.row["grid_id"], self.row)
         return Grid(row=row) if row else None
 
 
 @strawberry.type(description="人员 — a member of staff.")
 class Person:
     row: strawberry.Private[Row]
+    # plain attributes, copied from the row (as Unit.code/name): every single-point answer
+    # names about five officers, and a resolver method per value would cost each ~20 µs
+    code: str = strawberry.field(default="")
+    name: str = strawberry.field(default="")
+    phone: str | None = strawberry.field(default=None)
 
-    @strawberry.field
-    def code(self) -> str:
-        return self.row["code"]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row["name"]
-
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self.row["phone"]
+    def __post_init__(self) -> None:
+        self.code = self.row["code"]
+        self.name = self.row["name"]
+        self.phone = self.row["phone"]
 
     @strawberry.field
     async def assignments(self, info: Info) -> list[Assignment]:
-        rows = await _children(info, "assignment", "person_id", self.row["id"])
+        rows = await _children(info, "assignment", "person_id", self.row)
         return [Assignment(row=r) for r in _current(rows)]
 
 
@@ -344,25 +378,25 @@ class Assignment:
 
     @strawberry.field
     async def person(self, info: Info) -> Person:
-        return Person(row=await _req(info, "person", self.row["person_id"]))
+        return Person(row=await _req(info, "person", self.row["person_id"], self.row))
 
     @strawberry.field
     async def station(self, info: Info) -> Station:
-        return Station(row=await _req(info, "station", self.row["station_id"]))
+        return Station(row=await _req(info, "station", self.row["station_id"], self.row))
 
     @strawberry.field
     async def zone(self, info: Info) -> Zone | None:
-        row = await _one(info, "zone", self.row["zone_id"])
+        row = await _one(info, "zone", self.row["zone_id"], self.row)
         return Zone(row=row) if row else None
 
     @strawberry.field
     async def community(self, info: Info) -> Community | None:
-        row = await _one(info, "community", self.row["community_id"])
+        row = await _one(info, "community", self.row["community_id"], self.row)
         return Community(row=row) if row else None
 
     @strawberry.field
     async def grid(self, info: Info) -> Grid | None:
-        row = await _one(info, "grid", self.row["grid_id"])
+        row = await _one(info, "grid", self.row["grid_id"], self.row)
         return Grid(row=row) if row else None
 
 

@@ -78,7 +78,9 @@ BBox = Annotated[list[float] | None,
 Intersects = Annotated[GeoJSON | None,  # type: ignore[valid-type]
                        strawberry.argument(description="GeoJSON geometry in `crs`")]
 AsOf = Annotated[datetime | None, strawberry.argument(
-    description="answer as of this instant (history; a future instant sees scheduled edits)")]
+    description="answer as of this instant (history; a future instant sees scheduled edits) — "
+                "relations, geometry and officers nested under the answer too; stats and "
+                "sizing are current only (an error under asOf)")]
 Search = Annotated[str | None,
                    strawberry.argument(description="code prefix or part of the name/address")]
 

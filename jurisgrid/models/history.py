@@ -74,11 +74,5 @@ def rows_as_of(conn: Connection, table: str, as_of: datetime, *, codes: list[str
     return [dict(r) for r in conn.exec_driver_sql(sql, params).mappings()]
 
 
-def geometry_as_of(conn: Connection, table: str, unit_id: int, as_of: datetime) -> str | None:
-    return conn.exec_driver_sql(
-        f"SELECT ST_AsGeoJSON(geom, 7) FROM {table}_history WHERE id = %(i)s AND valid @> %(t)s",
-        {"i": unit_id, "t": as_of}).scalar_one_or_none()
-
-
 def is_future(as_of: datetime) -> bool:
     return as_of > datetime.now(UTC)
