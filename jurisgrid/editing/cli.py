@@ -1,4 +1,4 @@
-"""``jurisgrid edits …``: apply due scheduled edits, list revisions, revert one."""
+"""``jurisgrid edits …``: scheduled edits (list, apply due, cancel), the revision log, revert."""
 
 from __future__ import annotations
 
@@ -28,6 +28,37 @@ def apply_due_cmd() -> None:
     for sid, rid, err in done:
         console.print(f"scheduled edit {sid}: " + (f"[red]{err}[/red]" if err else f"revision {rid}"))
     console.print(f"{len(done)} scheduled edit(s) processed")
+
+
+@app.command("scheduled")
+def scheduled_cmd(all_: bool = typer.Option(False, "--all", help="also applied and cancelled ones")) -> None:
+    """Edits scheduled for a future effectiveFrom (pending only, unless --all)."""
+    from jurisgrid.models.history import scheduled
+
+    with _engine().connect() as conn:
+        rows = scheduled(conn, pending_only=not all_)
+    if not rows:
+        console.print("no scheduled edits" + ("" if all_ else " pending"))
+    for r in rows:
+        state = (f"applied as revision {r['applied_revision']}" if r["applied_revision"]
+                 else f"cancelled by {r['cancelled_by']}" if r["cancelled_at"] else "pending")
+        console.print(f"{r['id']:>6}  {r['effective_from']:%Y-%m-%d %H:%M:%S%z}  {r['operation']:<18} "
+                      f"{r['actor']:<16} {state}  {r['reason'] or ''}", markup=False, soft_wrap=True)
+
+
+@app.command("cancel")
+def cancel_cmd(scheduled_id: int, reason: str = typer.Option(None, help="why")) -> None:
+    """Cancel a pending scheduled edit (acts as the local admin)."""
+    from jurisgrid.editing.schedule import cancel
+    from jurisgrid.errors import JurisgridError
+
+    try:
+        cancel(_engine(), scheduled_id, reason=reason,
+               principal=Principal(actor="cli", role=Role.ADMIN, station_code=None))
+    except JurisgridError as exc:
+        console.print(f"[red]{exc.code}: {exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"scheduled edit {scheduled_id} cancelled")
 
 
 @app.command("log")

@@ -26,9 +26,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
-from jurisgrid.errors import JurisgridError
+from jurisgrid.errors import Conflict, Forbidden, JurisgridError, NotFound
+from jurisgrid.models.history import SCHEDULED_COLUMNS
 
 log = logging.getLogger("jurisgrid.editing")
 
@@ -45,6 +47,33 @@ def schedule(engine: Engine, op: str, args: dict[str, Any], *, principal: Princi
             "VALUES (%(o)s, %(a)s::jsonb, %(ac)s, %(r)s, %(why)s, %(e)s) RETURNING id",
             {"o": op, "a": json.dumps(args, default=str), "ac": principal.actor,
              "r": principal.role.value, "why": reason, "e": effective_from}).scalar_one())
+
+
+def cancel(engine: Engine, schedule_id: int, *, principal: Principal,
+           reason: str | None) -> dict[str, Any]:
+    """Cancel a pending scheduled edit; returns its row. Whoever scheduled it may cancel it, and
+    any admin. Refused (Conflict) once it was applied or cancelled — the row is locked, so an
+    edit being applied at this moment is either applied first (then Conflict) or not at all."""
+    require_role(principal, Role.EDITOR)
+    with engine.begin() as conn:
+        row = conn.exec_driver_sql(
+            "SELECT id, actor, applied_revision, cancelled_at FROM scheduled_edit "
+            "WHERE id = %(i)s FOR UPDATE", {"i": schedule_id}).one_or_none()
+        if row is None:
+            raise NotFound(f"no scheduled edit {schedule_id}",
+                           details=[{"kind": "scheduledEdit", "id": schedule_id}])
+        if not principal.role.at_least(Role.ADMIN) and principal.actor != row.actor:
+            raise Forbidden(f"scheduled edit {schedule_id} belongs to {row.actor}: only they or an "
+                            "admin may cancel it", details=[{"required": "admin"}])
+        if row.applied_revision is not None:
+            raise Conflict(f"scheduled edit {schedule_id} was already applied as revision "
+                           f"{row.applied_revision}; revert that revision instead")
+        if row.cancelled_at is not None:
+            raise Conflict(f"scheduled edit {schedule_id} was already cancelled")
+        return dict(conn.exec_driver_sql(
+            "UPDATE scheduled_edit SET cancelled_at = clock_timestamp(), cancelled_by = %(a)s, "
+            "cancel_reason = %(why)s WHERE id = %(i)s RETURNING " + SCHEDULED_COLUMNS,
+            {"a": principal.actor, "why": reason, "i": schedule_id}).mappings().one())
 
 
 def _principal(row: Any) -> Principal:
@@ -75,8 +104,9 @@ def apply_pending_until(conn: Connection, until: datetime | None, *,
             done.append((row.id, rid, None))
         except JurisgridError as exc:
             sp.rollback()
-            conn.exec_driver_sql("UPDATE scheduled_edit SET error = %(e)s, cancelled_at = clock_timestamp() "
-                                 "WHERE id = %(i)s", {"e": f"{exc.code}: {exc.message}", "i": row.id})
+            conn.exec_driver_sql("UPDATE scheduled_edit SET error = %(e)s, cancelled_at = clock_timestamp(), "
+                                 "cancelled_by = 'system' WHERE id = %(i)s",
+                                 {"e": f"{exc.code}: {exc.message}", "i": row.id})
             done.append((row.id, None, exc.message))
     return done
 

@@ -77,6 +77,17 @@ EditResult = Annotated[EditSuccess | ValidationError | ConflictError | Forbidden
                        strawberry.union("EditResult")]
 
 
+@strawberry.type(description="The scheduled edit, now cancelled: it will not take effect.")
+class CancelSuccess:
+    scheduled_edit_id: int
+    cancelled_at: datetime
+    cancelled_by: str
+
+
+CancelResult = Annotated[CancelSuccess | ConflictError | ForbiddenError | NotFoundError,
+                         strawberry.union("CancelResult")]
+
+
 def success(out: EditOutcome, *, dry_run: bool) -> EditSuccess:
     i = out.impact
     rev = out.revision

@@ -31,7 +31,7 @@ class Revision:
     reverted_by: int | None
 
 
-@strawberry.type(description="An edit waiting for its effectiveFrom.")
+@strawberry.type(description="An edit waiting for its effectiveFrom (and what became of it).")
 class ScheduledEdit:
     id: int
     operation: str
@@ -39,8 +39,12 @@ class ScheduledEdit:
     actor: str
     reason: str | None
     effective_from: datetime
-    applied_revision: int | None
+    applied_revision: int | None = strawberry.field(description="set once it took effect")
     cancelled_at: datetime | None
+    cancelled_by: str | None = strawberry.field(
+        description="who cancelled it (cancelScheduledEdit); `system` when it no longer applied "
+                    "when due (see error)")
+    cancel_reason: str | None
     error: str | None
 
 
@@ -64,9 +68,11 @@ class HistoryQuery:
                                      until=until, actor=actor, kind=kind, code=code)
         return [_revision(r) for r in rows]
 
-    @strawberry.field(description="Edits scheduled for a future effectiveFrom (and what became of them).")
-    async def scheduled_edits(self, info: Info) -> list[ScheduledEdit]:
-        return [ScheduledEdit(**r) for r in await info.context.db(history.scheduled)]
+    @strawberry.field(description="Edits scheduled for a future effectiveFrom (and what became of "
+                      "them); `pending: true` lists only those still waiting.")
+    async def scheduled_edits(self, info: Info, pending: bool = False) -> list[ScheduledEdit]:
+        rows = await info.context.db(history.scheduled, pending_only=pending)
+        return [ScheduledEdit(**r) for r in rows]
 
 
 # -- asOf on the read queries ------------------------------------------------------------------

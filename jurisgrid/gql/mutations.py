@@ -19,7 +19,7 @@ from jurisgrid.editing.revisions import current_revision
 from jurisgrid.editing.runner import run_edit
 from jurisgrid.errors import Conflict, JurisgridError
 from jurisgrid.geo.crs import Crs
-from jurisgrid.gql.edit_types import EditResult, failure, success
+from jurisgrid.gql.edit_types import CancelResult, CancelSuccess, EditResult, failure, success
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.scalars import GeoJSON
 
@@ -50,6 +50,20 @@ async def edit(info: Info, op: str, args: dict[str, Any], reason: str | None,
 
 @strawberry.type
 class EditMutation:
+    @strawberry.mutation(description="Cancel an edit scheduled for a future effectiveFrom, before "
+                         "it takes effect. Whoever scheduled it may, and any admin.")
+    async def cancel_scheduled_edit(self, info: Info, id: int, reason: Reason = None) -> CancelResult:
+        from jurisgrid.editing.schedule import cancel
+
+        ctx = info.context
+        try:
+            row = await run_in_threadpool(cancel, ctx.engine, id, principal=ctx.principal,
+                                          reason=reason)
+        except JurisgridError as exc:
+            return failure(exc, await ctx.db(current_revision) if isinstance(exc, Conflict) else None)
+        return CancelSuccess(scheduled_edit_id=row["id"], cancelled_at=row["cancelled_at"],
+                             cancelled_by=row["cancelled_by"])
+
     @strawberry.mutation(description="Move grids to a zone (and so to its station).")
     async def reassign_grids(self, info: Info, grids: list[str], to_zone: str, reason: Reason = None,
                              effective_from: Effective = None, expected_revision: Expected = None,

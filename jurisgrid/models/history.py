@@ -47,10 +47,14 @@ def revisions(conn: Connection, *, first: int, before: int | None = None,
     return out
 
 
-def scheduled(conn: Connection) -> list[Row]:
+SCHEDULED_COLUMNS = ("id, operation, args, actor, reason, effective_from, applied_revision, "
+                     "cancelled_at, cancelled_by, cancel_reason, error")
+
+
+def scheduled(conn: Connection, *, pending_only: bool = False) -> list[Row]:
+    where = " WHERE applied_revision IS NULL AND cancelled_at IS NULL" if pending_only else ""
     return [dict(r) for r in conn.exec_driver_sql(
-        "SELECT id, operation, args, actor, reason, effective_from, applied_revision, cancelled_at, "
-        "error FROM scheduled_edit ORDER BY effective_from, id").mappings()]
+        f"SELECT {SCHEDULED_COLUMNS} FROM scheduled_edit{where} ORDER BY effective_from, id").mappings()]
 
 
 def rows_as_of(conn: Connection, table: str, as_of: datetime, *, codes: list[str] | None = None,

@@ -40,6 +40,8 @@ def define_history_tables(metadata: MetaData) -> None:
         Column("applied_revision", BigInteger, ForeignKey("revision.id")),
         Column("cancelled_at", DateTime(timezone=True)),
         Column("error", Text),
+        Column("cancelled_by", Text),   # migration 0007: 'system' when it failed when due
+        Column("cancel_reason", Text),
     )
     for name in HISTORISED:
         base = metadata.tables[name]
