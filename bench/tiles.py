@@ -47,7 +47,8 @@ from bench.responsible import (
 )
 from jurisgrid.db import make_engine
 from jurisgrid.tiles.layers import LAYERS, TileRequest, read_box, tile_bounds, tiles_covering
-from jurisgrid.tiles.store import TILE_PARAM_TYPES, tile_sql
+from jurisgrid.tiles.sizing import zone_sizing
+from jurisgrid.tiles.store import param_types, tile_sql
 
 GOAL = 0.70
 Tile = tuple[str, int, int, int]
@@ -103,6 +104,10 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
     errors: list[BaseException] = []
     # the statement's parameters as the server computes them (the read box is pure Python)
     work = [(name, z, x, y, read_box(TileRequest(LAYERS[name], z, x, y, crs))) for name, z, x, y in tiles]
+    # the zones statement also takes every zone's sizing ($9..$12), which the server keeps cached
+    with engine.connect() as conn:
+        sizing = zone_sizing(conn).params()
+    zone_extra = (sizing["zcodes"], sizing["zclasses"], sizing["zworkloads"], sizing["zrecommended"])
 
     def worker(i: int) -> None:
         try:
@@ -114,7 +119,7 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
                 # as the server's tile sessions (jurisgrid/tiles/engine.py): same SQL, same plans
                 cur.execute("SET plan_cache_mode = force_generic_plan")
                 for name in LAYERS:
-                    cur.execute(f"PREPARE b_{name}({TILE_PARAM_TYPES}) AS " + tile_sql(name, crs))
+                    cur.execute(f"PREPARE b_{name}({param_types(name)}) AS " + tile_sql(name, crs))
                 k = i
                 while True:
                     now = time.perf_counter()
@@ -122,7 +127,11 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
                         break
                     name, z, x, y, box = work[k % len(work)]
                     k += clients
-                    cur.execute(f"EXECUTE b_{name}(%s, %s, %s, %s, %s, %s, %s, %s)", (z, x, y, crs, *box))
+                    if name == "zones":
+                        cur.execute(f"EXECUTE b_{name}(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                                    (z, x, y, crs, *box, *zone_extra))
+                    else:
+                        cur.execute(f"EXECUTE b_{name}(%s, %s, %s, %s, %s, %s, %s, %s)", (z, x, y, crs, *box))
                     data = cur.fetchone()[0]  # type: ignore[index]
                     if now >= t_measure:
                         done[i] += 1

@@ -7,13 +7,18 @@ r AS (
     FROM grid g LEFT JOIN tile_grid_stats st ON st.grid_id = g.id
     WHERE g.zone_id IN (SELECT k FROM r)
     GROUP BY g.zone_id
+), zs AS (  -- class, workload, recommended officers of every zone under the current policy:
+           -- $9..$12 = jurisgrid.tiles.sizing.ZoneSizingTable (the API's analytics/report.py rule)
+    SELECT * FROM unnest($9::text[], $10::text[], $11::float8[], $12::integer[])
+        AS u(code, class, workload, recommended_officers)
 ), {shift}, f AS MATERIALIZED (  -- materialized: the outer filter must not compute the geometry twice
     SELECT z.code, z.name, z.kind, z.has_office, s.code AS station_code,
            coalesce(a.grids, 0) AS grids, coalesce(a.population, 0) AS population,
            coalesce(a.households, 0) AS households, coalesce(a.incidents, 0) AS incidents,
            round(a.incidents * 1000.0 / nullif(a.population, 0), 2)::float8 AS incidents_per_1000,
+           zs.class, zs.workload, zs.recommended_officers,
            ST_AsMVTGeom(ST_Transform(sh.g, 3857), b.env, 4096, 64, true) AS geom
     FROM b, sh JOIN zone z ON z.id = sh.k JOIN station s ON s.id = z.station_id
-    LEFT JOIN a ON a.zone_id = sh.k
+    LEFT JOIN a ON a.zone_id = sh.k LEFT JOIN zs ON zs.code = z.code
 )
 SELECT ST_AsMVT(f.*, 'zones', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL

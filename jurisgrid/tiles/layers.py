@@ -32,6 +32,13 @@ class Layer:
 _FIGURES = {"population": "Number: actual population (实有人口) of the address points",
             "households": "Number: households at the address points",
             "incidents": "Number: incidents (警情) recorded in the unit"}
+_SIZING = {"class": "String: zone class 一类 | 二类 | 三类 under the current sizing policy "
+                     "(GraphQL Zone.sizing.zoneClass)",
+           "workload": "Number: workload index per year under the current sizing policy",
+           "recommended_officers": "Number: recommended officers under the current sizing policy"}
+# fields absent from ?asOf= tiles (address points and incidents are not historised)
+NOT_HISTORISED = (*("population", "households", "incidents", "addresses", "incidents_per_1000"),
+                  *("class", "workload", "recommended_officers"))
 _RATE = {"incidents_per_1000": "Number: incidents per 1,000 population (absent without population)"}
 
 LAYERS: dict[str, Layer] = {layer.name: layer for layer in (
@@ -45,7 +52,7 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in (
     Layer("zones", "Responsibility zones (警务责任区)", "polygon", 6, 16,
           {"code": "String", "name": "String", "kind": "String: urban | rural",
            "has_office": "Boolean: has a 警务室", "station_code": "String", "grids": "Number",
-           **_FIGURES, **_RATE}),
+           **_FIGURES, **_RATE, **_SIZING}),
     Layer("grids", "Grids (网格)", "polygon", 8, 16,
           {"code": "String", "name": "String", "zone_code": "String", "station_code": "String",
            "community_code": "String", "addresses": "Number", **_FIGURES, **_RATE}),

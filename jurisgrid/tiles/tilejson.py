@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from jurisgrid.geo.crs import from_wgs84
-from jurisgrid.tiles.layers import LAYERS, Layer
+from jurisgrid.tiles.asof import ASOF_LAYERS
+from jurisgrid.tiles.layers import LAYERS, NOT_HISTORISED, Layer
 
 _CRS_NAME = {"wgs84": "WGS84", "gcj02": "GCJ02", "bd09": "BD09"}
 
@@ -21,21 +22,28 @@ def shifted_bounds(bounds: tuple[float, float, float, float], crs: str) -> list[
 
 
 def tilejson(layer: Layer, *, tile_url: str, bounds: tuple[float, float, float, float] | None,
-             crs: str) -> dict[str, Any]:
-    """The TileJSON 3.0.0 document of one layer; ``tile_url`` holds {z}/{x}/{y}."""
+             crs: str, as_of: str | None = None) -> dict[str, Any]:
+    """The TileJSON 3.0.0 document of one layer; ``tile_url`` holds {z}/{x}/{y}. With ``as_of``
+    (tiles/asof.py) the fields are those of the history tables: no figures."""
+    fields = dict(layer.fields)
+    description = layer.description
+    if as_of is not None:
+        fields = {k: v for k, v in fields.items() if k not in NOT_HISTORISED}
+        description += (f" as of {as_of} (from the history tables; population, incident figures "
+                        "and zone classes are omitted: address points and incidents are not historised)")
     doc: dict[str, Any] = {
         "tilejson": "3.0.0",
         "name": f"jurisgrid {layer.name}",
-        "description": layer.description
+        "description": description
         + ("" if crs == "wgs84" else f" (geometry shifted to {_CRS_NAME[crs]})"),
         "version": "1.0.0",
         "scheme": "xyz",
         "tiles": [tile_url],
         "minzoom": layer.minzoom,
         "maxzoom": layer.maxzoom,
-        "vector_layers": [{"id": layer.name, "description": layer.description,
+        "vector_layers": [{"id": layer.name, "description": description,
                            "minzoom": layer.minzoom, "maxzoom": layer.maxzoom,
-                           "fields": dict(layer.fields)}],
+                           "fields": fields}],
         "attribution": "jurisgrid demo data",
     }
     if bounds is not None:
@@ -46,11 +54,16 @@ def tilejson(layer: Layer, *, tile_url: str, bounds: tuple[float, float, float, 
     return doc
 
 
-def listing(base: str, query: str) -> dict[str, Any]:
-    """``GET /tiles``: every layer with its TileJSON and tile URL."""
-    return {"layers": [{
+def listing(base: str, query: str, as_of_query: str = "") -> dict[str, Any]:
+    """``GET /tiles``: every layer with its TileJSON and tile URL. ``as_of_query`` (``asOf=…``)
+    is added to the URLs of the layers that have history (tiles/asof.py); ``asOf`` lists them."""
+    def q(lay: Layer) -> str:
+        parts = [p for p in (query.lstrip("?"), as_of_query if lay.name in ASOF_LAYERS else "") if p]
+        return ("?" + "&".join(parts)) if parts else ""
+
+    return {"asOf": list(ASOF_LAYERS), "layers": [{
         "id": lay.name, "description": lay.description, "geometry": lay.geometry,
-        "minzoom": lay.minzoom, "maxzoom": lay.maxzoom,
-        "tilejson": f"{base}/tiles/{lay.name}.json{query}",
-        "tiles": f"{base}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt{query}",
+        "minzoom": lay.minzoom, "maxzoom": lay.maxzoom, "asOf": lay.name in ASOF_LAYERS,
+        "tilejson": f"{base}/tiles/{lay.name}.json{q(lay)}",
+        "tiles": f"{base}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt{q(lay)}",
     } for lay in LAYERS.values()]}

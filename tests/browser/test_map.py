@@ -135,8 +135,13 @@ def test_layer_toggle_hides_and_shows(page: Any) -> None:
     assert page.evaluate(vis) == "none"
     page.check("#layers input[data-layer=zones]")
     assert page.evaluate(vis) == "visible"
-    page.select_option("#zone-colour", "class")
+    page.select_option("#zone-colour", "kind")
     assert "urban" in page.locator("[data-legend=zones]").inner_text()
+    page.select_option("#zone-colour", "class")  # zone class under the sizing policy (tile `class`)
+    assert "一类" in page.locator("[data-legend=zones]").inner_text()
+    classes = page.evaluate("""() => [...new Set(window.jurisgrid.map
+        .queryRenderedFeatures({ layers: ['zones-fill'] }).map((f) => f.properties.class))]""")
+    assert classes and set(classes) <= {"一类", "二类", "三类"}, classes
 
 
 # grids with an edge-neighbour in another zone: moving one there keeps both zones whole
@@ -269,9 +274,23 @@ def test_time_slider_shows_the_zone_before_an_edit(page: Any, web_server: str, w
     page.wait_for_function("(z) => document.querySelector('#card').dataset.zone === z", arg=from_zone,
                            timeout=20_000)
     assert "as of" in page.locator("#card .coords").inner_text()
+    # the tiles follow: the grid drawn there is in its old zone (tiles requested with ?asOf=)
+    drawn_zone = """([lon, lat]) => { const m = window.jurisgrid.map;
+        const f = m.queryRenderedFeatures(m.project([lon, lat]), { layers: ['grids-fill'] })[0];
+        return f ? f.properties.zone_code : null; }"""
+    page.wait_for_function(f"(z) => ({drawn_zone})([{lon}, {lat}]) === z", arg=from_zone, timeout=20_000)
+    as_of_tiles = [u for u, st in page.log.tiles if "asOf=" in u]
+    assert as_of_tiles and all(st in (200, 304) for _, st in page.log.tiles), page.log.tiles[-10:]
+    assert all("/tiles/grids/" in u or "/tiles/zones/" in u or "/tiles/stations/" in u
+               or "/tiles/communities/" in u for u in as_of_tiles)
+    assert page.locator("#asof-note").is_visible()
+    zoom_to(page, lon, lat, 13)  # some context for the artefact
+    page.screenshot(path=str(ARTIFACTS / "asof-before-edit.png"))
+    zoom_to(page, lon, lat, 15)
     slider.fill(str(top))  # back to now
     page.wait_for_function("(z) => document.querySelector('#card').dataset.zone === z", arg=to_zone,
                            timeout=20_000)
+    page.wait_for_function(f"(z) => ({drawn_zone})([{lon}, {lat}]) === z", arg=to_zone, timeout=20_000)
     assert page.log.errors == []
 
 

@@ -2,7 +2,7 @@
 import { caps, loadCapabilities } from "./api.js";
 import { renderCard, setCardLinks, showCard } from "./card.js";
 import { initEdit, isSelecting, selectedGrids, toggleGrid } from "./edit.js";
-import { createMap, fitTo, getMap, refreshTiles, setSelectedGrids } from "./map.js";
+import { createMap, fitTo, getMap, refreshTiles, renderLegend, setSelectedGrids } from "./map.js";
 import { showStation, showZone } from "./panel.js";
 import { geometryOf, initSearch } from "./search.js";
 import { initTimeline, loadTimeline } from "./timeline.js";
@@ -53,8 +53,12 @@ async function main() {
   });
   initSearch($("search"), $("results"), pick);
   await initTimeline((asOf) => {
-    $("asof-note").hidden = !asOf || caps.tilesAsOf;
+    $("asof-note").hidden = !asOf;
+    $("asof-note").textContent = caps.tilesAsOf
+      ? "As of a past instant the map shows grids, zones, stations and communities then; sectors, address points and incidents have no history and show the present, and zone classes and figures are not shown."
+      : "The tiles show today's boundaries: this server's tiles do not take asOf yet. Cards and panels use the chosen instant.";
     if (caps.tilesAsOf) refreshTiles();
+    renderLegend();
     if (lastPoint) lookup(...lastPoint);
     const panel = $("panel");
     if (!panel.hidden && panel.dataset.station) showStation(panel, panel.dataset.station);

@@ -6,7 +6,9 @@ import { authHeaders, bboxOf, caps, escapeHtml, getAsOf, gql } from "./api.js";
 const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
   "#ff9da7", "#9c755f", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d", "#f1ce63", "#bab0ac",
   "#499894", "#fabfd2", "#b6992d", "#d4a6c8", "#79706e", "#ffbe7d"];
-const CLASS_COLOURS = { urban: "#e15759", rural: "#59a14f" };
+const KIND_COLOURS = { urban: "#e15759", rural: "#59a14f" };
+// zone class under the current sizing policy (tile property `class`; absent in asOf tiles)
+const CLASS_COLOURS = { "一类": "#d62728", "二类": "#ff7f0e", "三类": "#2ca02c" };
 
 // what the user can switch on and off, in drawing order (bottom first)
 export const LAYERS = [
@@ -24,7 +26,8 @@ const state = { map: null, tiles: new Map(), stations: [], zoneColour: "station"
 function tileUrl(layer) {
   const params = new URLSearchParams();
   const asOf = getAsOf();
-  if (asOf && caps.tilesAsOf) params.set("asOf", asOf);
+  // only the historised layers take asOf (the listing says which); the others show the present
+  if (asOf && caps.tilesAsOf && state.tiles.get(layer)?.asOf) params.set("asOf", asOf);
   const q = params.toString();
   return `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt${q ? `?${q}` : ""}`;
 }
@@ -37,8 +40,12 @@ function stationColourExpr() {
 }
 
 function zoneFill() {
+  if (state.zoneColour === "kind") {
+    return ["match", ["get", "kind"], "urban", KIND_COLOURS.urban, "rural", KIND_COLOURS.rural, "#999999"];
+  }
   if (state.zoneColour === "class") {
-    return ["match", ["get", "kind"], "urban", CLASS_COLOURS.urban, "rural", CLASS_COLOURS.rural, "#999999"];
+    return ["match", ["coalesce", ["get", "class"], ""],
+      ...Object.entries(CLASS_COLOURS).flat(), "#999999"];
   }
   return stationColourExpr();
 }
@@ -157,8 +164,12 @@ const LEGEND = {
   addresses: () => swatch("dot", "#ef6c00") + "Address point (size: cluster count)",
   incidents: () => swatch("dot", "#c62828") + "Incident (size: cluster count)",
   zones: () => {
+    if (state.zoneColour === "kind") {
+      return Object.entries(KIND_COLOURS).map(([k, c]) => swatch("fill", c) + k).join(" ");
+    }
     if (state.zoneColour === "class") {
-      return Object.entries(CLASS_COLOURS).map(([k, c]) => swatch("fill", c) + k).join(" ");
+      return Object.entries(CLASS_COLOURS).map(([k, c]) => swatch("fill", c) + k).join(" ") +
+        " " + swatch("fill", "#999999") + (getAsOf() ? "no class as of a past instant" : "unclassed");
     }
     return `<details><summary>Zones coloured by station (${state.stations.length})</summary>` +
       state.stations.map((s, i) => `<div>${swatch("fill", PALETTE[i % PALETTE.length])}${escapeHtml(s.name)}</div>`).join("") +
@@ -177,7 +188,7 @@ export function renderLegend() {
   el.innerHTML = html + (missing.length
     ? `<p class="notice">No tiles for: ${missing.join(", ")} (the server's /tiles does not list them).</p>` : "") +
     `<div class="layer"><label>Colour zones by
-      <select id="zone-colour"><option value="station">station</option><option value="class">class (urban/rural)</option></select>
+      <select id="zone-colour"><option value="station">station</option><option value="class">class (一类/二类/三类)</option><option value="kind">kind (urban/rural)</option></select>
     </label></div>`;
   el.querySelector("#zone-colour").value = state.zoneColour;
   el.querySelector("#zone-colour").onchange = (e) => setZoneColour(e.target.value);
