@@ -206,6 +206,11 @@ def _check_local(conn: Connection, reshaped: Any, grid_ids: list[int]) -> None:
         problems.append({"invariant": "coverage", "problem": "OUTSIDE_COUNTY", "m2": round(outside, 3)})
     if overlap and overlap > tol:
         problems.append({"invariant": "coverage", "problem": "OVERLAP", "m2": round(overlap, 3)})
+    change = conn.exec_driver_sql(SQL["reshaped_area_change"], {"g": grid_ids}).scalar_one()
+    if change is not None and abs(change) > tol:
+        # land appeared or vanished between the reshaped grids: a gap, an overlap or land
+        # outside the county on the sphere, e.g. a vertex left on the county's edge
+        problems.append({"invariant": "coverage", "problem": "AREA_NOT_KEPT", "m2": round(change, 3)})
     for code, m2 in conn.exec_driver_sql(SQL["grids_outside_community"],
                                          {"g": grid_ids, "tol": tol}):
         problems.append({"invariant": "nesting", "problem": "OUTSIDE_COMMUNITY", "grid": code,

@@ -113,6 +113,21 @@ SELECT coalesce(ST_Area(ST_Difference(c.geom, u.geom)::geography), ST_Area(c.geo
        coalesce(u.total - ST_Area(u.geom::geography), 0)
 FROM u, c;
 
+-- name: reshaped_area_change
+-- Invariant 1 on the sphere: the grids a revision reshaped (ids g, new and removed ones
+-- included) cover together the same area after it as before it — the land only changed hands —
+-- in m² (geography), after minus before. The envelope measures above overlay in the plane and
+-- then measure on the sphere, so they miss a vertex left exactly on an edge of the county (a
+-- T-junction: planar overlay finds nothing, yet the grid's broken geodesic edge no longer
+-- follows the county's); this sum sees it. A revert restores versions that tiled before, and
+-- may repair such a defect of the revision it reverts: not measured.
+SELECT CASE WHEN r.kind = 'revert' THEN 0 ELSE
+         coalesce((SELECT sum(ST_Area(geom::geography)) FROM grid_history
+                   WHERE rev_from = r.id AND id = ANY(%(g)s)), 0)
+       - coalesce((SELECT sum(ST_Area(geom::geography)) FROM grid_history
+                   WHERE rev_to = r.id AND id = ANY(%(g)s)), 0) END
+FROM revision r WHERE r.id = current_setting('jurisgrid.revision')::bigint;
+
 -- name: grids_outside_community
 SELECT g.code, ST_Area(ST_Difference(g.geom, c.geom)::geography) AS m2
 FROM grid g JOIN community c ON c.id = g.community_id
