@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 
 from jurisgrid.config import EditSettings
-from jurisgrid.models.history import rows_as_of
+from jurisgrid.models.asof import rows_by_ids
 from jurisgrid.models.sqlfiles import named_statements
 
 T = TypeVar("T")
@@ -53,8 +53,7 @@ def responsible_as_of(conn: Connection, *, lon: float, lat: float, as_of: dateti
     units: dict[str, Any] = {}
     for table in ("grid", "zone", "station", "community"):
         uid = row[f"{table}_id"]
-        rows = rows_as_of(conn, table, as_of, ids=[uid]) if uid is not None else []
-        units[table] = rows[0] if rows else None
+        units[table] = rows_by_ids(conn, as_of, table, [uid]).get(uid) if uid is not None else None
     officers = [dict(r) for r in conn.exec_driver_sql(SQL["officers_as_of"], {
         "t": as_of, "zone": row["zone_id"], "community": row["community_id"],
         "grid": row["grid_id"]}).mappings()]

@@ -1,21 +1,14 @@
-"""Reads of the revision log and of the past (``asOf``) from the history tables (migration 0003).
-
-``asOf`` T ≤ now reads ``<table>_history WHERE valid @> T`` — the version in force at T.
-``asOf`` T > now reads the current tables after applying, in a transaction that is rolled back,
-the scheduled edits due by T (jurisgrid/editing/schedule.py).
-"""
+"""Reads of the revision log and the scheduled edits (migration 0003). Rows *as of* an
+instant are read by jurisgrid/models/asof.py."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
-from jurisgrid.models.rows import Row, scalar_columns
-
-HISTORISED_READS = ("community", "station", "zone", "grid")
+from jurisgrid.models.rows import Row
 
 _REVISIONS = """
 SELECT id, actor, role, at, effective_from, reason, kind, summary, reverts, reverted_by,
@@ -55,27 +48,6 @@ def scheduled(conn: Connection, *, pending_only: bool = False) -> list[Row]:
     where = " WHERE applied_revision IS NULL AND cancelled_at IS NULL" if pending_only else ""
     return [dict(r) for r in conn.exec_driver_sql(
         f"SELECT {SCHEDULED_COLUMNS} FROM scheduled_edit{where} ORDER BY effective_from, id").mappings()]
-
-
-def rows_as_of(conn: Connection, table: str, as_of: datetime, *, codes: list[str] | None = None,
-               ids: list[int] | None = None, parent: tuple[str, int] | None = None) -> list[Row]:
-    """The versions of ``table`` in force at ``as_of`` (≤ now), optionally by code / id / parent."""
-    if table not in HISTORISED_READS:
-        raise ValueError(f"{table} has no history")
-    cols = ", ".join(scalar_columns(table))
-    conds = ["valid @> %(t)s::timestamptz"]
-    params: dict[str, Any] = {"t": as_of}
-    if codes is not None:
-        conds.append("code = ANY(%(codes)s)")
-        params["codes"] = codes
-    if ids is not None:
-        conds.append("id = ANY(%(ids)s)")
-        params["ids"] = ids
-    if parent is not None:
-        conds.append(f"{parent[0]} = %(pid)s")
-        params["pid"] = parent[1]
-    sql = f"SELECT {cols} FROM {table}_history WHERE {' AND '.join(conds)} ORDER BY code"
-    return [dict(r) for r in conn.exec_driver_sql(sql, params).mappings()]
 
 
 def is_future(as_of: datetime) -> bool:
