@@ -3,7 +3,7 @@ the API (analytics/report.py ``sizing_report``: the current sizing policy, the p
 window ending at the latest incident), computed once per data and policy version.
 
 The tile statement joins them by zone code from array parameters ($9..$12). Their version
-(:data:`KEY_SQL`: the policy version, count and newest id of ``tile_change`` — every write to the
+(:data:`KEY_SQL`: the policy version and the newest id of ``tile_change`` — every write to the
 tables the figures come from, grids, zones, address points and incidents, adds ``tile_change``
 rows, migration 0004) is read by the zone statements themselves: when it differs from the
 version the passed table was computed at, the store computes the table afresh and runs the
@@ -24,9 +24,11 @@ from sqlalchemy import Connection
 
 from jurisgrid.analytics.report import sizing_report
 
-# the version of the data and policy the sizing is computed from, as one text
-KEY_SQL = ("(SELECT (SELECT coalesce(max(version), 0) FROM sizing_policy) || '/' || count(*) || '/' "
-           "|| coalesce(max(id), 0) FROM tile_change)")
+# the version of the data and policy the sizing is computed from, as one text. tile_change is
+# append-only, so its newest id says whether anything changed: an index probe on every zone tile,
+# where a count(*) would scan the whole, ever-growing log
+KEY_SQL = ("((SELECT coalesce(max(version), 0) FROM sizing_policy) || '/' "
+           "|| (SELECT coalesce(max(id), 0) FROM tile_change))")
 
 
 @dataclass(frozen=True)
