@@ -84,7 +84,7 @@ def main() -> None:
             secret = issue_token(conn, role="viewer", label="bench").secret
 
         class NoAuth(router.GraphQLApp):
-            async def get_context(self, request: Any, response: Any) -> Any:  # type: ignore[override]
+            async def get_context(self, request: Any, response: Any) -> Any:
                 ctx = router.Context(engine=request.app.state.engine, settings=self.settings)
                 ctx.request, ctx.response, ctx.principal = request, response, ANONYMOUS
                 return ctx

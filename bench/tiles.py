@@ -47,7 +47,7 @@ from bench.responsible import (
 )
 from jurisgrid.db import make_engine
 from jurisgrid.tiles.layers import LAYERS, TileRequest, read_box, tile_bounds, tiles_covering
-from jurisgrid.tiles.sizing import zone_sizing
+from jurisgrid.tiles.sizing import compute
 from jurisgrid.tiles.store import param_types, tile_sql
 
 GOAL = 0.70
@@ -104,10 +104,10 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
     errors: list[BaseException] = []
     # the statement's parameters as the server computes them (the read box is pure Python)
     work = [(name, z, x, y, read_box(TileRequest(LAYERS[name], z, x, y, crs))) for name, z, x, y in tiles]
-    # the zones statement also takes every zone's sizing ($9..$12), which the server keeps cached
+    # the zones statement also reads the zone sizing the server stores, by its key ($9)
     with engine.connect() as conn:
-        sizing = zone_sizing(conn).params()
-    zone_extra = (sizing["zcodes"], sizing["zclasses"], sizing["zworkloads"], sizing["zrecommended"])
+        zone_extra = (compute(conn).key,)
+        conn.commit()
 
     def worker(i: int) -> None:
         try:
@@ -128,7 +128,7 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
                     name, z, x, y, box = work[k % len(work)]
                     k += clients
                     if name == "zones":
-                        cur.execute(f"EXECUTE b_{name}(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        cur.execute(f"EXECUTE b_{name}(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                                     (z, x, y, crs, *box, *zone_extra))
                     else:
                         cur.execute(f"EXECUTE b_{name}(%s, %s, %s, %s, %s, %s, %s, %s)", (z, x, y, crs, *box))

@@ -18,7 +18,7 @@ from jurisgrid.gql.router import GraphQLApp
 from jurisgrid.gql.schema import build_schema
 from jurisgrid.live import stop_all as stop_listeners
 from jurisgrid.routes import health, lookup, ogc, tiles
-from jurisgrid.routes.jsonresponse import JSONResponse
+from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.web import routes as web_routes
 
 
@@ -58,9 +58,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(ogc.router, dependencies=[Depends(read_access)])
     app.include_router(web_routes.router)  # the web map at / and its /static files (no token: static)
 
+    # single tiles are answered in front of FastAPI's routing (the map's hot path, routes/tiles.py)
+    app.add_middleware(tiles.TileLane)
+    app.openapi = tiles.documented(app.openapi)  # type: ignore[method-assign]
+
     @app.exception_handler(JurisgridError)
     async def domain_error(_: Request, exc: JurisgridError) -> JSONResponse:
-        return JSONResponse({"error": {"code": exc.code, "message": exc.message,
-                                         "details": exc.details}}, status_code=exc.http_status)
+        return error_response(exc)
 
     return app

@@ -97,6 +97,16 @@ def sibling_engine(engine: Engine, key: str, *, options: str = "") -> Engine:
     return companion(engine, f"engine:{key}", make, Engine.dispose)
 
 
+def connect_args(engine: Engine) -> tuple[dict[str, Any], int, int]:
+    """``psycopg2.connect`` keyword arguments for ``engine``'s database, and its pool size and
+    statement timeout (ms) — for connections made outside SQLAlchemy (tiles/pool.py)."""
+    _url, pool_size, timeout = _settings.get(engine, ("", 8, 30_000))
+    cargs, kwargs = engine.dialect.create_connect_args(engine.url)
+    if cargs:
+        raise ValueError(f"unexpected positional connect arguments for {engine.url!r}")
+    return dict(kwargs), pool_size, timeout
+
+
 def read_engine(engine: Engine) -> Engine:
     """The sibling pool for reads on the request path (see :func:`sibling_engine`)."""
     return sibling_engine(engine, "read")

@@ -1,4 +1,5 @@
-"""A JSON response rendered with orjson (fast for large bodies such as 100k-point batches)."""
+"""A JSON response rendered with orjson (fast for large bodies such as 100k-point batches), and
+the one mapping of domain errors to REST responses."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from jurisgrid.errors import JurisgridError
+
 
 class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
+def error_response(exc: JurisgridError) -> JSONResponse:
+    """A domain error as the REST routes answer it: its HTTP status and a JSON body."""
+    return JSONResponse({"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
+                        status_code=exc.http_status)

@@ -10,17 +10,23 @@ figures; a final instant's tile is cached for a day).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from jurisgrid.auth.http import read_access
 from jurisgrid.db import read_connection
-from jurisgrid.routes.jsonresponse import JSONResponse
+from jurisgrid.errors import JurisgridError
+from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.tiles.asof import FINAL_CACHE_CONTROL, parse_as_of
 from jurisgrid.tiles.engine import tile_connection
 from jurisgrid.tiles.layers import get_layer, parse_crs, parse_tile
@@ -89,21 +95,88 @@ async def layer_tilejson(request: Request, layer: str, crs: str | None = Query(N
                                  as_of=None if t is None else t.isoformat().replace("+00:00", "Z")))
 
 
-@router.get("/{layer}/{z}/{x}/{y}.mvt")
-async def tile(request: Request, layer: str, z: str, x: str, y: str,
-               crs: str | None = Query(None), as_of: str | None = Query(None, alias="asOf")) -> Response:
-    req = parse_tile(layer, z, x, y, crs)
-    t_as_of = parse_as_of(req.layer.name, as_of)
+def _query_param(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string"}}
+
+
+TILE_ROUTE = "/tiles/{layer}/{z}/{x}/{y}.mvt"
+_TILE_PATH = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
+_TILE_OPENAPI: dict[str, Any] = {"get": {
+    "summary": "A Mapbox vector tile of a layer",
+    "description": "ETag per tile, keyed on the changes that reach it; If-None-Match revalidates.",
+    "operationId": "tile",
+    "parameters": [{"name": "layer", "in": "path", "required": True, "schema": {"type": "string"}}] + [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+        for n in ("z", "x", "y")
+    ] + [
+        _query_param("crs", "wgs84 (default), gcj02 (AMap/Tencent) or bd09 (Baidu)"),
+        _query_param("asOf", "an ISO 8601 instant in the past: the layer as it was then "
+                             "(grids, zones, stations, communities)"),
+    ],
+    "responses": {"200": {"description": "the tile (empty when nothing is there)",
+                          "content": {MVT_TYPE: {}}},
+                  "304": {"description": "the client's copy (If-None-Match) is current"},
+                  "400": {"description": "a malformed tile address, crs or asOf"},
+                  "401": {"description": "credentials refused"},
+                  "404": {"description": "no such layer"}},
+}}
+
+
+class TileLane:
+    """ASGI middleware answering ``GET``/``HEAD`` :data:`TILE_ROUTE` in front of FastAPI.
+
+    Tiles are the map's hot path: every pan asks for dozens. FastAPI's routing, parameter and
+    dependency solving cost a third of a tile's server CPU (bench/tiles.py), CPU that a small
+    machine takes from PostgreSQL; here a tile costs one regular-expression match. Everything
+    else — and every other path — goes on to the app. It applies the same read access rule as
+    the routers and maps domain errors with the app's one mapping; :func:`documented` adds the
+    route to the OpenAPI document.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        m = _TILE_PATH.fullmatch(scope["path"]) if scope["type"] == "http" else None
+        if m is None:
+            await self.app(scope, receive, send)
+            return
+        response: Response
+        if scope["method"] not in ("GET", "HEAD"):
+            response = JSONResponse({"error": {"code": "METHOD_NOT_ALLOWED", "details": [],
+                                               "message": f"{scope['method']} is not allowed on tiles; "
+                                                          "use GET or HEAD"}},
+                                    status_code=405, headers={"Allow": "GET, HEAD"})
+        else:
+            scope["path_params"] = dict(zip(("layer", "z", "x", "y"), m.groups(), strict=True))
+            try:
+                response = await tile(Request(scope, receive))
+            except JurisgridError as exc:
+                response = error_response(exc)
+        await response(scope, receive, send)
+
+
+def documented(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` with :data:`TILE_ROUTE` (served by :class:`TileLane`) in its paths."""
+    def with_tiles() -> dict[str, Any]:
+        schema = openapi()
+        schema["paths"].setdefault(TILE_ROUTE, _TILE_OPENAPI)
+        return schema
+
+    return with_tiles
+
+
+async def tile(request: Request) -> Response:
+    await read_access(request)
+    path, query = request.path_params, request.query_params
+    req = parse_tile(path["layer"], path["z"], path["x"], path["y"], query.get("crs"))
+    t_as_of = parse_as_of(req.layer.name, query.get("asOf"))
     known = parse_if_none_match(request.headers.get("if-none-match"))
     engine = request.app.state.engine
     if t_as_of is not None:
         return await _tile_as_of(engine, req, t_as_of, known)
-
-    def run() -> Any:
-        with tile_connection(engine) as conn:
-            return fetch_tile(conn, req, known=known)
-
-    t = await run_in_threadpool(run)
+    t = await fetch_tile(engine, req, known=known)
     headers = {"ETag": f'"{t.etag}"', "Cache-Control": CACHE_CONTROL,
                "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
     if t.data is None:

@@ -7,10 +7,11 @@ r AS (
     FROM grid g LEFT JOIN tile_grid_stats st ON st.grid_id = g.id
     WHERE g.zone_id IN (SELECT k FROM r)
     GROUP BY g.zone_id
-), zs AS (  -- class, workload, recommended officers of every zone under the current policy:
-           -- $9..$12 = jurisgrid.tiles.sizing.ZoneSizingTable (the API's analytics/report.py rule)
-    SELECT * FROM unnest($9::text[], $10::text[], $11::float8[], $12::integer[])
-        AS u(code, class, workload, recommended_officers)
+), zs AS (  -- class, workload, recommended officers of every zone under the current policy: the
+           -- API's rule (analytics/report.py), stored under key $9 by jurisgrid/tiles/sizing.py
+    SELECT u.* FROM tile_zone_sizing t,
+        unnest(t.codes, t.classes, t.workloads, t.recommended) AS u(code, class, workload, recommended_officers)
+    WHERE t.key = $9
 ), {shift}, f AS MATERIALIZED (  -- materialized: the outer filter must not compute the geometry twice
     SELECT z.code, z.name, z.kind, z.has_office, s.code AS station_code,
            coalesce(a.grids, 0) AS grids, coalesce(a.population, 0) AS population,

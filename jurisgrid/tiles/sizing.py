@@ -2,25 +2,26 @@
 the API (analytics/report.py ``sizing_report``: the current sizing policy, the policy's default
 window ending at the latest incident), computed once per data and policy version.
 
-The tile statement joins them by zone code from array parameters ($9..$12). Their version
+:func:`compute` stores them in ``tile_zone_sizing`` (migration 0008) under their key
 (:data:`KEY_SQL`: the policy version and the newest id of ``tile_change`` — every write to the
 tables the figures come from, grids, zones, address points and incidents, adds ``tile_change``
-rows, migration 0004) is read by the zone statements themselves: when it differs from the
-version the passed table was computed at, the store computes the table afresh and runs the
-statement again (tiles/store.py), so the common case stays one round trip.
-:meth:`ZoneSizingTable.digest_of` the zones of a tile (and the policy version) goes into that
-tile's ETag, so a policy edit, or a new figure or moved window (a new incident) that changes a
-zone's sizing, revalidates the zone tiles holding that zone — and only those (the other layers
-hold no sizing).
+rows, migration 0004). The zone statements take the key the process last computed ($9) and read
+the figures stored under it; they also return the current key (:func:`key_check_sql`), and when
+that differs — the data or the policy changed, or nothing is stored under the key — the store
+computes the figures afresh and runs the statement again (tiles/store.py), so the common case
+stays one round trip with one short parameter.
+:func:`digest_sql` the sizing of a tile's zones (and the policy version) goes into that tile's
+ETag, so a policy edit, or a new figure or moved window (a new incident) that changes a zone's
+sizing, revalidates the zone tiles holding that zone — and only those (the other layers hold no
+sizing).
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, text
 
 from jurisgrid.analytics.report import sizing_report
 
@@ -30,59 +31,68 @@ from jurisgrid.analytics.report import sizing_report
 KEY_SQL = ("((SELECT coalesce(max(version), 0) FROM sizing_policy) || '/' "
            "|| (SELECT coalesce(max(id), 0) FROM tile_change))")
 
+# rows of other keys are kept this long after a newer key is stored: a worker that has not seen
+# the newer key yet still finds its figures (and if not, it computes them again)
+_KEEP_OLD = "10 minutes"
+
+
+def key_check_sql(key_param: str) -> str:
+    """The current key when figures are stored under ``key_param``, else '' (never a key)."""
+    return (f"(SELECT CASE WHEN EXISTS (SELECT 1 FROM tile_zone_sizing WHERE key = {key_param}) "
+            f"THEN {KEY_SQL} ELSE '' END)")
+
+
+def digest_sql(key_param: str, box: str) -> str:
+    """A digest of the policy version and the sizing of the zones meeting ``box`` (one tile's)."""
+    return ("(SELECT md5(coalesce(max(t.policy_version), 0) || '|' || coalesce(string_agg("
+            "format('%s:%s:%s:%s', u.code, u.class, u.workload, u.recommended_officers), ',' "
+            "ORDER BY u.code), '')) "
+            f"FROM tile_zone_sizing t, unnest(t.codes, t.classes, t.workloads, t.recommended) "
+            f"AS u(code, class, workload, recommended_officers) WHERE t.key = {key_param} "
+            f"AND u.code IN (SELECT code FROM zone WHERE geom && {box}))")
+
 
 @dataclass(frozen=True)
-class ZoneSizingTable:
-    key: str  # KEY_SQL as read before computing
-    policy_version: int
-    codes: list[str]
-    classes: list[str]
-    workloads: list[float]
-    recommended: list[int]
-
-    def digest_of(self, codes: list[str]) -> str:
-        """The policy version and a digest of the sizing of the zones ``codes`` (one tile's)."""
-        at = self._index()
-        rows = [(c, *at[c]) for c in sorted(codes) if c in at]
-        return f"/policy{self.policy_version}/" + hashlib.md5(repr(rows).encode()).hexdigest()[:16]
-
-    def _index(self) -> dict[str, tuple[str, float, int]]:
-        idx = self.__dict__.get("_idx")
-        if idx is None:
-            idx = {c: (k, w, r) for c, k, w, r in zip(self.codes, self.classes, self.workloads,
-                                                       self.recommended, strict=True)}
-            object.__setattr__(self, "_idx", idx)
-        return idx
-
-    def params(self) -> dict[str, object]:
-        return {"zcodes": self.codes, "zclasses": self.classes, "zworkloads": self.workloads,
-                "zrecommended": self.recommended}
+class ZoneSizingKey:
+    key: str  # KEY_SQL as read before computing; the figures are stored under it
 
 
 _lock = threading.Lock()
-_latest: dict[str, ZoneSizingTable] = {}  # database URL → the table last computed
+_latest: dict[str, ZoneSizingKey] = {}  # database URL → the key last computed
 
 
-def _db(conn: Connection) -> str:
-    return conn.engine.url.render_as_string(hide_password=True)
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
 
 
-def compute(conn: Connection) -> ZoneSizingTable:
-    """Compute the table now (the key first: a change in between only makes it look older)."""
+_STORE = text("""
+    WITH stored AS (
+        INSERT INTO tile_zone_sizing (key, policy_version, codes, classes, workloads, recommended)
+        VALUES (:key, :version, :codes, :classes, :workloads, :recommended)
+        ON CONFLICT (key) DO NOTHING
+    )
+    DELETE FROM tile_zone_sizing WHERE key <> :key AND computed_at < now() - interval '""" + _KEEP_OLD + "'")
+
+
+def compute(conn: Connection) -> ZoneSizingKey:
+    """Compute the figures now and store them (the key first: a change in between only makes
+    them look older, so the next tile computes them again). On a tile connection (autocommit,
+    tiles/engine.py) they are stored at once; on any other, the caller commits."""
     key = str(conn.exec_driver_sql(f"SELECT {KEY_SQL}").scalar_one())
     version, _, reports = sizing_report(conn)
-    table = ZoneSizingTable(key, version, [r.code for r in reports],
-                            [r.sizing.zone_class for r in reports],
-                            [round(r.sizing.workload, 2) for r in reports],
-                            [r.sizing.recommended_officers for r in reports])
+    params = {"key": key, "version": version, "codes": [r.code for r in reports],
+              "classes": [r.sizing.zone_class for r in reports],
+              "workloads": [round(r.sizing.workload, 2) for r in reports],
+              "recommended": [r.sizing.recommended_officers for r in reports]}
+    conn.execute(_STORE, params)
+    found = ZoneSizingKey(key)
     with _lock:
-        _latest[_db(conn)] = table
-    return table
+        _latest[_url(conn.engine)] = found
+    return found
 
 
-def zone_sizing(conn: Connection) -> ZoneSizingTable:
-    """The table last computed for this database (computed now when there is none); the caller
-    checks its key against :data:`KEY_SQL` and calls :func:`compute` when they differ."""
+def known_key(engine: Engine) -> ZoneSizingKey | None:
+    """The key last computed in this process for ``engine``'s database, if any; the caller
+    checks it against :func:`key_check_sql` and calls :func:`compute` when they differ."""
     with _lock:
-        hit = _latest.get(_db(conn))
-    return hit if hit is not None else compute(conn)
+        return _latest.get(_url(engine))

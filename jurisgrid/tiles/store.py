@@ -10,27 +10,31 @@ Rows are only ever added, so a change that commits after one with a higher id st
 the count and so the ETag.
 
 Zones also carry class, workload and recommended officers under the current sizing policy
-($9..$12, tiles/sizing.py); their ETag adds the policy version and a digest of the sizing of
-the zones in the tile, and their statements return the sizing's key so a stale table is
-recomputed and the statement run again (at most three times under a stream of writes).
+(stored by tiles/sizing.py under a key, $9); their ETag adds the policy version and a digest of
+the sizing of the zones in the tile, and their statements return the current key so stale
+figures are computed again and the statement run again (at most three times under a stream
+of writes).
 ``?asOf=`` tiles (:func:`fetch_tile_as_of`, tiles/asof.py) read ``sql/tiles_asof_<layer>.sql``
 ($9 the instant) and carry a content-hash ETag.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from jurisgrid.models.sqlfiles import sql_text
 from jurisgrid.tiles.asof import ASOF_LAYERS, is_final
+from jurisgrid.tiles.engine import tile_connection
 from jurisgrid.tiles.layers import LAYERS, TileRequest, read_box
-from jurisgrid.tiles.sizing import KEY_SQL, compute, zone_sizing
+from jurisgrid.tiles.pool import tile_pool
+from jurisgrid.tiles.sizing import ZoneSizingKey, compute, digest_sql, key_check_sql, known_key
 
 # bump when the tile SQL changes what a tile holds: every cached tile then revalidates to new
 TILE_FORMAT = "jg-mvt-4"
@@ -41,8 +45,8 @@ _read = cache(sql_text)
 
 _IDENTITY_SHIFT = "sh AS (SELECT k, g FROM r)"
 TILE_PARAM_TYPES = "integer, integer, integer, text, float8, float8, float8, float8"
-# the zones statement also takes the zone sizing ($9..$12, jurisgrid/tiles/sizing.py)
-ZONE_PARAM_TYPES = TILE_PARAM_TYPES + ", text[], text[], float8[], integer[]"
+# the zones statement also takes the key of the stored zone sizing ($9, jurisgrid/tiles/sizing.py)
+ZONE_PARAM_TYPES = TILE_PARAM_TYPES + ", text"
 ASOF_PARAM_TYPES = TILE_PARAM_TYPES + ", timestamptz"
 
 
@@ -51,9 +55,11 @@ def param_types(layer: str) -> str:
 
 
 _ARGS = "%(z)s, %(x)s, %(y)s, %(crs)s, %(x0)s, %(y0)s, %(x1)s, %(y1)s"
-_ZONE_ARGS = _ARGS + ", %(zcodes)s, %(zclasses)s, %(zworkloads)s, %(zrecommended)s"
+_ZONE_ARGS = _ARGS + ", %(sizing_key)s"
 _CHANGE_TYPES = "text, float8, float8, float8, float8"
 _CHANGE_ARGS = "%(layer)s, %(x0)s, %(y0)s, %(x1)s, %(y1)s"
+_ZONE_CHANGE_TYPES = _CHANGE_TYPES + ", text"
+_ZONE_CHANGE_ARGS = _CHANGE_ARGS + ", %(sizing_key)s"
 
 
 @cache
@@ -75,25 +81,27 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).strip()
 
 
-# the change-log rows of a layer whose bbox meets a box: count and newest id
-_CHANGES_SQL = ("SELECT count(*), coalesce(max(id), 0) FROM tile_change WHERE layer = $1 "
-                "AND (bbox IS NULL OR bbox && ST_MakeEnvelope($2, $3, $4, $5, 4326))")
-# zones also: the codes of the zones meeting the box (the very zones the tile holds), whose
-# sizing goes into the ETag (tiles/sizing.py ZoneSizingTable.digest_of), and the sizing's key
-_ZONE_CHANGES_SQL = ("SELECT count(*), coalesce(max(id), 0), (SELECT coalesce(array_agg(code), '{}') "
-                     "FROM zone WHERE geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)), "
-                     f"{KEY_SQL} FROM tile_change WHERE layer = $1 "
-                     "AND (bbox IS NULL OR bbox && ST_MakeEnvelope($2, $3, $4, $5, 4326))")
-
-
-def changes_sql(layer: str) -> str:
-    return _ZONE_CHANGES_SQL if layer == "zones" else _CHANGES_SQL
+def changes_sql(layer: str, *, layer_param: str = "$1", box_params: str = "$2, $3, $4, $5",
+                key_param: str = "$6") -> str:
+    """The change-log rows of a layer whose bbox meets a box: count and newest id, each side of
+    the log by its own index (rows without a bbox — whole-layer changes — by a partial index,
+    the others by the GiST index; an OR of both would scan the whole log). Zones also: the
+    digest of the sizing of the zones meeting the box (the very zones the tile holds) for the
+    ETag, and the sizing's current key (tiles/sizing.py)."""
+    box = f"ST_MakeEnvelope({box_params}, 4326)"
+    sql = ("SELECT a.n + b.n, greatest(a.m, b.m)"
+           + (f", {digest_sql(key_param, box)}, {key_check_sql(key_param)}" if layer == "zones" else "")
+           + f" FROM (SELECT count(*) AS n, coalesce(max(id), 0) AS m FROM tile_change "
+             f"WHERE layer = {layer_param} AND bbox IS NULL) a, "
+             f"(SELECT count(*) AS n, coalesce(max(id), 0) AS m FROM tile_change "
+             f"WHERE layer = {layer_param} AND bbox && {box}) b")
+    return sql
 
 
 @cache
 def both_sql(layer: str, crs: str) -> str:
     """The change-log counts ($5..$8 box) and the tile in one statement (parameters as tile_sql)."""
-    changes = changes_sql(layer).replace("$1", f"'{layer}'").replace("$2, $3, $4, $5", "$5, $6, $7, $8")
+    changes = changes_sql(layer, layer_param=f"'{layer}'", box_params="$5, $6, $7, $8", key_param="$9")
     return f"SELECT c.*, ({tile_sql(layer, crs)}) FROM ({changes}) c"
 
 
@@ -133,14 +141,15 @@ def _execute(conn: Connection, name: str, sql: str, types: str, args: str,
     return tuple(row)
 
 
-def fetch_tile(conn: Connection, req: TileRequest, *, known: list[str]) -> Tile:
+async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> Tile:
     """The tile ``req``, or only its ETag when that is one of ``known`` (or ``known`` has '*').
 
     Without ETags to revalidate, one statement answers the change-log counts and the tile. With
     them, two: the ETag, then (unless the client's copy is current) the very tile statement of
     :func:`tile_sql`. The ETag is read first, so a change committed in between can only pair
     newer data with an older ETag — which the next revalidation replaces — never old data with
-    a new ETag. Run on tile_connection() sessions, which plan generically (tiles/engine.py).
+    a new ETag. Statements run on the event loop's tile pool (tiles/pool.py); only computing
+    the zone sizing, when the data or the policy changed, goes to a thread.
     """
     if req.below_minzoom:
         etag = empty_etag(req)
@@ -149,42 +158,45 @@ def fetch_tile(conn: Connection, req: TileRequest, *, known: list[str]) -> Tile:
     params: dict[str, Any] = {"z": req.z, "x": req.x, "y": req.y, "crs": req.crs,
                               "layer": req.layer.name,
                               "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]}
-    name, types, args = req.layer.name, TILE_PARAM_TYPES, _ARGS
-    sizing = zone_sizing(conn) if name == "zones" else None
+    name = req.layer.name
+    pool = tile_pool(engine)
+    zones = name == "zones"
+    sizing = (known_key(engine) or await _compute_sizing(engine)) if zones else None
 
-    def run(statement: str, sql: str, *, changes_only: bool = False) -> tuple[Any, ...]:
+    async def run(statement: str, sql: str, types: str, args: str) -> tuple[Any, ...]:
         nonlocal sizing
         if sizing is None:
-            if changes_only:
-                return _execute(conn, statement, sql, _CHANGE_TYPES, _CHANGE_ARGS, params)
-            return _execute(conn, statement, sql, types, args, params)
-        for _ in range(3):  # the sizing passed must be that of the data the statement sees
-            if changes_only:
-                row = _execute(conn, statement, sql, _CHANGE_TYPES, _CHANGE_ARGS, params)
-            else:
-                row = _execute(conn, statement, sql, ZONE_PARAM_TYPES, _ZONE_ARGS,
-                               {**params, **sizing.params()})
+            return await pool.execute(statement, sql, types, args, params)
+        for _ in range(3):  # the sizing read must be that of the data the statement sees
+            params["sizing_key"] = sizing.key
+            row = await pool.execute(statement, sql, types, args, params)
             if row[3] == sizing.key:
                 break
-            sizing = compute(conn)
+            sizing = await _compute_sizing(engine)
         return row
 
     def tag(row: tuple[Any, ...]) -> str:
-        extra = "" if sizing is None else sizing.digest_of(row[2])
-        return etag_of(req, row[0], row[1], extra)
+        return etag_of(req, row[0], row[1], "" if sizing is None else f"/{row[2]}")
 
+    types, args = (ZONE_PARAM_TYPES, _ZONE_ARGS) if zones else (TILE_PARAM_TYPES, _ARGS)
     if not known:  # nothing to revalidate: the change-log counts and the tile in one round trip
-        row = run(f"jg_tile_both_{name}_{req.crs}", both_sql(name, req.crs))
+        row = await run(f"jg_tile_both_{name}_{req.crs}", both_sql(name, req.crs), types, args)
         return Tile(tag(row), bytes(row[-1]))
-    row = run(f"jg_tile_changes_{name == 'zones'}", changes_sql(name), changes_only=True)
+    row = await run(f"jg_tile_changes_{'zones' if zones else 'layer'}", changes_sql(name),
+                    *((_ZONE_CHANGE_TYPES, _ZONE_CHANGE_ARGS) if zones else (_CHANGE_TYPES, _CHANGE_ARGS)))
     etag = tag(row)
     if etag in known or "*" in known:
         return Tile(etag, None)
-    args = _ZONE_ARGS if sizing is not None else args
-    types = ZONE_PARAM_TYPES if sizing is not None else types
-    data = _execute(conn, f"jg_tile_{name}_{req.crs}", tile_sql(name, req.crs), types, args,
-                    {**params, **(sizing.params() if sizing is not None else {})})[0]
+    data = (await pool.execute(f"jg_tile_{name}_{req.crs}", tile_sql(name, req.crs), types, args, params))[0]
     return Tile(etag, bytes(data))
+
+
+async def _compute_sizing(engine: Engine) -> ZoneSizingKey:
+    def run() -> ZoneSizingKey:
+        with tile_connection(engine) as conn:
+            return compute(conn)
+
+    return await asyncio.to_thread(run)
 
 
 _PENDING_SQL = ("SELECT EXISTS (SELECT 1 FROM scheduled_edit WHERE applied_revision IS NULL "

@@ -14,6 +14,7 @@ from tests.auth.conftest import MakeToken
 
 ME = "{ me { actor role stationCode anonymous } }"
 POINT = {"lon": 106.973, "lat": 30.8366}
+TILE = "/tiles/grids/10/816/419.mvt"
 
 
 def _post(client, query: str, token: str | None = None):  # type: ignore[no-untyped-def]
@@ -47,6 +48,8 @@ def test_bad_credentials_get_401_even_with_anonymous_reads(client, header: str) 
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     rest = client.get("/api/responsible", params=POINT, headers={"Authorization": header})
     assert rest.status_code == 401 and rest.json()["error"]["code"] == "UNAUTHENTICATED"
+    tile = client.get(TILE, headers={"Authorization": header})  # answered before FastAPI's routing
+    assert tile.status_code == 401 and tile.json()["error"]["code"] == "UNAUTHENTICATED"
 
 
 def test_anonymous_reads_off(locked_client, make_token: MakeToken) -> None:  # type: ignore[no-untyped-def]
@@ -56,6 +59,7 @@ def test_anonymous_reads_off(locked_client, make_token: MakeToken) -> None:  # t
     assert err["extensions"]["code"] == "UNAUTHENTICATED" and "anonymous reads" in err["message"]
     rest = locked_client.get("/api/responsible", params=POINT)
     assert rest.status_code == 401 and "Bearer" in rest.json()["error"]["message"]
+    assert locked_client.get(TILE).status_code == 401
 
     t = make_token("viewer")
     ok = _post(locked_client, "{ county { code } me { role anonymous } }", t.secret)
@@ -63,6 +67,8 @@ def test_anonymous_reads_off(locked_client, make_token: MakeToken) -> None:  # t
     rest = locked_client.get("/api/responsible", params=POINT,
                              headers={"Authorization": f"Bearer {t.secret}"})
     assert rest.status_code == 200 and rest.json()["grid"] is not None
+    tile = locked_client.get(TILE, headers={"Authorization": f"Bearer {t.secret}"})
+    assert tile.status_code == 200 and tile.headers["etag"]
     # the IDE page itself still loads (it sends the token with each query)
     assert locked_client.get("/graphql", headers={"Accept": "text/html"}).status_code == 200
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, text
 
 from jurisgrid.tiles.layers import tile_of
-from tests.tiles.conftest import Exported, decode
+from tests.tiles.conftest import Exported, busiest_tile, decode
 
 
 def _etag(client, url: str) -> str:  # type: ignore[no-untyped-def]
@@ -156,3 +156,33 @@ def test_the_read_box_holds_every_point_that_can_reach_the_tile(engine) -> None:
                 x0, y0, x1, y1 = read_box(TileRequest(LAYERS["grids"], z, x, y, crs))
                 ox, oy = to_wgs84(name, px, py)
                 assert ((ox >= x0) & (ox <= x1) & (oy >= y0) & (oy <= y1)).all(), (z, lon, lat, crs)
+
+
+def test_a_change_without_an_extent_refreshes_every_tile_of_its_layer(client, engine, exported) -> None:  # type: ignore[no-untyped-def]
+    """A change-log row without a bbox (rows without an extent) means "everywhere": every tile of
+    its layer gets a new ETag (the log's partial index answers that side), other layers none."""
+    z = 14
+    _, _, tn, tf = _far_apart(exported, z)
+    urls = {(layer, t): f"/tiles/{layer}/{z}/{t[0]}/{t[1]}.mvt" for layer in ("grids", "stations")
+            for t in (tn, tf)}
+    before = {k: _etag(client, u) for k, u in urls.items()}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO tile_change (layer, bbox) VALUES ('grids', NULL)"))
+    after = {k: _etag(client, u) for k, u in urls.items()}
+    for (layer, t), tag in before.items():
+        assert (after[layer, t] != tag) == (layer == "grids"), (layer, t)
+
+
+def test_zone_tiles_compute_the_sizing_again_when_it_is_not_stored(client, engine, exported) -> None:  # type: ignore[no-untyped-def]
+    z = 11
+    x, y = busiest_tile(exported, z)
+    url = f"/tiles/zones/{z}/{x}/{y}.mvt"
+    first = client.get(url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM tile_zone_sizing"))
+    again = client.get(url)  # the process still knows the key, but nothing is stored under it
+    assert again.headers["etag"] == first.headers["etag"]
+    feats = decode(again.content)["zones"]["features"]
+    assert feats and all(f["properties"].get("class") for f in feats)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tile_zone_sizing")).scalar_one() == 1
