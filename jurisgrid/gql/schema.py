@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from jurisgrid.config import ApiSettings
 from jurisgrid.gql.documents import cached_documents
 from jurisgrid.gql.errors import DomainErrors
+from jurisgrid.gql.execution import PlainSubtreeExecutor
 from jurisgrid.gql.history import HistoryQuery
 from jurisgrid.gql.mutations import EditMutation
 from jurisgrid.gql.mutations_units import UnitMutation
@@ -42,6 +43,7 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
         mutation=mutation,
         subscription=subscription,
         extensions=[DomainErrors, cached_documents(rules, api.max_tokens)],
+        execution_context_class=PlainSubtreeExecutor,  # plain-attribute objects in one step
     )
 
 
