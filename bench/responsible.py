@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.responsible [--scale 1] [--seconds 10] [--points 100000]
 
 Loads the demo county into the dedicated database ``jurisgrid_bench``, starts the real server
-(uvicorn, one worker) and measures, over HTTP from a lean raw-socket asyncio client:
+(``jurisgrid serve``, one worker unless ``--workers``) and measures, over HTTP from a lean
+raw-socket asyncio client:
 
 * single points: GraphQL ``responsibleFor`` against ``GET /api/responsible``, the bare endpoint
   that answers from the very same in-memory index — so the ratio is what GraphQL costs on top —
@@ -196,11 +197,12 @@ def _wait_healthy(server: Server, timeout_s: float = 60.0) -> None:
 @contextmanager
 def running_server(url: str, logdir: Path, extra_env: dict[str, str],
                    workers: int = 1) -> Iterator[Server]:
-    """uvicorn with one worker on a free 127.0.0.1 port, stopped on the way out (also on ^C)."""
+    """``jurisgrid serve`` (uvicorn; with 2+ workers, one SO_REUSEPORT socket each —
+    jurisgrid/serving.py) on a free 127.0.0.1 port, stopped on the way out (also on ^C)."""
     port = _free_port()
     log = logdir / "server.log"
-    cmd = [sys.executable, "-m", "uvicorn", "jurisgrid.app:create_app", "--factory",
-           "--host", HOST, "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    cmd = [sys.executable, "-m", "jurisgrid.cli", "serve", "--host", HOST, "--port", str(port),
+           "--workers", str(workers)]
     env = {**os.environ, **extra_env, "JURISGRID_DATABASE_URL": url}
     with log.open("wb") as out:
         # own session: a ^C in the terminal reaches the bench, which then stops the server

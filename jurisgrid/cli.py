@@ -145,13 +145,13 @@ def seed_demo(scale: float = typer.Option(1.0, help="population/incident scale (
 def serve(host: str | None = None, port: int | None = None,
           workers: int | None = None) -> None:
     """Serve GraphQL at /graphql (GraphiQL in a browser), /healthz and /api."""
-    import uvicorn
+    from jurisgrid.serving import ServeOptions
+    from jurisgrid.serving import serve as run_server
 
     s = get_settings().server
     _engine()  # start the local cluster before the workers need it
-    uvicorn.run("jurisgrid.app:create_app", factory=True, host=host or s.host,
-                port=port or s.port, workers=workers or s.workers, log_level="info",
-                access_log=s.access_log)
+    run_server(ServeOptions(host=host or s.host, port=port or s.port, workers=workers or s.workers,
+                            access_log=s.access_log))
 
 
 @app.command("up")

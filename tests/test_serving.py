@@ -1,0 +1,107 @@
+"""``jurisgrid serve --workers N`` (jurisgrid/serving.py): N uvicorn workers, each listening on
+its own SO_REUSEPORT socket on the one port; a worker that dies is replaced; SIGTERM stops all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jurisgrid.serving import reuseport_socket
+from tests.server import free_port
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on 127.0.0.1:port (state 0A in /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        if f[1] == f"0100007F:{port:04X}" and f[3] == "0A":
+            found.add(f[9])
+    return found
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            out.add(target[8:-1])
+    return out
+
+
+def _workers(pid: int, port: int) -> set[int]:
+    """The children of ``pid`` that hold a socket listening on ``port``."""
+    listening = _listening_inodes(port)
+    return {c for c in _children(pid) if _socket_inodes(c) & listening}
+
+
+def _wait(predicate, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc")
+def test_workers_listen_on_own_sockets_and_a_dead_one_is_replaced(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {**os.environ, "JURISGRID_DATABASE_URL": database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "jurisgrid.cli", "serve", "--port", str(port),
+                             "--workers", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: _healthy(base) and len(_workers(proc.pid, port)) == 2)
+        assert len(_listening_inodes(port)) == 2  # two sockets, one per worker
+        first = _workers(proc.pid, port)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        _wait(lambda: len(_workers(proc.pid, port)) == 2 and victim not in _workers(proc.pid, port))
+        assert _healthy(base)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert not _listening_inodes(port)  # every worker stopped
+        out = proc.stdout.read() if proc.stdout else ""
+        assert f"worker {victim} exited" in out and "with 2 workers" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_port_taken_without_reuseport_is_refused_at_once() -> None:
+    plain = socket.socket()
+    try:
+        plain.bind(("127.0.0.1", 0))
+        plain.listen()
+        with pytest.raises(OSError):
+            reuseport_socket("127.0.0.1", plain.getsockname()[1])
+    finally:
+        plain.close()
