@@ -294,34 +294,51 @@ def http_get(port: int, path: str) -> bytes:
 
 
 class HttpConnection:
-    """One keep-alive connection: write a pre-encoded request, read status and body."""
+    """One keep-alive connection: write a pre-encoded request, read status and body. A
+    response with ``Connection: close`` closes it; the next request connects again (within that
+    request's time), as any HTTP/1.1 client does."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = reader
+        self.writer: asyncio.StreamWriter | None = writer
+        self.reconnects = 0
 
     @classmethod
     async def open(cls, port: int) -> HttpConnection:
         reader, writer = await asyncio.open_connection(HOST, port, limit=1 << 20)
-        return cls(reader, writer)
+        return cls(port, reader, writer)
 
     def close(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
 
     async def request(self, raw: bytes) -> tuple[int, bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port, limit=1 << 20)
+            self.reconnects += 1
         self.writer.write(raw)
         await self.writer.drain()
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         lower = head.lower()
         at = lower.find(b"\r\ncontent-length:")
-        if at >= 0:
+        if status in (204, 304):  # no body, whatever the headers say (RFC 9110)
+            body = b""
+        elif at >= 0:
             end = lower.index(b"\r\n", at + 2)
-            return status, await self.reader.readexactly(int(lower[at + 17:end]))
-        if b"\r\ntransfer-encoding: chunked" in lower:
-            return status, await self._chunked()
-        raise ValueError("response without Content-Length or chunked encoding")
+            body = await self.reader.readexactly(int(lower[at + 17:end]))
+        elif b"\r\ntransfer-encoding: chunked" in lower:
+            body = await self._chunked()
+        else:
+            raise ValueError("response without Content-Length or chunked encoding")
+        if b"\r\nconnection: close" in lower:
+            self.close()
+        return status, body
 
     async def _chunked(self) -> bytes:
+        assert self.reader is not None
         parts: list[bytes] = []
         for _ in range(1_000_000):
             size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)

@@ -35,10 +35,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
 
-from bench import responsible
 from bench.responsible import (
     ROOT,
-    HttpConnection,
     LoadResult,
     bench_database_url,
     http_get,
@@ -152,24 +150,6 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
     return n / seconds, (sum(nbytes) // max(n, 1))
 
 
-class TileConnection(HttpConnection):
-    """bench.responsible's keep-alive connection, also reading 304 answers (no body, no length)."""
-
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
-        self.writer.write(raw)
-        await self.writer.drain()
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        if status == 304:
-            return status, b""
-        lower = head.lower()
-        at = lower.find(b"\r\ncontent-length:")
-        if at < 0:
-            raise ValueError("response without Content-Length")
-        end = lower.index(b"\r\n", at + 2)
-        return status, await self.reader.readexactly(int(lower[at + 17:end]))
-
-
 def check_tile(status: int, body: bytes) -> str | None:
     return None if status == 200 else f"HTTP {status}: {body[:200]!r}"
 
@@ -225,7 +205,6 @@ def main(argv: list[str] | None = None) -> None:
     sql_before, size = run_sql(engine, tiles, args.crs, args.clients, args.warmup, args.seconds)
     console.print(f"  direct SQL   {args.clients} clients: {sql_before:8.1f} tiles/s "
                   f"(mean tile {size / 1024:.1f} KiB)")
-    responsible.HttpConnection = TileConnection  # type: ignore[misc]  # the load loop opens these
     with tempfile.TemporaryDirectory() as tmp, \
             running_server(url, Path(tmp), {}, workers=args.workers) as server:
         reqs = http_requests(server.port, tiles, args.crs, None)

@@ -14,7 +14,7 @@ from jurisgrid.config import Settings, get_settings
 from jurisgrid.db import dispose
 from jurisgrid.editing.background import start_apply_due
 from jurisgrid.errors import JurisgridError
-from jurisgrid.gql.router import GraphQLApp
+from jurisgrid.gql.router import GraphQLApp, GraphQLLane
 from jurisgrid.gql.schema import build_schema
 from jurisgrid.live import stop_all as stop_listeners
 from jurisgrid.routes import health, lookup, ogc, tiles
@@ -60,8 +60,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(ogc.router, dependencies=[Depends(read_access)])
     app.include_router(web_routes.router)  # the web map at / and its /static files (no token: static)
 
-    # single tiles are answered in front of FastAPI's routing (the map's hot path, routes/tiles.py)
+    # the hot paths are answered in front of FastAPI's routing: single tiles (the map's,
+    # routes/tiles.py) and GraphQL (gql/router.py)
     app.add_middleware(tiles.TileLane)
+    app.add_middleware(GraphQLLane, graphql=graphql)
     app.openapi = tiles.documented(app.openapi)  # type: ignore[method-assign]
 
     @app.exception_handler(JurisgridError)

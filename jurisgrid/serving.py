@@ -7,9 +7,18 @@ workers, half the machine idle and latency doubled. Here each worker listens on 
 its own bound to the same port with ``SO_REUSEPORT``, and the kernel spreads new connections
 over them.
 
+The kernel spreads connections by a hash, so a few long-lived connections can still fall
+unevenly (12 and 4 of 16: one worker's requests wait three times as long). Each worker counts
+its requests in flight in a slot of an array shared with the others; :class:`Rebalance` asks a
+client to reconnect (``Connection: close`` on a response — every HTTP/1.1 client reconnects)
+when its worker carries clearly more than the least loaded one, at most once per 50 ms, so
+the connections even out over a second or so of load and stay put once they are even.
+
 The supervising process holds the port (bound, not listening, so it never receives a
 connection), starts the workers (``spawn``: a clean interpreter each), restarts one that dies
-(at most once a second), and stops them all on SIGINT/SIGTERM. One worker, or a platform
+(at most once a second; one that exits before its app has started — another would fail alike —
+stops the server with its exit code instead), and
+stops them all on SIGINT/SIGTERM. One worker, or a platform
 without ``SO_REUSEPORT``, is served by plain uvicorn.
 """
 
@@ -23,6 +32,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 APP = "jurisgrid.app:create_app"
 
@@ -44,7 +54,10 @@ def serve(options: ServeOptions) -> None:
                     workers=options.workers, log_level=options.log_level,
                     access_log=options.access_log)
         return
-    Supervisor(options).run()
+    supervisor = Supervisor(options)
+    supervisor.run()
+    if supervisor.exitcode:
+        raise SystemExit(supervisor.exitcode)
 
 
 def _say(message: str) -> None:
@@ -70,14 +83,67 @@ def reuseport_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(options: ServeOptions) -> None:  # pragma: no cover - runs in the worker process
+class Rebalance:
+    """ASGI middleware of a worker: count its HTTP requests in flight in ``loads[index]``, and
+    close a keep-alive connection after its response while this worker has more than
+    ``margin`` requests in flight above the least loaded worker (at most once per ``every_s``).
+    Also sets ``ready[index]`` once the app has started (lifespan)."""
+
+    def __init__(self, app: Any, index: int, loads: Any, ready: Any = None, *, margin: int = 2,
+                 every_s: float = 0.05) -> None:
+        self.app, self.index, self.loads, self.ready = app, index, loads, ready
+        self.margin, self.every_s = margin, every_s
+        self._next = 0.0
+
+    def _shed(self) -> bool:
+        loads = self.loads
+        if loads[self.index] - min(loads) <= self.margin:
+            return False
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.every_s
+        return True
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._noting_startup(send))
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_maybe_closing(message: Any) -> None:
+            if message["type"] == "http.response.start" and self._shed():
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        self.loads[self.index] += 1  # only this worker's event loop writes its slot
+        try:
+            await self.app(scope, receive, send_maybe_closing)
+        finally:
+            self.loads[self.index] -= 1
+
+    def _noting_startup(self, send: Any) -> Any:
+        async def noting(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete" and self.ready is not None:
+                self.ready[self.index] = 1
+            await send(message)
+
+        return noting
+
+
+def _worker(options: ServeOptions, index: int, loads: Any, ready: Any) -> None:  # pragma: no cover
     import uvicorn
+
+    from jurisgrid.app import create_app
 
     # bound, not yet listening: uvicorn listens once the app has started, so no connection
     # waits in the queue of a worker that is still starting (or restarting)
     sock = reuseport_socket(options.host, options.port)
-    config = uvicorn.Config(APP, factory=True, host=options.host, port=options.port,
-                            log_level=options.log_level, access_log=options.access_log)
+    config = uvicorn.Config(lambda: Rebalance(create_app(), index, loads, ready), factory=True,
+                            host=options.host, port=options.port, log_level=options.log_level,
+                            access_log=options.access_log, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -85,10 +151,17 @@ class Supervisor:
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
         self._stopping = False
+        self.exitcode = 0
         self._ctx = multiprocessing.get_context("spawn")
+        # requests in flight per worker (Rebalance); each slot written by its worker only
+        self._loads = self._ctx.Array("i", options.workers, lock=False)
+        self._ready = self._ctx.Array("i", options.workers, lock=False)  # app started, per worker
 
-    def _start(self) -> BaseProcess:
-        proc = self._ctx.Process(target=_worker, args=(self.options,), name="jurisgrid-worker")
+    def _start(self, index: int) -> BaseProcess:
+        self._loads[index] = 0  # a replaced worker's requests are gone with it
+        self._ready[index] = 0
+        proc = self._ctx.Process(target=_worker, args=(self.options, index, self._loads, self._ready),
+                                 name=f"jurisgrid-worker-{index}")
         proc.start()
         return proc
 
@@ -100,7 +173,7 @@ class Supervisor:
         holder = reuseport_socket(o.host, o.port)  # fails now if the port is taken
         previous = {s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)}
         _say(f"serving on http://{o.host}:{o.port} with {o.workers} workers, one socket each")
-        workers = [self._start() for _ in range(o.workers)]
+        workers = [self._start(i) for i in range(o.workers)]
         last_restart = 0.0
         try:
             while not self._stopping:
@@ -108,11 +181,16 @@ class Supervisor:
                 for i, proc in enumerate(workers):
                     if proc.is_alive() or self._stopping:
                         continue
+                    if not self._ready[i]:  # it could not start the app: another would fail alike
+                        _say(f"worker {proc.pid} exited with {proc.exitcode} while starting: stopping")
+                        self.exitcode = proc.exitcode or 1
+                        self._stopping = True
+                        break
                     wait = last_restart + 1.0 - time.monotonic()
                     if wait > 0:
                         time.sleep(wait)
                     _say(f"worker {proc.pid} exited with {proc.exitcode}: starting another")
-                    workers[i] = self._start()
+                    workers[i] = self._start(i)
                     last_restart = time.monotonic()
         finally:
             for proc in workers:

@@ -3,6 +3,7 @@ its own SO_REUSEPORT socket on the one port; a worker that dies is replaced; SIG
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,18 +11,22 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from jurisgrid.serving import reuseport_socket
+from jurisgrid.serving import Rebalance, reuseport_socket
 from tests.server import free_port
 
 
 def _children(pid: int) -> list[int]:
     out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(c) for c in (task / "children").read_text().split()]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(c) for c in (task / "children").read_text().split()]
+    except FileNotFoundError:  # exiting
+        pass
     return out
 
 
@@ -37,7 +42,11 @@ def _listening_inodes(port: int) -> set[str]:
 
 def _socket_inodes(pid: int) -> set[str]:
     out = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:  # the process is gone (a killed worker)
+        return out
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
@@ -105,3 +114,50 @@ def test_a_port_taken_without_reuseport_is_refused_at_once() -> None:
             reuseport_socket("127.0.0.1", plain.getsockname()[1])
     finally:
         plain.close()
+
+
+def _respond_through(balancer: Rebalance) -> list[tuple[bytes, bytes]]:
+    """One HTTP request through the middleware; the response headers sent."""
+    sent: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert balancer.loads[balancer.index] == in_flight_before + 1  # counted while it runs
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x", b"1")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    balancer.app = app
+    in_flight_before = balancer.loads[balancer.index]
+    asyncio.run(balancer({"type": "http"}, None, send))
+    assert balancer.loads[balancer.index] == in_flight_before  # and no longer once answered
+    return list(sent[0]["headers"])
+
+
+def test_rebalance_closes_connections_only_of_a_clearly_busier_worker() -> None:
+    loads = [0, 0]
+    even = Rebalance(None, 0, loads, margin=2, every_s=60)
+    assert (b"connection", b"close") not in _respond_through(even)
+
+    loads[:] = [6, 3]  # worker 0 carries 3 more requests than worker 1 (with this one: 4)
+    busy = Rebalance(None, 0, loads, margin=2, every_s=60)
+    assert _respond_through(busy)[-1] == (b"connection", b"close")
+    assert (b"connection", b"close") not in _respond_through(busy)  # once per every_s at most
+    idle = Rebalance(None, 1, loads, margin=2, every_s=0)
+    assert (b"connection", b"close") not in _respond_through(idle)  # the less loaded one keeps its own
+
+
+def test_a_worker_is_marked_ready_once_its_app_has_started() -> None:
+    ready = [0, 0]
+    sent: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert ready[1] == 0
+        await send({"type": "lifespan.startup.complete"})
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(Rebalance(app, 1, [0, 0], ready)({"type": "lifespan"}, None, send))
+    assert ready == [0, 1] and sent == [{"type": "lifespan.startup.complete"}]
