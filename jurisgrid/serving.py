@@ -25,6 +25,7 @@ without ``SO_REUSEPORT``, is served by plain uvicorn.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -138,6 +139,8 @@ def _worker(options: ServeOptions, index: int, loads: Any, ready: Any) -> None: 
 
     from jurisgrid.app import create_app
 
+    _exit_with_parent()
+
     # bound, not yet listening: uvicorn listens once the app has started, so no connection
     # waits in the queue of a worker that is still starting (or restarting)
     sock = reuseport_socket(options.host, options.port)
@@ -145,6 +148,20 @@ def _worker(options: ServeOptions, index: int, loads: Any, ready: Any) -> None: 
                             host=options.host, port=options.port, log_level=options.log_level,
                             access_log=options.access_log, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _exit_with_parent() -> None:  # pragma: no cover - runs in the worker process
+    """Linux: have the kernel send this worker SIGTERM when the supervisor dies, even by
+    SIGKILL — no worker is left serving (and holding the port) without it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # the supervisor died before the call
+        raise SystemExit(0)
 
 
 class Supervisor:

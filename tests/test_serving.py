@@ -161,3 +161,22 @@ def test_a_worker_is_marked_ready_once_its_app_has_started() -> None:
 
     asyncio.run(Rebalance(app, 1, [0, 0], ready)({"type": "lifespan"}, None, send))
     assert ready == [0, 1] and sent == [{"type": "lifespan.startup.complete"}]
+
+
+def test_workers_exit_when_the_supervisor_is_killed(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {**os.environ, "JURISGRID_DATABASE_URL": database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "jurisgrid.cli", "serve", "--port", str(port),
+                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: len(_workers(proc.pid, port)) == 2)
+        workers = _workers(proc.pid, port)
+        proc.kill()  # SIGKILL: the supervisor cannot stop them itself
+        proc.wait()
+        _wait(lambda: not any(Path(f"/proc/{w}").exists() for w in workers))
+        assert not _listening_inodes(port)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
