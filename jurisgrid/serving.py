@@ -8,11 +8,12 @@ its own bound to the same port with ``SO_REUSEPORT``, and the kernel spreads new
 over them.
 
 The kernel spreads connections by a hash, so a few long-lived connections can still fall
-unevenly (12 and 4 of 16: one worker's requests wait three times as long). Each worker counts
-its requests in flight in a slot of an array shared with the others; :class:`Rebalance` asks a
-client to reconnect (``Connection: close`` on a response — every HTTP/1.1 client reconnects)
-when its worker carries clearly more than the least loaded one, at most once per 50 ms, so
-the connections even out over a second or so of load and stay put once they are even.
+unevenly (12 and 4 of 16: one worker's requests wait three times as long). Each worker
+publishes its open connections in a slot of an array shared with the others; :class:`Rebalance`
+asks a client to reconnect (``Connection: close`` on a response — every HTTP/1.1 client
+reconnects) when its worker holds more than one connection above the least loaded one, at most
+once per 50 ms, so the connections even out over a second or so of load and stay put once
+they are even.
 
 The supervising process holds the port (bound, not listening, so it never receives a
 connection), starts the workers (``spawn``: a clean interpreter each), restarts one that dies
@@ -30,6 +31,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -85,20 +87,25 @@ def reuseport_socket(host: str, port: int) -> socket.socket:
 
 
 class Rebalance:
-    """ASGI middleware of a worker: count its HTTP requests in flight in ``loads[index]``, and
-    close a keep-alive connection after its response while this worker has more than
-    ``margin`` requests in flight above the least loaded worker (at most once per ``every_s``).
-    Also sets ``ready[index]`` once the app has started (lifespan)."""
+    """ASGI middleware of a worker: at each HTTP request, publish this worker's open connections
+    (``connections()``) in ``loads[index]``, and close a keep-alive connection after its
+    response while this worker has more than ``margin`` connections above the least loaded
+    worker (at most once per ``every_s``). Also sets ``ready[index]`` once the app has started.
 
-    def __init__(self, app: Any, index: int, loads: Any, ready: Any = None, *, margin: int = 2,
-                 every_s: float = 0.05) -> None:
+    Connections, not requests in flight: a worker's event loop runs one request at a time to
+    its end, so its requests in flight say nothing about how many clients wait on it."""
+
+    def __init__(self, app: Any, index: int, loads: Any, connections: Callable[[], int],
+                 ready: Any = None, *, margin: int = 1, every_s: float = 0.05) -> None:
         self.app, self.index, self.loads, self.ready = app, index, loads, ready
+        self.connections = connections
         self.margin, self.every_s = margin, every_s
         self._next = 0.0
 
     def _shed(self) -> bool:
         loads = self.loads
-        if loads[self.index] - min(loads) <= self.margin:
+        mine = loads[self.index] = self.connections()  # only this worker writes its slot
+        if mine - min(loads) <= self.margin:
             return False
         now = time.monotonic()
         if now < self._next:
@@ -119,11 +126,7 @@ class Rebalance:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
-        self.loads[self.index] += 1  # only this worker's event loop writes its slot
-        try:
-            await self.app(scope, receive, send_maybe_closing)
-        finally:
-            self.loads[self.index] -= 1
+        await self.app(scope, receive, send_maybe_closing)
 
     def _noting_startup(self, send: Any) -> Any:
         async def noting(message: Any) -> None:
@@ -144,10 +147,17 @@ def _worker(options: ServeOptions, index: int, loads: Any, ready: Any) -> None: 
     # bound, not yet listening: uvicorn listens once the app has started, so no connection
     # waits in the queue of a worker that is still starting (or restarting)
     sock = reuseport_socket(options.host, options.port)
-    config = uvicorn.Config(lambda: Rebalance(create_app(), index, loads, ready), factory=True,
-                            host=options.host, port=options.port, log_level=options.log_level,
-                            access_log=options.access_log, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    server: uvicorn.Server | None = None
+
+    def connections() -> int:
+        return len(server.server_state.connections) if server is not None else 0
+
+    config = uvicorn.Config(lambda: Rebalance(create_app(), index, loads, connections, ready),
+                            factory=True, host=options.host, port=options.port,
+                            log_level=options.log_level, access_log=options.access_log,
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
 
 
 def _exit_with_parent() -> None:  # pragma: no cover - runs in the worker process
@@ -170,7 +180,7 @@ class Supervisor:
         self._stopping = False
         self.exitcode = 0
         self._ctx = multiprocessing.get_context("spawn")
-        # requests in flight per worker (Rebalance); each slot written by its worker only
+        # open connections per worker (Rebalance); each slot written by its worker only
         self._loads = self._ctx.Array("i", options.workers, lock=False)
         self._ready = self._ctx.Array("i", options.workers, lock=False)  # app started, per worker
 

@@ -121,7 +121,6 @@ def _respond_through(balancer: Rebalance) -> list[tuple[bytes, bytes]]:
     sent: list[Any] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        assert balancer.loads[balancer.index] == in_flight_before + 1  # counted while it runs
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x", b"1")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
@@ -129,23 +128,29 @@ def _respond_through(balancer: Rebalance) -> list[tuple[bytes, bytes]]:
         sent.append(message)
 
     balancer.app = app
-    in_flight_before = balancer.loads[balancer.index]
     asyncio.run(balancer({"type": "http"}, None, send))
-    assert balancer.loads[balancer.index] == in_flight_before  # and no longer once answered
     return list(sent[0]["headers"])
 
 
-def test_rebalance_closes_connections_only_of_a_clearly_busier_worker() -> None:
-    loads = [0, 0]
-    even = Rebalance(None, 0, loads, margin=2, every_s=60)
-    assert (b"connection", b"close") not in _respond_through(even)
+CLOSE = (b"connection", b"close")
 
-    loads[:] = [6, 3]  # worker 0 carries 3 more requests than worker 1 (with this one: 4)
-    busy = Rebalance(None, 0, loads, margin=2, every_s=60)
-    assert _respond_through(busy)[-1] == (b"connection", b"close")
-    assert (b"connection", b"close") not in _respond_through(busy)  # once per every_s at most
-    idle = Rebalance(None, 1, loads, margin=2, every_s=0)
-    assert (b"connection", b"close") not in _respond_through(idle)  # the less loaded one keeps its own
+
+def test_rebalance_closes_connections_only_of_a_worker_holding_clearly_more() -> None:
+    loads = [0, 0]
+    mine = {"n": 8}
+    worker0 = Rebalance(None, 0, loads, lambda: mine["n"], margin=1, every_s=60)
+    loads[1] = 8
+    assert CLOSE not in _respond_through(worker0)   # 8 and 8: even
+    assert loads[0] == 8                            # and it published its count
+    loads[1] = 7
+    assert CLOSE not in _respond_through(worker0)   # 8 and 7: within the margin
+
+    loads[1] = 4
+    mine["n"] = 12                                  # 12 and 4
+    assert _respond_through(worker0)[-1] == CLOSE
+    assert CLOSE not in _respond_through(worker0)   # once per every_s at most
+    worker1 = Rebalance(None, 1, loads, lambda: 4, margin=1, every_s=0)
+    assert CLOSE not in _respond_through(worker1)   # the one holding fewer keeps its own
 
 
 def test_a_worker_is_marked_ready_once_its_app_has_started() -> None:
@@ -159,7 +164,7 @@ def test_a_worker_is_marked_ready_once_its_app_has_started() -> None:
     async def send(message: Any) -> None:
         sent.append(message)
 
-    asyncio.run(Rebalance(app, 1, [0, 0], ready)({"type": "lifespan"}, None, send))
+    asyncio.run(Rebalance(app, 1, [0, 0], lambda: 0, ready)({"type": "lifespan"}, None, send))
     assert ready == [0, 1] and sent == [{"type": "lifespan.startup.complete"}]
 
 

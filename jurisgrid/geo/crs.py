@@ -250,6 +250,8 @@ def to_wgs84(crs: Crs | str, lon: T, lat: T) -> tuple[T, T]:
         return gcj02_to_wgs84(lon, lat)
     if crs is Crs.BD09:
         return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+    if type(lon) is float and type(lat) is float:  # one point (a request's): no array round trip
+        return lon, lat
     x, y, scalar = _prep(lon, lat)
     return _out(x.copy(), y.copy(), scalar)
 

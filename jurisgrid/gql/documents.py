@@ -34,17 +34,19 @@ def _validate(schema: GraphQLSchema, query: str, max_tokens: int,
     return validate_document(schema, _parse(query, max_tokens), rules)
 
 
-def cached_documents(rules: Sequence[type[ASTValidationRule]],
-                     max_tokens: int) -> Callable[[], SchemaExtension]:
-    """An extension factory; ``rules`` are built once (their classes key the cache)."""
+def cached_documents(rules: Sequence[type[ASTValidationRule]], max_tokens: int,
+                     base: type[SchemaExtension] = SchemaExtension) -> Callable[[], SchemaExtension]:
+    """An extension factory; ``rules`` are built once (their classes key the cache). ``base``:
+    another extension to fold into this one (its hooks run as they would on their own) — each
+    extension costs every request a context manager per hook it implements."""
     extra = tuple(rules)
 
-    class CachedDocuments(SchemaExtension):
+    class CachedDocuments(base):  # type: ignore[valid-type, misc]
         def on_operation(self) -> Iterator[None]:
             ec = self.execution_context
             ec.validation_rules = ec.validation_rules + extra
             ec.parse_options["max_tokens"] = max_tokens
-            yield
+            yield from super().on_operation()
 
         def on_parse(self) -> Iterator[None]:
             ec = self.execution_context

@@ -42,7 +42,8 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
         query=query,
         mutation=mutation,
         subscription=subscription,
-        extensions=[DomainErrors, cached_documents(rules, api.max_tokens)],
+        # one extension: cached parse/validate with the limits, and the error mapping
+        extensions=[cached_documents(rules, api.max_tokens, base=DomainErrors)],
         execution_context_class=PlainSubtreeExecutor,  # plain-attribute objects in one step
     )
 
