@@ -197,7 +197,12 @@ class Supervisor:
 
     def run(self) -> None:
         o = self.options
-        holder = reuseport_socket(o.host, o.port)  # fails now if the port is taken
+        try:
+            holder = reuseport_socket(o.host, o.port)  # fails now if the port is taken
+        except OSError as exc:
+            _say(f"cannot listen on {o.host}:{o.port}: {exc.strerror or exc}")
+            self.exitcode = 1
+            return
         previous = {s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)}
         _say(f"serving on http://{o.host}:{o.port} with {o.workers} workers, one socket each")
         workers = [self._start(i) for i in range(o.workers)]

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jurisgrid.serving import Rebalance, reuseport_socket
+from jurisgrid.serving import Rebalance, ServeOptions, reuseport_socket, serve
 from tests.server import free_port
 
 
@@ -105,13 +105,18 @@ def test_workers_listen_on_own_sockets_and_a_dead_one_is_replaced(database_url: 
             proc.wait()
 
 
-def test_a_port_taken_without_reuseport_is_refused_at_once() -> None:
+def test_a_port_taken_without_reuseport_is_refused_at_once(capsys) -> None:  # type: ignore[no-untyped-def]
     plain = socket.socket()
     try:
         plain.bind(("127.0.0.1", 0))
         plain.listen()
+        port = plain.getsockname()[1]
         with pytest.raises(OSError):
-            reuseport_socket("127.0.0.1", plain.getsockname()[1])
+            reuseport_socket("127.0.0.1", port)
+        with pytest.raises(SystemExit) as stopped:  # no worker started, a clear message
+            serve(ServeOptions(host="127.0.0.1", port=port, workers=2))
+        assert stopped.value.code == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
     finally:
         plain.close()
 
