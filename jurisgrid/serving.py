@@ -18,9 +18,9 @@ they are even.
 The supervising process holds the port (bound, not listening, so it never receives a
 connection), starts the workers (``spawn``: a clean interpreter each), restarts one that dies
 (at most once a second; one that exits before its app has started — another would fail alike —
-stops the server with its exit code instead), and
-stops them all on SIGINT/SIGTERM. One worker, or a platform
-without ``SO_REUSEPORT``, is served by plain uvicorn.
+stops the server with its exit code instead), and stops them all on SIGINT/SIGTERM; workers
+also exit if the supervisor is killed. One worker, or a platform without ``SO_REUSEPORT``, is
+served by plain uvicorn.
 """
 
 from __future__ import annotations
