@@ -104,7 +104,7 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
     work = [(name, z, x, y, read_box(TileRequest(LAYERS[name], z, x, y, crs))) for name, z, x, y in tiles]
     # the zones statement also reads the zone sizing the server stores, by its key ($9)
     with engine.connect() as conn:
-        zone_extra = (compute(conn).key,)
+        zone_extra = (compute(conn),)
         conn.commit()
 
     def worker(i: int) -> None:
@@ -114,7 +114,7 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
                 raw.autocommit = True  # type: ignore[attr-defined]
                 cur = raw.cursor()
                 cur.execute("DEALLOCATE ALL")  # a pooled connection may come from the last run
-                # as the server's tile sessions (jurisgrid/tiles/engine.py): same SQL, same plans
+                # as the server's tile sessions (jurisgrid/tiles/pool.py): same SQL, same plans
                 cur.execute("SET plan_cache_mode = force_generic_plan")
                 for name in LAYERS:
                     cur.execute(f"PREPARE b_{name}({param_types(name)}) AS " + tile_sql(name, crs))

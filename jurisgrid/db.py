@@ -37,8 +37,7 @@ def make_engine(url: str, *, pool_size: int = 8, statement_timeout_ms: int = 30_
     return engine
 
 
-def _create(url: str, *, pool_size: int, statement_timeout_ms: int, options: str = "",
-            **kw: Any) -> Engine:
+def _create(url: str, *, pool_size: int, statement_timeout_ms: int, **kw: Any) -> Engine:
     return create_engine(
         url,
         # no overflow: connections opened past the pool are closed on return, and under load
@@ -48,7 +47,7 @@ def _create(url: str, *, pool_size: int, statement_timeout_ms: int, options: str
         max_overflow=0,
         pool_timeout=30,
         pool_pre_ping=False,
-        connect_args={"options": f"-c statement_timeout={statement_timeout_ms} {options}".strip()},
+        connect_args={"options": f"-c statement_timeout={statement_timeout_ms}"},
         **kw,
     )
 
@@ -78,9 +77,9 @@ def companion(engine: Engine, key: str, make: Callable[[], T],
     return found[0]
 
 
-def sibling_engine(engine: Engine, key: str, *, options: str = "") -> Engine:
+def sibling_engine(engine: Engine, key: str) -> Engine:
     """A pool of autocommit connections beside ``engine``, made the same way (URL, pool size,
-    statement timeout), plus session ``options`` (e.g. ``-c plan_cache_mode=...``).
+    statement timeout).
 
     Switching a pooled connection to autocommit and back costs two round trips per checkout
     with psycopg2 (half a millisecond, a third of a single-point lookup); a pool that never
@@ -91,7 +90,7 @@ def sibling_engine(engine: Engine, key: str, *, options: str = "") -> Engine:
         url, pool_size, timeout = _settings.get(
             engine, (engine.url.render_as_string(hide_password=False), 8, 30_000))
         # autocommit connections hold no transaction: nothing to roll back on return
-        return _create(url, pool_size=pool_size, statement_timeout_ms=timeout, options=options,
+        return _create(url, pool_size=pool_size, statement_timeout_ms=timeout,
                        isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
 
     return companion(engine, f"engine:{key}", make, Engine.dispose)

@@ -28,9 +28,8 @@ from jurisgrid.db import read_connection
 from jurisgrid.errors import JurisgridError
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.tiles.asof import FINAL_CACHE_CONTROL, parse_as_of
-from jurisgrid.tiles.engine import tile_connection
 from jurisgrid.tiles.layers import get_layer, parse_crs, parse_tile
-from jurisgrid.tiles.store import AsOfTile, fetch_tile, fetch_tile_as_of
+from jurisgrid.tiles.store import fetch_tile, fetch_tile_as_of
 from jurisgrid.tiles.tilejson import listing, tilejson
 
 router = APIRouter(prefix="/tiles")
@@ -174,24 +173,17 @@ async def tile(request: Request) -> Response:
     t_as_of = parse_as_of(req.layer.name, query.get("asOf"))
     known = parse_if_none_match(request.headers.get("if-none-match"))
     engine = request.app.state.engine
-    if t_as_of is not None:
-        return await _tile_as_of(engine, req, t_as_of, known)
-    t = await fetch_tile(engine, req, known=known)
-    headers = {"ETag": f'"{t.etag}"', "Cache-Control": CACHE_CONTROL,
+    if t_as_of is None:
+        t = await fetch_tile(engine, req, known=known)
+        return _tile_response(t.etag, t.data, CACHE_CONTROL)
+    a = await fetch_tile_as_of(engine, req, t_as_of, known=known)
+    return _tile_response(a.etag, a.data, FINAL_CACHE_CONTROL if a.final else CACHE_CONTROL)
+
+
+def _tile_response(etag: str, data: bytes | None, cache_control: str) -> Response:
+    """The tile, or 304 when ``data`` is None (the client's copy is current)."""
+    headers = {"ETag": f'"{etag}"', "Cache-Control": cache_control,
                "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
-    if t.data is None:
+    if data is None:
         return Response(status_code=304, headers=headers)
-    return Response(t.data, media_type=MVT_TYPE, headers=headers)
-
-
-async def _tile_as_of(engine: Any, req: Any, t: datetime, known: list[str]) -> Response:
-    def run() -> AsOfTile:
-        with tile_connection(engine) as conn:
-            return fetch_tile_as_of(conn, req, t, known=known)
-
-    a = await run_in_threadpool(run)
-    headers = {"ETag": f'"{a.etag}"', "Cache-Control": FINAL_CACHE_CONTROL if a.final else CACHE_CONTROL,
-               "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
-    if a.data is None:
-        return Response(status_code=304, headers=headers)
-    return Response(a.data, media_type=MVT_TYPE, headers=headers)
+    return Response(data, media_type=MVT_TYPE, headers=headers)

@@ -37,8 +37,8 @@ _SIZING = {"class": "String: zone class 一类 | 二类 | 三类 under the curre
            "workload": "Number: workload index per year under the current sizing policy",
            "recommended_officers": "Number: recommended officers under the current sizing policy"}
 # fields absent from ?asOf= tiles (address points and incidents are not historised)
-NOT_HISTORISED = (*("population", "households", "incidents", "addresses", "incidents_per_1000"),
-                  *("class", "workload", "recommended_officers"))
+NOT_HISTORISED = ("population", "households", "incidents", "addresses", "incidents_per_1000",
+                  "class", "workload", "recommended_officers")
 _RATE = {"incidents_per_1000": "Number: incidents per 1,000 population (absent without population)"}
 
 LAYERS: dict[str, Layer] = {layer.name: layer for layer in (

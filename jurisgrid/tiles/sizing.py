@@ -19,7 +19,6 @@ sizing).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
@@ -52,13 +51,8 @@ def digest_sql(key_param: str, box: str) -> str:
             f"AND u.code IN (SELECT code FROM zone WHERE geom && {box}))")
 
 
-@dataclass(frozen=True)
-class ZoneSizingKey:
-    key: str  # KEY_SQL as read before computing; the figures are stored under it
-
-
 _lock = threading.Lock()
-_latest: dict[str, ZoneSizingKey] = {}  # database URL → the key last computed
+_latest: dict[str, str] = {}  # database URL → the key (KEY_SQL) the figures were last stored under
 
 
 def _url(engine: Engine) -> str:
@@ -74,10 +68,10 @@ _STORE = text("""
     DELETE FROM tile_zone_sizing WHERE key <> :key AND computed_at < now() - interval '""" + _KEEP_OLD + "'")
 
 
-def compute(conn: Connection) -> ZoneSizingKey:
+def compute(conn: Connection) -> str:
     """Compute the figures now and store them (the key first: a change in between only makes
-    them look older, so the next tile computes them again). On a tile connection (autocommit,
-    tiles/engine.py) they are stored at once; on any other, the caller commits."""
+    them look older, so the next tile computes them again); returns the key. On an autocommit
+    connection (db.read_connection) they are stored at once; on any other, the caller commits."""
     key = str(conn.exec_driver_sql(f"SELECT {KEY_SQL}").scalar_one())
     version, _, reports = sizing_report(conn)
     params = {"key": key, "version": version, "codes": [r.code for r in reports],
@@ -85,13 +79,12 @@ def compute(conn: Connection) -> ZoneSizingKey:
               "workloads": [round(r.sizing.workload, 2) for r in reports],
               "recommended": [r.sizing.recommended_officers for r in reports]}
     conn.execute(_STORE, params)
-    found = ZoneSizingKey(key)
     with _lock:
-        _latest[_url(conn.engine)] = found
-    return found
+        _latest[_url(conn.engine)] = key
+    return key
 
 
-def known_key(engine: Engine) -> ZoneSizingKey | None:
+def known_key(engine: Engine) -> str | None:
     """The key last computed in this process for ``engine``'s database, if any; the caller
     checks it against :func:`key_check_sql` and calls :func:`compute` when they differ."""
     with _lock:

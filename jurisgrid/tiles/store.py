@@ -27,14 +27,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
+from jurisgrid.db import read_connection
 from jurisgrid.models.sqlfiles import sql_text
 from jurisgrid.tiles.asof import ASOF_LAYERS, is_final
-from jurisgrid.tiles.engine import tile_connection
 from jurisgrid.tiles.layers import LAYERS, TileRequest, read_box
 from jurisgrid.tiles.pool import tile_pool
-from jurisgrid.tiles.sizing import ZoneSizingKey, compute, digest_sql, key_check_sql, known_key
+from jurisgrid.tiles.sizing import compute, digest_sql, key_check_sql, known_key
 
 # bump when the tile SQL changes what a tile holds: every cached tile then revalidates to new
 TILE_FORMAT = "jg-mvt-4"
@@ -89,13 +89,12 @@ def changes_sql(layer: str, *, layer_param: str = "$1", box_params: str = "$2, $
     digest of the sizing of the zones meeting the box (the very zones the tile holds) for the
     ETag, and the sizing's current key (tiles/sizing.py)."""
     box = f"ST_MakeEnvelope({box_params}, 4326)"
-    sql = ("SELECT a.n + b.n, greatest(a.m, b.m)"
-           + (f", {digest_sql(key_param, box)}, {key_check_sql(key_param)}" if layer == "zones" else "")
-           + f" FROM (SELECT count(*) AS n, coalesce(max(id), 0) AS m FROM tile_change "
-             f"WHERE layer = {layer_param} AND bbox IS NULL) a, "
-             f"(SELECT count(*) AS n, coalesce(max(id), 0) AS m FROM tile_change "
-             f"WHERE layer = {layer_param} AND bbox && {box}) b")
-    return sql
+    return ("SELECT a.n + b.n, greatest(a.m, b.m)"
+            + (f", {digest_sql(key_param, box)}, {key_check_sql(key_param)}" if layer == "zones" else "")
+            + f" FROM (SELECT count(*) AS n, coalesce(max(id), 0) AS m FROM tile_change "
+              f"WHERE layer = {layer_param} AND bbox IS NULL) a, "
+              f"(SELECT count(*) AS n, coalesce(max(id), 0) AS m FROM tile_change "
+              f"WHERE layer = {layer_param} AND bbox && {box}) b")
 
 
 @cache
@@ -119,26 +118,6 @@ class Tile:
 def empty_etag(req: TileRequest) -> str:
     key = f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}/empty"
     return hashlib.md5(key.encode()).hexdigest()
-
-
-def _execute(conn: Connection, name: str, sql: str, types: str, args: str,
-             params: dict[str, Any]) -> tuple[Any, ...]:
-    """Run a statement prepared once per database connection (planning a tile statement costs
-    about as much as running it) on the DB-API cursor — SQLAlchemy's result machinery costs more
-    Python time than a one-row answer is worth — and return its one row."""
-    info = conn.connection.info
-    cur = conn.connection.cursor()
-    try:
-        if not info.get(name):
-            cur.execute(f"PREPARE {name}({types}) AS {sql}")
-            info[name] = True
-        cur.execute(f"EXECUTE {name}({args})", params)
-        row = cur.fetchone()
-    finally:
-        cur.close()
-    if row is None:
-        raise RuntimeError(f"{name} returned no row")
-    return tuple(row)
 
 
 async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> Tile:
@@ -168,9 +147,9 @@ async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> T
         if sizing is None:
             return await pool.execute(statement, sql, types, args, params)
         for _ in range(3):  # the sizing read must be that of the data the statement sees
-            params["sizing_key"] = sizing.key
+            params["sizing_key"] = sizing
             row = await pool.execute(statement, sql, types, args, params)
-            if row[3] == sizing.key:
+            if row[3] == sizing:
                 break
             sizing = await _compute_sizing(engine)
         return row
@@ -191,16 +170,16 @@ async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> T
     return Tile(etag, bytes(data))
 
 
-async def _compute_sizing(engine: Engine) -> ZoneSizingKey:
-    def run() -> ZoneSizingKey:
-        with tile_connection(engine) as conn:
+async def _compute_sizing(engine: Engine) -> str:
+    def run() -> str:
+        with read_connection(engine) as conn:  # autocommit: the figures are stored at once
             return compute(conn)
 
     return await asyncio.to_thread(run)
 
 
 _PENDING_SQL = ("SELECT EXISTS (SELECT 1 FROM scheduled_edit WHERE applied_revision IS NULL "
-                "AND cancelled_at IS NULL AND effective_from <= %(t)s)")
+                "AND cancelled_at IS NULL AND effective_from <= $1)")
 
 
 @dataclass(frozen=True)
@@ -210,25 +189,25 @@ class AsOfTile:
     final: bool           # nothing can change this tile any more (asof.is_final)
 
 
-def fetch_tile_as_of(conn: Connection, req: TileRequest, as_of: datetime, *, known: list[str]) -> AsOfTile:
-    """The tile ``req`` as of the instant ``as_of`` (≤ now; tiles/asof.py), from the history tables."""
+async def fetch_tile_as_of(engine: Engine, req: TileRequest, as_of: datetime, *,
+                           known: list[str]) -> AsOfTile:
+    """The tile ``req`` as of the instant ``as_of`` (≤ now; tiles/asof.py), from the history
+    tables, on the event loop's tile pool like :func:`fetch_tile`."""
     now = datetime.now(UTC)
-    cur = conn.connection.cursor()
-    try:
-        cur.execute(_PENDING_SQL, {"t": as_of})
-        pending = bool(cur.fetchone()[0])  # type: ignore[index]
-    finally:
-        cur.close()
+    pool = tile_pool(engine)
+    params: dict[str, Any] = {"t": as_of}
+    pending = bool((await pool.execute("jg_tile_asof_pending", _PENDING_SQL, "timestamptz", "%(t)s",
+                                       params))[0])
     final = is_final(as_of, now=now, pending_due=pending)
     if req.below_minzoom:
         data = b""
     else:
         box = read_box(req)
-        params = {"z": req.z, "x": req.x, "y": req.y, "crs": req.crs, "t": as_of,
-                  "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]}
-        data = bytes(_execute(conn, f"jg_tile_asof_{req.layer.name}_{req.crs}",
-                              tile_sql(req.layer.name, req.crs, as_of=True), ASOF_PARAM_TYPES,
-                              _ARGS + ", %(t)s", params)[0])
+        params.update({"z": req.z, "x": req.x, "y": req.y, "crs": req.crs,
+                       "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]})
+        data = bytes((await pool.execute(f"jg_tile_asof_{req.layer.name}_{req.crs}",
+                                         tile_sql(req.layer.name, req.crs, as_of=True),
+                                         ASOF_PARAM_TYPES, _ARGS + ", %(t)s", params))[0])
     key = f"{TILE_FORMAT}/asof/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}/{as_of.isoformat()}/"
     etag = hashlib.md5(key.encode() + data).hexdigest()
     return AsOfTile(etag, None if etag in known or "*" in known else data, final)
