@@ -1,4 +1,5 @@
-"""Benchmark "who is responsible here": single points and 100,000-point batches (DESIGN §6).
+"""Benchmark "who is responsible here": single points and 100,000-point batches
+(docs/design.md, Performance principles).
 
     .venv/bin/python -m bench.responsible [--scale 1] [--seconds 10] [--points 100000]
 

@@ -1,4 +1,4 @@
-"""Test fixtures on a real PostGIS (DESIGN §8).
+"""Test fixtures on a real PostGIS (docs/design.md, Testing).
 
 A session fixture starts (or reuses) the project-managed local cluster — or uses
 ``JURISGRID_TEST_DATABASE_URL`` (a server URL whose user may create databases) — creates a

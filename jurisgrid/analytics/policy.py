@@ -1,4 +1,5 @@
-"""The sizing policy: its defaults (DESIGN §7, none a national constant) and its validation.
+"""The sizing policy: its defaults (docs/design.md, Sizing policy defaults — none a national
+constant) and its validation.
 
 A policy is a JSON document; :func:`parse_policy` checks it completely and raises one
 :class:`~jurisgrid.errors.InvalidInput` listing every problem (``details``), so a bad edit is

@@ -1,4 +1,4 @@
-"""Point → grid under the boundary rule, in memory (DESIGN §2 invariant 4, §6).
+"""Point → grid under the boundary rule, in memory (docs/design.md: Invariants 4, Performance principles).
 
 The rule, identical to ``jg_grid_at()`` in SQL: the candidates for a point are the grids within
 ``TOLERANCE_DEG`` (1e-7°, about 1 cm) of it — the grid that covers it and any grid whose

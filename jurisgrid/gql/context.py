@@ -35,7 +35,7 @@ class Context(BaseContext):
 
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(conn, *args, **kwargs)`` on a pooled connection in a worker thread, so a
-        slow query never blocks the event loop (DESIGN §5)."""
+        slow query never blocks the event loop (docs/design.md, GraphQL conventions)."""
 
         def work() -> T:
             conn: Connection

@@ -1,4 +1,4 @@
-"""The one place where errors become GraphQL errors (DESIGN §4, §5).
+"""The one place where errors become GraphQL errors (docs/design.md: Architecture, GraphQL conventions).
 
 Domain errors keep their message and get ``extensions.code`` (and ``details`` where given);
 GraphQL's own parse and validation errors pass through with a code; anything unexpected is

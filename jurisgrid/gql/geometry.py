@@ -1,5 +1,5 @@
 """Geometry fields: every one takes ``format``, ``crs``, ``simplify`` / ``simplifyZoom`` and
-``precision`` (DESIGN §5)."""
+``precision`` (docs/design.md, GraphQL conventions)."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class CategoryWeight:
     weight: float
 
 
-@strawberry.type(description="A version of the sizing policy (DESIGN §7 defaults = version 0).")
+@strawberry.type(description="A version of the sizing policy (docs/design.md: its defaults = version 0).")
 class SizingPolicy:
     version: int
     actor: str | None

@@ -1,5 +1,6 @@
-"""Aggregates per unit at every level (DESIGN §6): plain GROUP BY over the stored memberships
-(``address_point.grid_id``, ``incident.grid_id``, ``grid.zone_id``/``community_id``) and the
+"""Aggregates per unit at every level (docs/design.md, Performance principles): plain GROUP BY
+over the stored memberships (``address_point.grid_id``, ``incident.grid_id``,
+``grid.zone_id``/``community_id``) and the
 per-grid rollup ``sizing_grid_stats`` (migration 0002) — no spatial join at query time.
 
 Every function takes a batch of unit ids of one level and answers ``{unit_id: ...}`` in one

@@ -1,4 +1,4 @@
-"""Derived geometry (DESIGN §2 invariant 2): zone and station outlines are unions of grids.
+"""Derived geometry (docs/design.md, Invariants 2): zone and station outlines are unions of grids.
 
 They are never edited directly; these statements recompute them, for all units or only the
 ones an edit touched.

@@ -1,4 +1,4 @@
-"""The invariants of DESIGN §2, checked in PostGIS. An empty list means they all hold."""
+"""The invariants (docs/design.md, Invariants), checked in PostGIS. An empty list means they all hold."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def current_policy(conn: Connection) -> PolicyVersion:
     cats = categories(conn)
     if row is None:
         return PolicyVersion(
-            0, parse_policy(DEFAULT_POLICY_JSON, categories=cats), None, "defaults (DESIGN §7)", None
+            0, parse_policy(DEFAULT_POLICY_JSON, categories=cats), None, "defaults (docs/design.md)", None
         )
     return PolicyVersion(row[0], parse_policy(row[1], categories=cats), row[2], row[3], row[4])
 

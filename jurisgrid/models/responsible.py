@@ -196,7 +196,7 @@ def _officers(conn: Connection) -> dict[tuple[str, int], list[Row]]:
 
 class GridIndexCache:
     """The current grids in an STRtree, with the rows a single-point answer names, rebuilt when
-    ``data_version`` moves (DESIGN §6).
+    ``data_version`` moves (docs/design.md, Performance principles).
 
     ``data_version`` is bumped in the same transaction as any change to the tables an answer
     reads (statement triggers, migrations 0001 and 0006). :class:`~jurisgrid.models.versions.

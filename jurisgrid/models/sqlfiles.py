@@ -1,4 +1,4 @@
-"""Long SQL texts live in ``jurisgrid/sql/*.sql`` (DESIGN §9); this reads them."""
+"""Long SQL texts live in ``jurisgrid/sql/*.sql`` (docs/design.md, Style); this reads them."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from .power import IntArray, balance, kmeans_pp, power_labels
 from .tiling import Sites, partition
 
 HOUSEHOLDS_PER_GRID = 350.0
-"""Target size; DESIGN §7 asks for 150–500 households per grid."""
+"""Target size; docs/design.md (Sizing policy defaults) asks for 150–500 households per grid."""
 
 
 def grid_count(households: int) -> int:

@@ -14,7 +14,7 @@ from .names import person_names
 DEPUTIES = {"urban": 3, "central": 2, "rural": 1}
 STATION_OFFICERS = {"urban": 6, "central": 4, "rural": 2}
 STATION_AUXILIARIES = {"urban": 4, "central": 3, "rural": 2}
-RESIDENTS_PER_OFFICER = {"urban": 3000.0, "rural": 5000.0}  # DESIGN §7, scale-1 population
+RESIDENTS_PER_OFFICER = {"urban": 3000.0, "rural": 5000.0}  # docs/design.md sizing defaults; scale 1
 
 
 @dataclass

@@ -1,4 +1,4 @@
--- Who is responsible for one point (DESIGN §2 invariant 4). Parameters: lon, lat (WGS 84).
+-- Who is responsible for one point (docs/design.md, Invariants 4). Parameters: lon, lat (WGS 84).
 -- The winner is the grid with the smallest code among the grids within jg_tolerance() of the
 -- point (same rule as jg_grid_at() and geo/lookup.py). When there is none, the nearest grid
 -- and its distance in metres are returned instead.

@@ -1,5 +1,5 @@
 """Property: random sequences of reassign, redraw, split and merge keep the invariants of
-DESIGN §2 exactly — checked after every step by an independent Shapely computation over the
+docs/design.md (Invariants) exactly — checked after every step by an independent Shapely computation over the
 exported grids, zones, stations and address points — an edit that is refused writes nothing,
 and reverting the whole sequence (newest first) restores the starting state exactly."""
 

@@ -1,4 +1,4 @@
-"""DESIGN §2 invariants on the seeded demo county: checked in PostGIS and, independently,
+"""The invariants (docs/design.md) on the seeded demo county: checked in PostGIS and, independently,
 in Shapely over the exported geometry."""
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def test_sql_vertex_transforms_agree_with_geo_crs(engine) -> None:  # type: igno
             wx, wy = from_wgs84(name, pts[:, 0], pts[:, 1])
             assert np.abs(got[:, 0] - wx).max() < 1e-9, crs
             assert np.abs(got[:, 1] - wy).max() < 1e-9, crs
-        # the reference value of DESIGN.md §3
+        # the reference value of docs/design.md, Coordinates
         x, y = conn.execute(text("SELECT * FROM jg_shift_xy(116.404, 39.915, 'gcj02')")).one()
         assert abs(x - 116.41024449916938) < 1e-12 and abs(y - 39.91640428150164) < 1e-12
         same = conn.execute(text("SELECT * FROM jg_shift_xy(116.404, 39.915, 'wgs84')")).one()

@@ -1,4 +1,4 @@
--- jurisgrid initial schema: a county's policing geography (DESIGN.md §2).
+-- jurisgrid initial schema: a county's policing geography (docs/design.md, Domain model).
 CREATE EXTENSION IF NOT EXISTS postgis;
 
 CREATE TABLE county (
@@ -142,7 +142,7 @@ CREATE INDEX assignment_zone_idx ON assignment (zone_id);
 CREATE INDEX assignment_community_idx ON assignment (community_id);
 CREATE INDEX assignment_grid_idx ON assignment (grid_id);
 
--- The boundary rule (DESIGN §2, invariant 4), in one place for SQL and documented in README:
+-- The boundary rule (docs/design.md, Invariants 4), in one place for SQL and documented in README:
 -- the candidates for a point are the grids within jg_tolerance() degrees (about 1 cm) of it;
 -- the candidate with the smallest code wins.
 CREATE FUNCTION jg_tolerance() RETURNS double precision

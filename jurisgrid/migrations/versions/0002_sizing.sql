@@ -2,7 +2,7 @@
 --
 -- 1. sizing_policy: the sizing policy, versioned. Every edit inserts a new row (a new version);
 --    the current policy is the row with the highest version. No row = the built-in defaults of
---    DESIGN §7 (version 0, jurisgrid/analytics/policy.py).
+--    docs/design.md, Sizing policy defaults (version 0, jurisgrid/analytics/policy.py).
 -- 2. sizing_grid_stats: households, population, houses, units and the number of address points
 --    per grid, kept current from the stored memberships (address_point.grid_id) by statement-level
 --    triggers with transition tables, so every level sums ~13,000 grid rows with a GROUP BY on
