@@ -14,11 +14,28 @@ from jurisgrid.config import DatabaseSettings, get_settings
 from jurisgrid.localdb import LocalCluster
 
 
+# URL schemes that name no driver, as libpq, Heroku-style platforms and most documentation write
+# them: SQLAlchemy 2.1 would pick psycopg (version 3), which jurisgrid does not install, and
+# SQLAlchemy does not know "postgres" at all. Raw connections (tiles, LISTEN) use psycopg2 too.
+_DRIVERLESS_SCHEMES = ("postgresql", "postgres")
+DRIVER_SCHEME = "postgresql+psycopg2"
+
+
+def normalize_url(url: str) -> str:
+    """``url`` with a driverless ``postgresql://`` or ``postgres://`` scheme mapped to psycopg2;
+    any other URL (an explicit driver included) unchanged, character for character."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in _DRIVERLESS_SCHEMES:
+        return f"{DRIVER_SCHEME}://{rest}"
+    return url
+
+
 def database_url(settings: DatabaseSettings | None = None, *, start: bool = True) -> str:
-    """``JURISGRID_DATABASE_URL`` if set, else the project-local cluster (started on demand)."""
+    """``JURISGRID_DATABASE_URL`` if set (see :func:`normalize_url`), else the project-local
+    cluster (started on demand)."""
     s = settings or get_settings().db
     if s.database_url:
-        return s.database_url
+        return normalize_url(s.database_url)
     cluster = LocalCluster(s.home.resolve())
     if start:
         cluster.start()
@@ -27,6 +44,7 @@ def database_url(settings: DatabaseSettings | None = None, *, start: bool = True
 
 
 def make_engine(url: str, *, pool_size: int = 8, statement_timeout_ms: int = 30_000) -> Engine:
+    url = normalize_url(url)
     engine = _create(url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms)
 
     @event.listens_for(engine, "connect")
