@@ -1,8 +1,9 @@
 # Sourced by ./dev: installs what is missing, idempotently and quietly when nothing is.
-# System: PostgreSQL server + PostGIS (Debian/Ubuntu packages), python3-venv, Node.js + npm,
+# System: PostgreSQL server + PostGIS (Debian/Ubuntu packages), python3-venv,
 #         Chromium + a CJK font (the browser tests drive Debian's chromium; no browser download).
-# Python: a .venv with the project and its dev extras.
-# Web:    web/ `npm ci`, then MapLibre GL JS copied into jurisgrid/web/static/vendor/ (served by the app).
+# Python: a .venv with the project and its dev extras, at the versions of requirements.lock.
+# Web:    nothing: the built MapLibre GL JS is committed in jurisgrid/web/static/vendor/ (so a plain
+#         `pip install` serves a working map). `update_web` (./dev web) rebuilds it from npm.
 
 _sudo() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "need root (or sudo) to install: $*" >&2; return 1; fi; }
@@ -37,9 +38,6 @@ setup_system() {
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     _apt_install python3-venv
   fi
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    _apt_install nodejs npm
-  fi
   if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] \
      || ! /sbin/ldconfig -p | grep 'libatomic\.so\.1' > /dev/null; then
     # only the browser tests need these (libatomic1: Playwright's bundled node driver; Ubuntu
@@ -51,22 +49,21 @@ setup_system() {
 
 setup_python() {
   local stamp
-  stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+  stamp=".venv/.installed-$(cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)"
   [ -f "$stamp" ] && return 0
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  echo "installing Python packages into .venv" >&2
+  echo "installing Python packages into .venv (versions of requirements.lock)" >&2
   .venv/bin/python -m pip install -q --upgrade pip >&2
-  .venv/bin/python -m pip install -q -e ".[dev]" >&2
+  # the lock as constraints: the same versions on every machine (regenerate: ./dev lock)
+  .venv/bin/python -m pip install -q -c requirements.lock -e ".[dev]" >&2
   rm -f .venv/.installed-*; touch "$stamp"
 }
 
-setup_web() {  # the map's MapLibre GL JS: from npm (web/package-lock.json) into the package
-  local stamp vendor=jurisgrid/web/static/vendor/maplibre-gl
-  stamp="$vendor/.installed-$(sha1sum web/package-lock.json web/scripts/vendor.mjs | sha1sum | cut -c1-12)"
-  [ -f "$stamp" ] && [ -f "$vendor/maplibre-gl.js" ] && return 0
-  echo "installing the web map's npm packages (web/)" >&2
+update_web() {  # rebuild the committed MapLibre GL JS from npm (web/package-lock.json); commit the result
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    _apt_install nodejs npm
+  fi
   (cd web && npm ci --no-audit --no-fund --loglevel=error >&2 && npm run --silent build >&2)
-  rm -f "$vendor"/.installed-*; touch "$stamp"
 }
 
-setup() { setup_system; setup_python; setup_web; }
+setup() { setup_system; setup_python; }

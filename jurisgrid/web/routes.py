@@ -1,8 +1,9 @@
 """``/`` (the web map) and ``/static/...`` (its files and the vendored MapLibre GL JS).
 
-MapLibre comes from npm: ``scripts/setup.sh`` runs ``npm ci`` in ``web/`` and copies the dist
-files into ``static/vendor/maplibre-gl/`` (git-ignored). When they are missing, ``/`` says so and
-how to fix it instead of serving a page that cannot draw a map. No CDN: the page works offline.
+MapLibre comes from npm (``web/package-lock.json``); its built dist files are committed in
+``static/vendor/maplibre-gl/`` and shipped in the package, so a plain ``pip install`` serves the
+map with no npm. Should they be missing (a broken copy), ``/`` says so and how to fix it instead of
+serving a page that cannot draw a map. No CDN: the page works offline.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ _MISSING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>jurisgrid — map assets missing</title></head>
 <body style="font-family:sans-serif;max-width:40em;margin:3em auto">
 <h1>The map's JavaScript is not installed</h1>
-<p>MapLibre GL JS is installed from npm and copied into the package; these files are missing:</p>
+<p>MapLibre GL JS ships in the package (built from npm); these files are missing:</p>
 <ul>{items}</ul>
-<p>Run <code>./dev setup</code> (or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>)
-and reload.
+<p>Reinstall jurisgrid, or rebuild them with <code>./dev web</code> (or
+<code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>), and reload.
 The API works without it: <a href="/graphql">/graphql</a>, <a href="/tiles">/tiles</a>,
 <a href="/ogc">/ogc</a>.</p></body></html>"""
 

@@ -74,7 +74,7 @@ def test_missing_assets_page_is_clear(client: Any, web_server: str, monkeypatch:
     monkeypatch.setattr(routes, "VENDOR", tmp_path)
     r = client.get("/")
     assert r.status_code == 503
-    assert "maplibre-gl.js" in r.text and "./dev setup" in r.text
+    assert "maplibre-gl.js" in r.text and "./dev web" in r.text
     # static files: only from the package's static folder
     assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
     for bad in ("/static/../routes.py", "/static/%2e%2e/routes.py", "/static/js/nope.js"):

@@ -1,6 +1,7 @@
 // Copies MapLibre GL JS as npm installed it into the Python package, where the app serves it
-// at /static/vendor/maplibre-gl/ (no CDN: the map works offline). Run by scripts/setup.sh
-// after `npm ci`; the copies are git-ignored.
+// at /static/vendor/maplibre-gl/ (no CDN: the map works offline). The copies are committed, so
+// installing jurisgrid needs no npm; run `./dev web` (npm ci + this) after changing
+// package.json, and commit the result (tests/test_packaging.py checks VERSION against the lock).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
