@@ -1,0 +1,688 @@
+"""Repair of a messy polygon coverage — independently digitised neighbours (pure Shapely/numpy).
+
+Files a bureau already has were drawn polygon by polygon: neighbours overlap a little, leave
+slivers between them, stick out of the county, and now and then a ring crosses itself.
+:func:`repair_coverage` turns such a set into a coverage the database's invariants accept, by
+stated rules, and lists every repair (what, where, how much, who gained it); in strict mode it
+lists the problems and refuses instead.
+
+Units and frame. Inputs are EPSG:4326 longitude/latitude. Lengths and areas are reported in
+metres and m², on the equirectangular local scale at the latitude of the middle of the
+coverage (``M_PER_DEG`` metres per degree of latitude, times cos φ per degree of longitude),
+the scale ``geo/validate.area_m2`` uses: one scale for the whole call, so the areas of the
+pieces of one repair add up exactly. The tolerance is applied in degrees of latitude
+(``tolerance_m / M_PER_DEG``), i.e. ``tolerance_m · cos φ`` east–west: never more than asked.
+
+Rules, in the order they run:
+
+0. **Clean input is returned untouched.** When every polygon is valid and the overlaps, the
+   gaps and the parts outside the outline each total at most ``clean_m2`` (0.01 m², the
+   database's invariant tolerance), the input objects come back as they are, with no repair:
+   a stored geometry is never treated as an edit of itself, whether or not its coordinates lie
+   on the 1e-7° lattice. Otherwise every piece larger than ``NOISE_M2`` is repaired, and every
+   polygon whose shape a repair did not change keeps its input geometry exactly.
+1. **Invalid rings** are fixed with ``make_valid`` (``structure`` method: shells bound area,
+   holes remove it), keeping the polygonal parts — ``made_valid``.
+2. **Snapping**: each polygon that takes part in a problem (an overlap, a gap or a part outside
+   the outline), in key order, has its vertices snapped to the vertices of its neighbours and of
+   the outline within the tolerance, and their vertices inserted into its edges within the
+   tolerance (``shapely.snap``); a snap that would make the polygon invalid is not applied —
+   ``snapped_vertices``, with the area the polygon's shape changed by.
+3. **Clip to the outline** (when one is given): parts outside are dropped — ``clipped_to_outline``.
+4. **Overlaps**: the coverage is noded (GEOS' coverage cleaner; vertices closer than 1e-8°,
+   a tenth of the lattice, ~1 mm, merge) into faces. Every face covered by more than one
+   polygon goes to the one of them whose own part (what it covers alone, plus the faces
+   already given to it — faces are merged one at a time) shares the longest border with the
+   face, in metres; a tie goes to the smallest key. The others lose it — ``overlap_assigned``.
+   So a corner poking into a neighbour is cut off (the neighbour surrounds it), and a strip
+   along a shifted edge goes to the side it borders longer. Shared edges come out identical
+   in both neighbours (no T-junction along a repaired edge).
+5. **Gaps**: every piece of the outline that no polygon covers (without an outline: every hole
+   of the union) goes to the polygon sharing the longest border with it, tie → smallest key —
+   ``gap_filled``, or ``hole_filled`` when it was a hole of that polygon alone. A piece thinner
+   than the tolerance, or smaller than ``sliver_m2``, is flagged as a sliver.
+6. **Slivers of a polygon**: a part of a multi-part polygon changed by the steps above, thinner
+   than the tolerance (or smaller than ``sliver_m2``), goes to the neighbour sharing the
+   longest border with it (if it touches none along an edge, it stays) — ``sliver_dropped``.
+
+Result: polygons in input order, each valid, each Polygon or MultiPolygon (a Polygon input
+that stays in one piece stays a Polygon); pairwise overlaps and gaps inside the outline below
+0.01 m². Coordinates are not moved to the lattice: untouched polygons keep theirs, repaired
+ones keep the input vertices and gain exact intersection points (snapping a repaired polygon to
+the lattice would open sub-lattice slivers against untouched neighbours).
+
+Each :class:`Repair` says, in ``changes``, by how many m² it changed each polygon it names (the
+sum over the repairs of one polygon is its area change, input → output; an invalid input is
+counted by the area of its ``make_valid`` repair). A polygon that a repair would leave with no
+area (a duplicate, a polygon entirely outside the outline) cannot be repaired: that, bad input
+and strict mode raise :class:`TopologyError` with every :class:`Problem`. Nothing here imports
+the project's errors: callers map :class:`TopologyError` to their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from jurisgrid.geo.validate import GRID_SIZE, M_PER_DEG, polygons_only
+
+__all__ = [
+    "CLEAN_M2",
+    "NOISE_M2",
+    "CoverageRepair",
+    "Problem",
+    "Repair",
+    "TopologyError",
+    "find_problems",
+    "repair_coverage",
+]
+
+CLEAN_M2 = 0.01      # the database's invariant tolerance (models/invariants.AREA_TOLERANCE_M2)
+NOISE_M2 = 1e-6      # pieces below 1 mm² are floating-point residue of the overlay, not data
+NODE_SNAP_DEG = GRID_SIZE / 10   # the coverage cleaner's node snapping: a tenth of the lattice
+_BORDER_EPS_DEG = 1e-9           # a border is shared where two boundaries lie this close
+
+RepairKind = Literal["made_valid", "snapped_vertices", "clipped_to_outline", "overlap_assigned",
+                     "gap_filled", "hole_filled", "sliver_dropped"]
+ProblemKind = Literal["invalid", "overlap", "gap", "outside", "emptied", "not_polygonal",
+                      "bad_input"]
+Polygonal: TypeAlias = shapely.Polygon | shapely.MultiPolygon
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One repair: ``kind``, the ``keys`` it involves, the key that holds the piece afterwards
+    (``gained_by``; None when the piece was dropped), the piece's area, a point inside it, and
+    the signed area change (m²) of each polygon it changed."""
+
+    kind: RepairKind
+    keys: tuple[str, ...]
+    gained_by: str | None
+    area_m2: float
+    lon: float
+    lat: float
+    changes: dict[str, float] = field(default_factory=dict)
+    sliver: bool = False
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of the input (strict mode, or one that cannot be repaired)."""
+
+    kind: ProblemKind
+    keys: tuple[str, ...]
+    area_m2: float
+    lon: float | None
+    lat: float | None
+    detail: str = ""
+    sliver: bool = False
+
+    def describe(self) -> str:
+        where = f" at ({self.lon:.7f}, {self.lat:.7f})" if self.lon is not None else ""
+        what = f"{self.kind}{' (sliver)' if self.sliver else ''} {', '.join(self.keys)}"
+        size = f": {self.area_m2:.3f} m²" if self.area_m2 else ""
+        return f"{what}{size}{where}{' — ' + self.detail if self.detail else ''}"
+
+
+class TopologyError(ValueError):
+    """The coverage is refused (strict mode, bad input, or a repair that would empty a polygon);
+    ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        shown = "; ".join(p.describe() for p in problems[:10])
+        more = f"; … and {len(problems) - 10} more" if len(problems) > 10 else ""
+        super().__init__(f"{len(problems)} topology problem(s): {shown}{more}")
+
+
+@dataclass
+class CoverageRepair:
+    """The repaired polygons (input order) and the repairs made, in the order they ran."""
+
+    polygons: list[Polygonal]
+    repairs: list[Repair]
+    changed: list[bool]
+
+    def summary(self) -> dict[str, tuple[int, float]]:
+        """Count and total area (m²) per repair kind."""
+        out: dict[str, tuple[int, float]] = {}
+        for r in self.repairs:
+            n, a = out.get(r.kind, (0, 0.0))
+            out[r.kind] = (n + 1, a + r.area_m2)
+        return out
+
+
+# --- metric scale -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scale:
+    kx: float   # metres per degree of longitude at the coverage's latitude
+    ky: float   # metres per degree of latitude
+
+    @classmethod
+    def at(cls, geoms: Sequence[BaseGeometry]) -> _Scale:
+        bounds = shapely.total_bounds(np.asarray(geoms, dtype=object))
+        lat = (bounds[1] + bounds[3]) / 2 if np.isfinite(bounds).all() else 0.0
+        return cls(M_PER_DEG * math.cos(math.radians(lat)), M_PER_DEG)
+
+    def area(self, g: BaseGeometry | np.ndarray) -> float | np.ndarray:
+        return shapely.area(g) * self.kx * self.ky
+
+    def metric(self, g: BaseGeometry) -> BaseGeometry:
+        """``g`` scaled to metres (for lengths and widths; never converted back)."""
+        k = np.array([self.kx, self.ky])
+        return shapely.transform(g, lambda c: c * k)
+
+    def length(self, g: BaseGeometry) -> float:
+        return float(shapely.length(self.metric(g))) if not g.is_empty else 0.0
+
+
+def _point(g: BaseGeometry) -> tuple[float, float]:
+    p = g.representative_point() if not g.is_empty else shapely.Point(np.nan, np.nan)
+    return float(p.x), float(p.y)
+
+
+def _parts(g: BaseGeometry) -> list[shapely.Polygon]:
+    return list(polygons_only(g).geoms)
+
+
+def _like(g: BaseGeometry, original: BaseGeometry) -> Polygonal:
+    """``g`` as a Polygon when the input was a Polygon and ``g`` is one piece, else MultiPolygon."""
+    mp = polygons_only(g)
+    if isinstance(original, shapely.Polygon) and len(mp.geoms) == 1:
+        return mp.geoms[0]
+    return mp
+
+
+def _is_sliver(piece: BaseGeometry, scale: _Scale, tolerance_m: float, sliver_m2: float | None) -> bool:
+    if sliver_m2 is not None and scale.area(piece) <= sliver_m2:
+        return True
+    return bool(tolerance_m > 0 and scale.metric(piece).buffer(-tolerance_m / 2).is_empty)
+
+
+def _shared_border_m(piece: BaseGeometry, other: BaseGeometry, scale: _Scale) -> float:
+    """Length (m) of ``piece``'s boundary that lies on ``other``'s boundary."""
+    x0, y0, x1, y1 = piece.bounds
+    e = 10 * _BORDER_EPS_DEG
+    near = shapely.clip_by_rect(other.boundary, x0 - e, y0 - e, x1 + e, y1 + e)
+    if near.is_empty:
+        return 0.0
+    return scale.length(shapely.intersection(piece.boundary, near.buffer(_BORDER_EPS_DEG)))
+
+
+def _longest_border(piece: BaseGeometry, cands: list[int], geoms: list[BaseGeometry],
+                    keys: Sequence[str], scale: _Scale) -> tuple[int | None, list[int]]:
+    """The candidate sharing the longest border with ``piece`` (tie → smallest key), and all
+    candidates that share some border."""
+    best: tuple[float, str] | None = None
+    winner = None
+    sharing = []
+    for c in cands:
+        length = _shared_border_m(piece, geoms[c], scale)
+        if length <= 1e-6:
+            continue
+        sharing.append(c)
+        rank = (-round(length, 6), keys[c])
+        if best is None or rank < best:
+            best, winner = rank, c
+    return winner, sharing
+
+
+# --- detection --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    problems: list[Problem]
+    overlap_m2: float
+    gap_m2: float
+    outside_m2: float
+    invalid: list[int]
+    dirty: set[int]
+
+    @property
+    def clean(self) -> bool:
+        return (not self.invalid and self.overlap_m2 <= CLEAN_M2 and self.gap_m2 <= CLEAN_M2
+                and self.outside_m2 <= CLEAN_M2)
+
+
+def _gaps(geoms: list[BaseGeometry], outline: BaseGeometry | None) -> list[shapely.Polygon]:
+    union = shapely.union_all(np.asarray(geoms, dtype=object))
+    if outline is not None:
+        return _parts(shapely.difference(outline, union))
+    holes = [shapely.Polygon(r) for p in _parts(union) for r in p.interiors]
+    if not holes:
+        return []
+    return _parts(shapely.difference(shapely.union_all(holes), union))
+
+
+def _detect(geoms: list[BaseGeometry], keys: Sequence[str], outline: BaseGeometry | None,
+            invalid: list[tuple[int, str]], scale: _Scale, tolerance_m: float,
+            sliver_m2: float | None) -> _Found:
+    arr = np.asarray(geoms, dtype=object)
+    problems: list[Problem] = []
+    dirty: set[int] = set()
+    for i, why in invalid:
+        x, y = _point(geoms[i])
+        problems.append(Problem("invalid", (keys[i],), float(scale.area(geoms[i])), x, y, why))
+        dirty.add(i)
+    outside_m2 = 0.0
+    if outline is not None:
+        shapely.prepare(outline)
+        out_idx = np.flatnonzero(~shapely.covered_by(arr, outline))
+        for i in out_idx.tolist():
+            for piece in _parts(shapely.difference(geoms[i], outline)):
+                a = float(scale.area(piece))
+                if a > NOISE_M2:
+                    outside_m2 += a
+                    dirty.add(i)
+                    problems.append(Problem("outside", (keys[i],), a, *_point(piece),
+                                            detail="outside the outline"))
+    tree = shapely.STRtree(arr)
+    left, right = tree.query(arr, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    overlap_m2 = 0.0
+    if left.size:
+        inter = shapely.intersection(arr[left], arr[right])
+        areas = scale.area(inter)
+        for n in np.flatnonzero(areas > NOISE_M2).tolist():
+            i, j = int(left[n]), int(right[n])
+            for piece in _parts(inter[n]):
+                a = float(scale.area(piece))
+                if a > NOISE_M2:
+                    overlap_m2 += a
+                    dirty.update((i, j))
+                    pair = tuple(sorted((keys[i], keys[j])))
+                    problems.append(Problem("overlap", pair, a, *_point(piece),
+                                            sliver=_is_sliver(piece, scale, tolerance_m, sliver_m2)))
+    gap_m2 = 0.0
+    tol_deg = max(tolerance_m, 0.0) / M_PER_DEG + _BORDER_EPS_DEG
+    for piece in _gaps(geoms, outline):
+        a = float(scale.area(piece))
+        if a <= NOISE_M2:
+            continue
+        gap_m2 += a
+        near = tree.query(piece, predicate="dwithin", distance=tol_deg).tolist()
+        dirty.update(int(c) for c in near)
+        problems.append(Problem("gap", tuple(sorted(keys[c] for c in near)), a, *_point(piece),
+                                sliver=_is_sliver(piece, scale, tolerance_m, sliver_m2)))
+    return _Found(problems, overlap_m2, gap_m2, outside_m2, [i for i, _ in invalid], dirty)
+
+
+def _check_input(polygons: Sequence[BaseGeometry], keys: Sequence[str],
+                 outline: BaseGeometry | None) -> tuple[list[Polygonal], list[tuple[int, str]],
+                                                        Polygonal | None]:
+    """Valid polygonal versions of the inputs, and (index, reason) of each invalid one."""
+    if len(polygons) != len(keys):
+        raise TopologyError([Problem("bad_input", (), 0.0, None, None,
+                                     f"{len(polygons)} polygons but {len(keys)} keys")])
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for k in keys:
+        if k in seen:
+            problems.append(Problem("bad_input", (k,), 0.0, None, None, "the key is not unique"))
+        seen.add(k)
+    valid: list[Polygonal] = []
+    invalid: list[tuple[int, str]] = []
+    for i, (g, k) in enumerate(zip(polygons, keys, strict=True)):
+        if not isinstance(g, shapely.Polygon | shapely.MultiPolygon) or g.is_empty:
+            got = "empty" if isinstance(g, BaseGeometry) and g.is_empty else type(g).__name__
+            problems.append(Problem("not_polygonal", (k,), 0.0, None, None,
+                                    f"expected a non-empty Polygon or MultiPolygon, got {got}"))
+            valid.append(shapely.MultiPolygon())
+            continue
+        if g.is_valid:
+            valid.append(g)
+            continue
+        why = explain_validity(g)
+        fixed = polygons_only(shapely.make_valid(g, method="structure", keep_collapsed=False))
+        if fixed.is_empty:
+            problems.append(Problem("not_polygonal", (k,), 0.0, None, None,
+                                    f"invalid ({why}) and nothing of it has area"))
+        invalid.append((i, why))
+        valid.append(_like(fixed, g))
+    clean_outline: Polygonal | None = None
+    if outline is not None:
+        if not isinstance(outline, shapely.Polygon | shapely.MultiPolygon) or outline.is_empty:
+            problems.append(Problem("bad_input", (), 0.0, None, None,
+                                    "the outline must be a non-empty Polygon or MultiPolygon"))
+        else:
+            clean_outline = outline if outline.is_valid else _like(
+                shapely.make_valid(outline, method="structure", keep_collapsed=False), outline)
+    if problems:
+        raise TopologyError(problems)
+    return valid, invalid, clean_outline
+
+
+def find_problems(polygons: Sequence[Polygonal], *, keys: Sequence[str],
+                  outline: Polygonal | None = None, tolerance_m: float = 0.5,
+                  sliver_m2: float | None = None) -> list[Problem]:
+    """Every problem :func:`repair_coverage` would repair (empty for a clean coverage)."""
+    valid, invalid, outline = _check_input(polygons, keys, outline)
+    found = _detect(list(valid), keys, outline, invalid, _Scale.at([*valid, *([outline] if outline else [])]),
+                    tolerance_m, sliver_m2)
+    return [] if found.clean else found.problems
+
+
+# --- repair -----------------------------------------------------------------------------------
+
+
+def _snap_dirty(geoms: list[BaseGeometry], dirty: set[int], keys: Sequence[str],
+                outline: BaseGeometry | None, tol_deg: float) -> list[BaseGeometry]:
+    """Move vertices of the dirty polygons onto nearby vertices of other polygons or the outline.
+
+    Vertex clustering, not ``shapely.snap``: snap also inserts reference vertices into edges,
+    which spreads one misplaced vertex into every neighbour. Here a vertex moves only to a
+    vertex within ``tol_deg`` that belongs to another polygon (or the outline) and ranks
+    higher: outline vertices first, then vertices shared by more polygons (the consensus of
+    the neighbours), then the vertex of the polygon with the smaller key. Vertices of clean
+    polygons never move; a move that would make a polygon invalid is not applied.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    coords, owner = shapely.get_coordinates(arr, return_index=True)
+    rim = shapely.get_coordinates(outline) if outline is not None else np.empty((0, 2))
+    allc = np.vstack([coords, rim])
+    uniq, inv = np.unique(allc, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    n_u = len(uniq)
+    keyrank = np.empty(len(geoms), dtype=np.int64)
+    keyrank[np.argsort(np.asarray(keys, dtype=object), kind="stable")] = np.arange(len(geoms))
+    on_rim = np.zeros(n_u, dtype=bool)
+    on_rim[inv[len(coords):]] = True
+    pairs = np.unique(np.column_stack([inv[:len(coords)], owner]), axis=0)
+    degree = np.bincount(pairs[:, 0], minlength=n_u)
+    best_key = np.full(n_u, len(geoms), dtype=np.int64)
+    np.minimum.at(best_key, pairs[:, 0], keyrank[pairs[:, 1]])
+    owners: dict[int, set[int]] = {}
+    for u, g in pairs.tolist():
+        owners.setdefault(u, set()).add(g)
+    rank = np.lexsort((-best_key, degree, on_rim))        # ascending rank
+    score = np.empty(n_u, dtype=np.int64)
+    score[rank] = np.arange(n_u)
+    dirty_arr = np.fromiter(dirty, dtype=np.int64)
+    src = np.unique(pairs[np.isin(pairs[:, 1], dirty_arr), 0])
+    src = src[~on_rim[src]]
+    if not src.size:
+        return list(geoms)
+    pts = shapely.points(uniq)
+    tree = shapely.STRtree(pts)
+    s_idx, t_idx = tree.query(pts[src], predicate="dwithin", distance=tol_deg)
+    s_idx = src[s_idx]
+    target = np.arange(n_u)
+    best_score = score.copy()
+    for s, t in zip(s_idx.tolist(), t_idx.tolist(), strict=True):
+        if s == t or score[t] <= best_score[s]:
+            continue
+        if not on_rim[t] and owners.get(t, set()) <= owners.get(s, set()):
+            continue  # the polygon's own vertex: moving onto it would collapse an edge
+        target[s], best_score[s] = t, score[t]
+    for _ in range(8):   # chains: each step goes to a strictly higher rank
+        nxt = target[target]
+        if (nxt == target).all():
+            break
+        target = nxt
+    moved = np.flatnonzero(target != np.arange(n_u))
+    if not moved.size:
+        return list(geoms)
+    mapping = {tuple(uniq[u]): tuple(uniq[target[u]]) for u in moved.tolist()}
+    out = list(geoms)
+    for i in sorted(dirty, key=lambda n: keys[n]):
+        g = geoms[i]
+
+        def move(c: np.ndarray) -> np.ndarray:
+            res = c.copy()
+            for k, (x, y) in enumerate(c.tolist()):
+                t = mapping.get((x, y))
+                if t is not None:
+                    res[k] = t
+            return res
+
+        snapped = shapely.remove_repeated_points(shapely.transform(g, move))
+        if not shapely.equals_exact(snapped, g, 0) and snapped.is_valid and not snapped.is_empty:
+            out[i] = _like(snapped, g)
+    return out
+
+
+def _clean(geoms: list[BaseGeometry], keys: Sequence[str], scale: _Scale) -> list[BaseGeometry]:
+    """GEOS' coverage cleaner, run in local metres so that its "longest border" is measured in
+    metres (in degrees an east–west border would count 1/cos φ too long), in key order (a
+    tie goes to the polygon it meets first: the lower index, the smaller key).
+
+    Coordinates come back exactly: an input vertex maps back to its own input coordinates
+    (looked up, not recomputed), a new node is converted back once — the same for every
+    polygon that shares it, so shared edges stay identical."""
+    order = sorted(range(len(geoms)), key=lambda n: keys[n])
+    arr = np.asarray([geoms[n] for n in order], dtype=object)
+    coords = shapely.get_coordinates(arr)
+    origin = coords.min(axis=0) if len(coords) else np.zeros(2)
+    k = np.array([scale.kx, scale.ky])
+    back = {tuple(m): tuple(c) for m, c in zip(((coords - origin) * k).tolist(), coords.tolist(),
+                                                strict=True)}
+
+    def to_deg(c: np.ndarray) -> np.ndarray:
+        res = c / k + origin
+        for n, m in enumerate(c.tolist()):
+            hit = back.get(tuple(m))
+            if hit is not None:
+                res[n] = hit
+        return res
+
+    metric = shapely.transform(arr, lambda c: (c - origin) * k)
+    cleaned = shapely.coverage_clean(metric, snapping_distance=NODE_SNAP_DEG * scale.ky,
+                                     gap_width=0.0, merge_strategy="longest_border")
+    out: list[BaseGeometry] = list(geoms)
+    for pos, n in enumerate(order):
+        c = cleaned[pos]
+        if c is None or c.is_empty:
+            out[n] = shapely.MultiPolygon()
+            continue
+        g = shapely.transform(c, to_deg)
+        out[n] = geoms[n] if shapely.equals(g, geoms[n]) else polygons_only(g)
+    return out
+
+
+class _Ledger:
+    """Builds the repairs of one stage from the polygons before and after it."""
+
+    def __init__(self, keys: Sequence[str], scale: _Scale) -> None:
+        self.keys = keys
+        self.scale = scale
+        self.repairs: list[Repair] = []
+
+    def add(self, kind: RepairKind, piece: BaseGeometry, *, changes: dict[str, float],
+            gained_by: str | None, keys: tuple[str, ...] | None = None, sliver: bool = False,
+            detail: str = "") -> None:
+        x, y = _point(piece)
+        named = {*changes, *([gained_by] if gained_by else [])}
+        involved = keys if keys is not None else tuple(sorted(named))
+        self.repairs.append(Repair(kind, involved, gained_by, float(self.scale.area(piece)), x, y,
+                                   changes, sliver, detail))
+
+    def moved(self, before: list[BaseGeometry], after: list[BaseGeometry], kind: RepairKind) -> None:
+        """Attribute each change of the cleaner: a piece a polygon lost that another already
+        held is an ``overlap_assigned``; what is left (node snapping, ≤ 1 mm) is reported per
+        polygon as ``snapped_vertices``."""
+        tree = shapely.STRtree(np.asarray(after, dtype=object))
+        for i in sorted(range(len(before)), key=lambda n: self.keys[n]):
+            if after[i] is before[i]:
+                continue
+            k = self.keys[i]
+            net = float(self.scale.area(after[i]) - self.scale.area(before[i]))
+            assigned = 0.0
+            for part in _parts(shapely.difference(before[i], after[i])):
+                hits = tree.query(part, predicate="intersects").tolist()
+                for j in sorted(hits, key=lambda n: self.keys[n]):
+                    if j == i:
+                        continue
+                    held = polygons_only(shapely.intersection(part, after[j]))
+                    held = polygons_only(shapely.intersection(held, before[j]))
+                    a = float(self.scale.area(held))
+                    if a > NOISE_M2:
+                        assigned += a
+                        self.add(kind, held, changes={k: -a}, gained_by=self.keys[j],
+                                 keys=tuple(sorted((k, self.keys[j]))))
+            rest = net + assigned
+            sym = shapely.symmetric_difference(before[i], after[i])
+            if abs(rest) > NOISE_M2:
+                self.add("snapped_vertices", sym, changes={k: rest}, gained_by=None, keys=(k,),
+                         detail="node snapping while cleaning the coverage")
+
+
+def repair_coverage(polygons: Sequence[Polygonal], *, keys: Sequence[str],
+                    outline: Polygonal | None = None, tolerance_m: float = 0.5,
+                    sliver_m2: float | None = None, strict: bool = False) -> CoverageRepair:
+    """Repair a coverage of polygons (EPSG:4326) by the rules of the module docstring.
+
+    ``keys`` name the polygons (unique; ties go to the smallest). ``outline``: the area the
+    coverage must fill exactly (the county), or None. ``tolerance_m``: snapping distance and
+    the width below which a piece is a sliver; ``sliver_m2``: pieces up to this area are
+    slivers too. ``strict``: raise :class:`TopologyError` listing every problem instead of
+    repairing (a clean coverage passes).
+    """
+    if not (tolerance_m >= 0 and math.isfinite(tolerance_m)):
+        raise TopologyError([Problem("bad_input", (), 0.0, None, None,
+                                     f"tolerance_m must be a finite number ≥ 0, got {tolerance_m}")])
+    keys = [str(k) for k in keys]
+    valid, invalid, outline = _check_input(polygons, keys, outline)
+    scale = _Scale.at([*valid, *([outline] if outline is not None else [])])
+    found = _detect(valid, keys, outline, invalid, scale, tolerance_m, sliver_m2)
+    if found.clean:
+        return CoverageRepair(list(polygons), [], [False] * len(polygons))
+    if strict:
+        raise TopologyError(found.problems)
+
+    ledger = _Ledger(keys, scale)
+    for i, why in invalid:
+        ledger.add("made_valid", valid[i], changes={}, gained_by=keys[i], keys=(keys[i],), detail=why)
+
+    tol_deg = tolerance_m / M_PER_DEG
+    cur: list[BaseGeometry] = list(valid)
+    if tol_deg > 0:
+        snapped = _snap_dirty(cur, found.dirty, keys, outline, tol_deg)
+        for i in sorted(range(len(cur)), key=lambda n: keys[n]):
+            if snapped[i] is not cur[i]:
+                sym = shapely.symmetric_difference(cur[i], snapped[i])
+                if scale.area(sym) > NOISE_M2:
+                    ledger.add("snapped_vertices", sym, gained_by=None, keys=(keys[i],),
+                               changes={keys[i]: float(scale.area(snapped[i]) - scale.area(cur[i]))},
+                               detail=f"vertices snapped to neighbours within {tolerance_m} m")
+                else:
+                    snapped[i] = cur[i]
+        cur = snapped
+
+    if outline is not None:
+        cur = _clip(cur, outline, keys, ledger)
+    before = cur
+    cur = _clean(cur, keys, scale)
+    ledger.moved(before, cur, "overlap_assigned")
+    if outline is not None:
+        cur = _clip(cur, outline, keys, ledger)
+    cur = _fill_gaps(cur, outline, keys, scale, tolerance_m, sliver_m2, ledger)
+    cur = _drop_slivers(cur, valid, keys, scale, tolerance_m, sliver_m2, ledger)
+
+    emptied = [i for i, g in enumerate(cur) if scale.area(g) <= NOISE_M2]
+    if emptied:
+        raise TopologyError([Problem("emptied", (keys[i],), float(scale.area(valid[i])),
+                                     *_point(valid[i]),
+                                     detail="nothing of this polygon is left after the repair "
+                                            "(a duplicate, or wholly outside the outline)")
+                             for i in emptied])
+    out: list[Polygonal] = []
+    changed: list[bool] = []
+    for i, g in enumerate(cur):
+        orig = polygons[i]
+        if g is valid[i] and not any(i == n for n, _ in invalid):
+            out.append(orig)
+            changed.append(False)
+        else:
+            out.append(_like(g, orig))
+            changed.append(True)
+    return CoverageRepair(out, ledger.repairs, changed)
+
+
+def _clip(geoms: list[BaseGeometry], outline: BaseGeometry, keys: Sequence[str],
+          ledger: _Ledger) -> list[BaseGeometry]:
+    shapely.prepare(outline)
+    out = list(geoms)
+    arr = np.asarray(geoms, dtype=object)
+    for i in np.flatnonzero(~shapely.covered_by(arr, outline)).tolist():
+        outside = polygons_only(shapely.difference(geoms[i], outline))
+        a = float(ledger.scale.area(outside))
+        if a <= NOISE_M2:
+            continue
+        out[i] = polygons_only(shapely.intersection(geoms[i], outline))
+        for piece in _parts(outside):
+            pa = float(ledger.scale.area(piece))
+            if pa > NOISE_M2 / 10:
+                ledger.add("clipped_to_outline", piece, changes={keys[i]: -pa}, gained_by=None,
+                           keys=(keys[i],))
+    return out
+
+
+def _fill_gaps(geoms: list[BaseGeometry], outline: BaseGeometry | None, keys: Sequence[str],
+               scale: _Scale, tolerance_m: float, sliver_m2: float | None,
+               ledger: _Ledger) -> list[BaseGeometry]:
+    out = list(geoms)
+    pieces = [p for p in _gaps(geoms, outline) if scale.area(p) > NOISE_M2]
+    if not pieces:
+        return out
+    tree = shapely.STRtree(np.asarray(geoms, dtype=object))
+    unfilled: list[Problem] = []
+    for piece in sorted(pieces, key=lambda p: _point(p)):
+        cands = sorted(tree.query(piece, predicate="dwithin", distance=10 * _BORDER_EPS_DEG).tolist(),
+                       key=lambda n: keys[n])
+        winner, sharing = _longest_border(piece, cands, out, keys, scale)
+        a = float(scale.area(piece))
+        if winner is None:
+            unfilled.append(Problem("gap", tuple(keys[c] for c in cands), a, *_point(piece),
+                                    detail="touches no polygon along an edge"))
+            continue
+        merged = polygons_only(shapely.union(out[winner], piece))
+        out[winner] = merged
+        hole = len(sharing) == 1 and any(
+            shapely.Polygon(p.exterior).covers(piece) for p in _parts(geoms[winner]))
+        ledger.add("hole_filled" if hole else "gap_filled", piece, changes={keys[winner]: a},
+                   gained_by=keys[winner], keys=tuple(sorted(keys[c] for c in sharing)),
+                   sliver=_is_sliver(piece, scale, tolerance_m, sliver_m2))
+    if unfilled:
+        raise TopologyError(unfilled)
+    return out
+
+
+def _drop_slivers(geoms: list[BaseGeometry], inputs: list[BaseGeometry], keys: Sequence[str],
+                  scale: _Scale, tolerance_m: float, sliver_m2: float | None,
+                  ledger: _Ledger) -> list[BaseGeometry]:
+    """Thin parts of the polygons a repair changed go to the neighbour with the longest border
+    (a polygon no repair touched keeps all its parts)."""
+    out = list(geoms)
+    multi = [i for i, g in enumerate(geoms) if g is not inputs[i] and len(_parts(g)) > 1]
+    if not multi:
+        return out
+    tree = shapely.STRtree(np.asarray(geoms, dtype=object))
+    for i in sorted(multi, key=lambda n: keys[n]):
+        parts = _parts(out[i])
+        slivers = [p for p in parts if _is_sliver(p, scale, tolerance_m, sliver_m2)]
+        if not slivers or len(slivers) == len(parts):
+            continue
+        for part in slivers:
+            cands = [int(c) for c in tree.query(part, predicate="dwithin", distance=10 * _BORDER_EPS_DEG)
+                     if c != i]
+            winner, _ = _longest_border(part, sorted(cands, key=lambda n: keys[n]), out, keys, scale)
+            if winner is None:
+                continue
+            a = float(scale.area(part))
+            out[i] = polygons_only(shapely.difference(out[i], part))
+            out[winner] = polygons_only(shapely.union(out[winner], part))
+            ledger.add("sliver_dropped", part, changes={keys[i]: -a, keys[winner]: a},
+                       gained_by=keys[winner], sliver=True)
+    return out
