@@ -15,6 +15,12 @@ rectangle edges, none of which is on Chinese territory.
 All coordinates are (lon, lat) in degrees. Functions take floats or numpy
 arrays (broadcast together) and return floats for scalar input, arrays
 otherwise. Pure numpy/Shapely: nothing else from the project is imported.
+
+Files (import, export, ``jurisgrid load``) may also be in any other system
+pyproj knows — CGCS2000 Gauss–Krüger zones (EPSG:4491–4554), UTM, Web
+Mercator, any EPSG code, WKT from a ``.prj`` — as a :class:`Projection`;
+:func:`parse_file_crs` accepts both kinds, and the array transforms below
+take either.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from shapely.geometry.base import BaseGeometry
 __all__ = [
     "CoordinateError",
     "Crs",
+    "FileCrs",
+    "Projection",
     "UnknownCrs",
     "bd09_to_gcj02",
     "check_lonlat",
@@ -42,6 +50,7 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "in_china",
+    "parse_file_crs",
     "to_wgs84",
     "to_wgs84_array",
     "transform_geometry",
@@ -286,16 +295,20 @@ def _check_coords(coords: Any) -> FloatArray:
     return arr
 
 
-def to_wgs84_array(crs: Crs | str, coords: Any) -> FloatArray:
+def to_wgs84_array(crs: Crs | Projection | str, coords: Any) -> FloatArray:
     """(n, 2) lon/lat array in ``crs`` → new (n, 2) array in WGS 84."""
     arr = _check_coords(coords)
+    if isinstance(crs, Projection):
+        return crs.to_wgs84_array(arr)
     x, y = to_wgs84(crs, arr[:, 0], arr[:, 1])
     return np.column_stack((x, y))
 
 
-def from_wgs84_array(crs: Crs | str, coords: Any) -> FloatArray:
+def from_wgs84_array(crs: Crs | Projection | str, coords: Any) -> FloatArray:
     """(n, 2) lon/lat array in WGS 84 → new (n, 2) array in ``crs``."""
     arr = _check_coords(coords)
+    if isinstance(crs, Projection):
+        return crs.from_wgs84_array(arr)
     x, y = from_wgs84(crs, arr[:, 0], arr[:, 1])
     return np.column_stack((x, y))
 
@@ -310,6 +323,88 @@ def transform_geometry(geom: BaseGeometry, src: Crs | str, dst: Crs | str) -> Ba
         return (*convert(src, dst, x, y), *z)
 
     return shapely.transform(geom, fn, include_z=None, interleaved=False)
+
+
+# --- any other system, through pyproj -------------------------------------------------
+
+
+class Projection:
+    """Any coordinate system pyproj understands (EPSG code, WKT, PROJ string), for files.
+
+    Transforms go to and from EPSG:4326 with ``always_xy`` (x = easting/longitude first,
+    whatever the system's axis order). CGCS2000-based systems reach WGS 84 through pyproj's
+    null datum shift, the same "CGCS2000 = WGS 84" this module assumes everywhere. Points that
+    cannot be transformed come back as ``inf``; callers check ``np.isfinite``.
+    """
+
+    is_wgs84_like = False
+
+    def __init__(self, definition: Any) -> None:
+        # pyproj is imported here, not at module level: only file loads need it, and it is
+        # slow to import for the server, which never does
+        import pyproj
+
+        try:
+            self.crs = pyproj.CRS.from_user_input(definition)
+        except pyproj.exceptions.CRSError as exc:
+            raise UnknownCrs(f"unknown coordinate system {definition!r}: {exc}") from None
+        auth = self.crs.to_authority(min_confidence=90)
+        self.srs: str = f"{auth[0]}:{auth[1]}" if auth else self.crs.to_wkt()
+        self.name: str = (f"{self.srs} ({self.crs.name})" if auth else self.crs.name)
+        self._to = pyproj.Transformer.from_crs(self.crs, 4326, always_xy=True)
+        self._from = pyproj.Transformer.from_crs(4326, self.crs, always_xy=True)
+
+    @property
+    def value(self) -> str:
+        """The name used in messages and reports (``Crs.value`` for the built-in systems)."""
+        return self.name
+
+    @property
+    def is_geographic(self) -> bool:
+        return bool(self.crs.is_geographic)
+
+    def to_wgs84_array(self, coords: Any) -> FloatArray:
+        arr = _check_coords(coords)
+        x, y = self._to.transform(arr[:, 0], arr[:, 1], errcheck=False)
+        return np.column_stack((np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)))
+
+    def from_wgs84_array(self, coords: Any) -> FloatArray:
+        arr = _check_coords(coords)
+        x, y = self._from.transform(arr[:, 0], arr[:, 1], errcheck=False)
+        return np.column_stack((np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Projection) and self.crs == other.crs
+
+    def __hash__(self) -> int:
+        return hash(self.srs)
+
+    def __repr__(self) -> str:
+        return f"Projection({self.srs!r})"
+
+
+FileCrs = Crs | Projection
+
+
+def parse_file_crs(value: Any) -> FileCrs:
+    """A file's coordinate system: one of :class:`Crs` (names, EPSG:4326/4490 — geographic
+    WGS 84 and CGCS2000 stay the built-in, identical systems), or any other system pyproj
+    knows (``EPSG:4545``, ``4545``, WKT, a PROJ string) as a :class:`Projection`."""
+    if isinstance(value, (Crs, Projection)):
+        return value
+    try:
+        return Crs.parse(value)
+    except UnknownCrs:
+        pass
+    text = str(value).strip()
+    if text.isdigit():
+        text = f"EPSG:{text}"
+    proj = Projection(text)
+    if proj.srs in ("EPSG:4326", "OGC:CRS84"):
+        return Crs.WGS84
+    if proj.srs == "EPSG:4490":
+        return Crs.CGCS2000
+    return proj
 
 
 # --- validation -----------------------------------------------------------------------

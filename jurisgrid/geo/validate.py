@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
@@ -80,8 +81,13 @@ def _check_lonlat_ranges(rings: list[list[Any]]) -> None:
 
 def validate_area(obj: Any, *, crs: Crs = Crs.WGS84, max_vertices: int,
                   repair: bool = False, types: tuple[str, ...] = ("Polygon", "MultiPolygon"),
-                  ) -> Checked:
-    """A GeoJSON polygon input → a valid MultiPolygon in WGS 84 on the 1e-7° grid."""
+                  snap: bool = True) -> Checked:
+    """A GeoJSON polygon input → a valid MultiPolygon in WGS 84 on the 1e-7° grid.
+
+    ``snap=False`` keeps the vertices as given (imports of stored or surveyed shapes: moving
+    each vertex by up to 5e-8° shifts a shared edge or the county edge by millimetres, which
+    over a long boundary is more than the 0.01 m² the invariants allow — so a file's own
+    shape is its truth, and an unchanged shape stays unchanged)."""
     if not isinstance(obj, dict):
         raise GeometryProblem("NOT_GEOJSON", f"expected a GeoJSON object, got {type(obj).__name__}")
     if obj.get("type") == "Feature" and isinstance(obj.get("geometry"), dict):
@@ -119,10 +125,35 @@ def validate_area(obj: Any, *, crs: Crs = Crs.WGS84, max_vertices: int,
         before = geom.area
         geom = polygons_only(shapely.make_valid(geom))
         repairs.append(f"repaired ({why}); area {before:.3e} → {geom.area:.3e} deg²")
-    snapped = polygons_only(shapely.set_precision(geom, GRID_SIZE))
+    snapped = polygons_only(shapely.set_precision(geom, GRID_SIZE) if snap else geom)
     if snapped.is_empty:
         raise GeometryProblem("EMPTY", "the geometry has no area")
     return Checked(snapped, repairs)
+
+
+LATTICE_RECOVERY = 1e-10   # degrees (about 0.01 mm): what a lossy transform round trip moves a vertex
+
+
+def recover_lattice(g: BaseGeometry, tol: float = LATTICE_RECOVERY) -> BaseGeometry:
+    """Put back on the 1e-7° lattice the coordinates that are within ``tol`` of it; leave the
+    others exactly as they are.
+
+    A shape stored on the lattice and written through GCJ-02, BD-09 or a projection comes back
+    within ~1e-12° of its vertices — recovering them makes export → import change nothing.
+    A shape that was never on the lattice (SF's block groups, a surveyed file) keeps its
+    vertices: the rare coordinate within ``tol`` of a lattice line moves by at most ``tol``, the
+    same way in every shape that shares it, so shared edges stay shared. If recovering would
+    make the shape invalid, it is returned unchanged.
+    """
+    coords = shapely.get_coordinates(g)
+    if not len(coords):
+        return g
+    near = np.round(coords * (1 / GRID_SIZE)) / (1 / GRID_SIZE)
+    close = np.abs(near - coords) <= tol
+    if not close.any():
+        return g
+    out = shapely.set_coordinates(shapely.from_wkb(shapely.to_wkb(g)), np.where(close, near, coords))
+    return out if out.is_valid or not g.is_valid else g
 
 
 def polygons_only(g: BaseGeometry) -> shapely.MultiPolygon:

@@ -5,9 +5,12 @@ are ``lon``/``lat`` columns, areas a ``wkt`` column (full precision); numbers in
 Shapefiles are written UTF-8 with a ``.cpg`` so Chinese names survive; their field names are at
 most 10 characters (every kind's fields are, so all formats share one set of names).
 
-Coordinates: a file's own CRS must be geographic WGS84/CGCS2000 (or unset); ``crs`` says which
-of WGS84 / CGCS2000 / GCJ02 / BD09 its numbers are in — GCJ-02 and BD-09 files declare EPSG:4326
-like everyone else. Reading converts to WGS84; writing converts from it.
+Coordinates: ``crs`` says which system a file's numbers are in — WGS84 / CGCS2000 / GCJ02 / BD09
+(GCJ-02 and BD-09 files declare EPSG:4326 like everyone else) or any system pyproj knows
+(:class:`~jurisgrid.geo.crs.Projection`: EPSG:4545, UTM, Web Mercator …). Left out (None), the
+file's own declaration is used (a Shapefile's ``.prj``, a GeoPackage's SRS, a GeoJSON ``crs``),
+and WGS84 when it has none. A file that declares a projected system contradicting an explicit
+``crs`` is refused. Reading converts to WGS84; writing converts from it and declares the system.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from jurisgrid.errors import InvalidInput
-from jurisgrid.geo.crs import Crs, from_wgs84_array, to_wgs84_array
+from jurisgrid.geo.crs import (
+    Crs,
+    FileCrs,
+    Projection,
+    UnknownCrs,
+    from_wgs84_array,
+    parse_file_crs,
+    to_wgs84_array,
+)
 
 GEOGRAPHIC = {None, "", "EPSG:4326", "EPSG:4490", "OGC:CRS84"}
 LON_NAMES = ("lon", "lng", "longitude", "x")
@@ -76,9 +87,10 @@ class Layer:
         return len(self.rows)
 
 
-def read_layer(path: Path, *, points: bool, crs: Crs) -> Layer:
-    """Read every feature of the file's first layer. Features whose geometry cannot be read or
-    whose coordinates are out of range get a problem (and geometry None) — the rest converts."""
+def read_layer(path: Path, *, points: bool, crs: FileCrs | None = None, layer: str | None = None) -> Layer:
+    """Read every feature of the file's first layer (or ``layer``, for a GeoPackage). Features
+    whose geometry cannot be read or whose coordinates are out of range get a problem (and
+    geometry None) — the rest converts to WGS84. ``crs`` None: the file's own, else WGS84."""
     import pyogrio.raw
     from pyogrio.errors import DataLayerError, DataSourceError
 
@@ -90,25 +102,42 @@ def read_layer(path: Path, *, points: bool, crs: Crs) -> Layer:
             meta, _, _, data = pyogrio.raw.read(path, read_geometry=False, encoding="UTF-8")
             wkb = None
         else:
-            meta, _, wkb, data = pyogrio.raw.read(path, datetime_as_string=True)
+            meta, _, wkb, data = pyogrio.raw.read(path, layer=layer, datetime_as_string=True)
     except (DataSourceError, DataLayerError) as exc:
         raise InvalidInput(f"{path.name}: cannot read it as {fmt.value}: {exc}") from None
-    if fmt is not Format.CSV and meta.get("crs") not in GEOGRAPHIC:
-        raise InvalidInput(f"{path.name}: its coordinate system is {meta.get('crs')}; expected "
-                           "geographic WGS84/CGCS2000 (EPSG:4326/4490) — reproject it first, "
-                           "e.g. ogr2ogr -t_srs EPSG:4326")
+    crs = file_crs(path.name, None if fmt is Format.CSV else meta.get("crs"), crs)
     names = [str(n).lower() for n in meta["fields"]]
     n = len(data[0]) if len(data) else (0 if wkb is None else len(wkb))
     rows = [{name: _plain(col[i]) for name, col in zip(names, data, strict=True)} for i in range(n)]
-    layer = Layer(rows=rows, geoms=[None] * n)
+    out = Layer(rows=rows, geoms=[None] * n)
     if fmt is Format.CSV:
-        _csv_geometries(layer, names, points=points)
+        _csv_geometries(out, names, points=points)
     else:
         assert wkb is not None
         for i, g in enumerate(wkb):
-            layer.geoms[i] = _from_wkb(g, i, layer.problems)
-    _to_wgs84(layer, crs)
-    return layer
+            out.geoms[i] = _from_wkb(g, i, out.problems)
+    to_wgs84_layer(out, crs)
+    return out
+
+
+def file_crs(name: str, declared: str | None, crs: FileCrs | None) -> FileCrs:
+    """The system a file's numbers are in: ``crs`` when given, else what the file declares
+    (``declared``: pyogrio's ``EPSG:xxxx`` or WKT), else WGS84. Refuses a contradiction."""
+    own: FileCrs | None = None
+    if declared not in GEOGRAPHIC:
+        try:
+            own = parse_file_crs(declared)
+        except UnknownCrs as exc:
+            raise InvalidInput(f"{name}: cannot use its coordinate system: {exc}") from None
+        if own.is_wgs84_like:
+            own = None
+    if crs is None:
+        return own if own is not None else Crs.WGS84
+    if own is not None and own != crs:
+        raise InvalidInput(f"{name}: its coordinate system is {own.value}, but the numbers were said to be "
+                           f"in {crs.value}; leave the crs out to use the file's own, or give --crs "
+                           f"{own.value.split(' ')[0]}")
+    return crs
 
 
 def _plain(v: Any) -> Any:
@@ -159,7 +188,9 @@ def _csv_geometries(layer: Layer, names: list[str], *, points: bool) -> None:
             layer.problems.append(FeatureProblem(i, f"unreadable WKT: {exc}", col))
 
 
-def _to_wgs84(layer: Layer, crs: Crs) -> None:
+def to_wgs84_layer(layer: Layer, crs: FileCrs) -> None:
+    """Convert ``layer``'s geometries from ``crs`` to WGS84 in place; a feature whose numbers
+    are not finite, or out of range once in degrees, gets a problem and geometry None."""
     bad = {p.index for p in layer.problems}
     for i, g in enumerate(layer.geoms):
         if g is None or i in bad:
@@ -169,6 +200,16 @@ def _to_wgs84(layer: Layer, crs: Crs) -> None:
             layer.problems.append(FeatureProblem(i, "coordinates are not finite numbers", "geometry"))
             layer.geoms[i] = None
             continue
+        if isinstance(crs, Projection):
+            g = shapely.transform(g, crs.to_wgs84_array)
+            coords = shapely.get_coordinates(g)
+            if not np.isfinite(coords).all():
+                layer.problems.append(FeatureProblem(
+                    i, f"coordinates cannot be transformed from {crs.value} (outside its area of use?)",
+                    "geometry"))
+                layer.geoms[i] = None
+                continue
+            layer.geoms[i] = g
         if len(coords) and (np.abs(coords[:, 0]).max() > 180 or np.abs(coords[:, 1]).max() > 90):
             x, y = coords[np.argmax(np.abs(coords[:, 1]) > 90) if np.abs(coords[:, 1]).max() > 90 else 0]
             layer.problems.append(FeatureProblem(
@@ -176,7 +217,7 @@ def _to_wgs84(layer: Layer, crs: Crs) -> None:
                 "latitude within ±90 — are lon and lat swapped?", "geometry"))
             layer.geoms[i] = None
             continue
-        if not crs.is_wgs84_like:
+        if isinstance(crs, Crs) and not crs.is_wgs84_like:
             layer.geoms[i] = shapely.transform(g, lambda c: to_wgs84_array(crs, c))
 
 
@@ -189,7 +230,7 @@ def remove_existing(path: Path) -> None:
 
 
 def write_layer(path: Path, *, columns: dict[str, list[Any]], geoms: list[BaseGeometry],
-                geometry_type: str, crs: Crs, layer: str) -> None:
+                geometry_type: str, crs: FileCrs, layer: str) -> None:
     """Write one layer (replacing the file). ``geoms`` are WGS84; ``columns`` hold the
     attributes (str, int, float or None), one list per field, all as long as ``geoms``."""
     import pyogrio.raw
@@ -202,11 +243,11 @@ def write_layer(path: Path, *, columns: dict[str, list[Any]], geoms: list[BaseGe
         arr = shapely.transform(arr, lambda c: from_wgs84_array(crs, c))
     fields = list(columns)
     data = [_column(columns[f]) for f in fields]
-    srs = "EPSG:4490" if crs is Crs.CGCS2000 else "EPSG:4326"
+    srs = crs.srs if isinstance(crs, Projection) else "EPSG:4490" if crs is Crs.CGCS2000 else "EPSG:4326"
     if fmt is Format.CSV:
         if geometry_type == "Point":
             xy = shapely.get_coordinates(arr) if len(arr) else np.empty((0, 2))
-            fields += ["lon", "lat"]
+            fields += ["x", "y"] if isinstance(crs, Projection) and not crs.is_geographic else ["lon", "lat"]
             data += [np.array([repr(float(v)) for v in xy[:, 0]], dtype=object),
                      np.array([repr(float(v)) for v in xy[:, 1]], dtype=object)]
         else:

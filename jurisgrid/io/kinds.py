@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from jurisgrid.geo.crs import Crs
-from jurisgrid.geo.validate import GeometryProblem, area_m2, validate_area
+from jurisgrid.geo.validate import GeometryProblem, area_m2, recover_lattice, validate_area
 from jurisgrid.io.formats import FeatureProblem, Layer
 
 # naive times in a file are local time in China (UTC+8); times with an offset keep it
@@ -161,7 +161,12 @@ def _geometry(kind: str, r: _Row, geom: BaseGeometry, refs: Refs, inside: bool) 
         return geom
     try:
         obj = json.loads(shapely.to_geojson(geom))   # plain lists, as validate_area expects
-        area = validate_area(obj, crs=Crs.WGS84, max_vertices=refs.max_vertices).geom
+        # the file's vertices as they are: snapping off-lattice shapes (SF) moves shared and
+        # county edges, so an export → import would be an edit of itself (issue 11 §3)
+        # (but coordinates within 1e-10° of the lattice go back on it: a lattice shape written
+        # through GCJ-02/BD-09 or a projection returns within ~1e-12°)
+        area = recover_lattice(validate_area(obj, crs=Crs.WGS84, max_vertices=refs.max_vertices,
+                                             snap=False).geom)
     except GeometryProblem as exc:
         r.fail("geometry", str(exc))
         return None

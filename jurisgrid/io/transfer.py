@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import Engine
 
 from jurisgrid.errors import InvalidInput
-from jurisgrid.geo.crs import Crs
+from jurisgrid.geo.crs import Crs, FileCrs
 from jurisgrid.io.formats import FeatureProblem, read_layer, write_layer
 from jurisgrid.io.kinds import EXPORT_FIELDS, IMPORT_KINDS, POINT_KINDS, check
 from jurisgrid.io.load import SQL, LoadResult, NothingChanged, load_grids, load_points, load_refs
@@ -47,7 +47,7 @@ def _noop(stage: str, advance: int, total: int) -> None:
     return None
 
 
-def import_file(engine: Engine, kind: str, path: Path, *, crs: Crs = Crs.WGS84, partial: bool = False,
+def import_file(engine: Engine, kind: str, path: Path, *, crs: FileCrs | None = None, partial: bool = False,
                 dry_run: bool = False, actor: str = "import", reason: str | None = None,
                 expected_revision: int | None = None, progress: Progress = _noop) -> ImportReport:
     if kind not in IMPORT_KINDS:
@@ -90,7 +90,7 @@ def import_file(engine: Engine, kind: str, path: Path, *, crs: Crs = Crs.WGS84, 
     return report
 
 
-def export_layer(engine: Engine, layer: str, path: Path, *, crs: Crs = Crs.WGS84,
+def export_layer(engine: Engine, layer: str, path: Path, *, crs: FileCrs | None = None,
                  progress: Progress = _noop) -> int:
     """Write one layer to ``path`` (format from the suffix); returns the number of features."""
     if layer not in EXPORT_FIELDS:
@@ -103,7 +103,7 @@ def export_layer(engine: Engine, layer: str, path: Path, *, crs: Crs = Crs.WGS84
     columns = {f: [r[f] for r in rows] for f in fields}
     geoms = list(shapely.from_wkb([bytes(r["wkb"]) if r["wkb"] is not None else None for r in rows]))
     progress("write", 0, len(rows))
-    write_layer(path, columns=columns, geoms=geoms, layer=layer, crs=crs,
+    write_layer(path, columns=columns, geoms=geoms, layer=layer, crs=crs or Crs.WGS84,
                 geometry_type="Point" if layer in POINT_KINDS else "MultiPolygon")
     progress("write", len(rows), len(rows))
     return len(rows)

@@ -71,9 +71,15 @@ CREATE TEMP TABLE import_grids (code text, name text, community text, zone text,
     geom geometry(MultiPolygon, 4326)) ON COMMIT DROP
 
 -- name: update_grids
-UPDATE grid g SET name = t.name, zone_id = z.id, geom = t.geom
-FROM import_grids t JOIN zone z ON z.code = t.zone
-WHERE g.code = t.code AND (g.name <> t.name OR g.zone_id <> z.id OR NOT ST_Equals(g.geom, t.geom))
+-- a file's shape within 1e-10° (0.01 mm) of the stored one, vertex for vertex, is the stored
+-- shape (a stored geometry is never an edit of itself: GCJ-02/BD-09 and projections return
+-- vertices within ~1e-12°); such a grid keeps its stored geometry
+UPDATE grid g SET name = t.name, zone_id = z.id, geom = CASE WHEN s.same THEN g.geom ELSE t.geom END
+FROM import_grids t JOIN zone z ON z.code = t.zone JOIN grid g0 ON g0.code = t.code,
+LATERAL (SELECT ST_Equals(g0.geom, t.geom)
+                OR (ST_NPoints(g0.geom) = ST_NPoints(t.geom)
+                    AND ST_HausdorffDistance(g0.geom, t.geom) <= 1e-10) AS same) s
+WHERE g.id = g0.id AND (g.name <> t.name OR g.zone_id <> z.id OR NOT s.same)
 RETURNING g.code
 
 -- name: insert_grids

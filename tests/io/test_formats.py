@@ -88,8 +88,11 @@ def test_unreadable_files_are_refused(tmp_path: Path) -> None:
     utm.write_text('{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:32648"}},'
                    '"features":[{"type":"Feature","properties":{},"geometry":{"type":"Point",'
                    '"coordinates":[600000,3400000]}}]}', encoding="utf-8")
-    with pytest.raises(InvalidInput, match=r"EPSG:32648.*reproject"):
+    with pytest.raises(InvalidInput, match=r"EPSG:32648.*said to be in WGS84"):
         read_layer(utm, points=True, crs=Crs.WGS84)
+    # without a crs the file's own declaration is used (pyproj: UTM 48N)
+    pt = read_layer(utm, points=True).geoms[0]
+    assert pt is not None and pt.x == pytest.approx(106.0445, abs=1e-3) and 30.7 < pt.y < 30.8
     nolon = tmp_path / "nolon.csv"
     nolon.write_text("code,x1,y1\na,1,2\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match="needs lon and lat"):
