@@ -48,6 +48,9 @@ class ApiSettings(BaseSettings):
     page_size_max: int = 1_000
     batch_max_points: int = 100_000
     graphiql: bool = True
+    # complete plain-attribute subtrees with a compiled plan (gql/execution.py, which relies on
+    # graphql-core internals); false = graphql-core's own execution, CI runs tests/gql both ways
+    fast_execution: bool = True
 
 
 class EditSettings(BaseSettings):

@@ -43,7 +43,7 @@ class EditSuccess:
     repairs: list[str] = strawberry.field(description="what `repair: true` changed in the input")
     scheduled_id: int | None = strawberry.field(
         description="set when effectiveFrom is in the future: the edit is applied at that instant")
-    changed_area: GeoJSON | None  # type: ignore[valid-type]
+    changed_area: GeoJSON | None
 
 
 @strawberry.interface
@@ -98,7 +98,7 @@ def success(out: EditOutcome, *, dry_run: bool) -> EditSuccess:
         impact=Impact(grids=i.grids, zones=i.zones, stations=i.stations, population=i.population,
                       households=i.households, incidents=i.incidents, address_points=i.address_points),
         dry_run=dry_run, repairs=out.repairs, scheduled_id=out.scheduled_id,
-        changed_area=out.changed_area)
+        changed_area=None if out.changed_area is None else GeoJSON(out.changed_area))
 
 
 def failure(exc: errors.JurisgridError, current_revision: int | None = None) -> Any:

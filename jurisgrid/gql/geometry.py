@@ -67,7 +67,7 @@ def geometry_field(table: str, column: str = "geom", description: str = "") -> A
             description="simplify for display at this web-map zoom level")] = None,
         precision: Annotated[int | None, strawberry.argument(
             description="decimals kept in coordinates")] = None,
-    ) -> GeoJSON | None:  # type: ignore[valid-type]
+    ) -> GeoJSON | None:
         return await resolve_geometry(info, table, column, root.row["id"], format=format,
                                       crs=Crs(crs), simplify=simplify,
                                       simplify_zoom=simplify_zoom, precision=precision,

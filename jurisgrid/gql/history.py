@@ -26,7 +26,7 @@ class Revision:
     kind: str = strawberry.field(description="the mutation that made it, e.g. reassignGrids")
     summary: JSON = strawberry.field(
         description="codes of the grids/zones/stations changed and the numbers moved")
-    changed_area: GeoJSON | None  # type: ignore[valid-type]
+    changed_area: GeoJSON | None
     reverts: int | None
     reverted_by: int | None
 

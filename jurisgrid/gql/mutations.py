@@ -87,7 +87,7 @@ class EditMutation:
 
     @strawberry.mutation(description="Give a grid a new shape: neighbours lose what it now covers; "
                          "land it gives up goes to `giveTo` (or the edit is refused).")
-    async def redraw_grid(self, info: Info, grid: str, geometry: GeoJSON,  # type: ignore[valid-type]
+    async def redraw_grid(self, info: Info, grid: str, geometry: GeoJSON,
                           give_to: str | None = None, repair: bool = False,
                           crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                           reason: Reason = None, effective_from: Effective = None,
@@ -97,7 +97,7 @@ class EditMutation:
                           reason, effective_from, expected_revision, dry_run)
 
     @strawberry.mutation(description="Cut a grid in two (or more) along a line crossing it.")
-    async def split_grid(self, info: Info, grid: str, line: GeoJSON,  # type: ignore[valid-type]
+    async def split_grid(self, info: Info, grid: str, line: GeoJSON,
                          new_codes: list[str] | None = None,
                          crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                          reason: Reason = None, effective_from: Effective = None,

@@ -77,7 +77,7 @@ class UnitMutation:
     # -- communities -----------------------------------------------------------------------
     @strawberry.mutation
     async def create_community(self, info: Info, code: str, name: str, township: str,
-                               geometry: GeoJSON, kind: str = "village",  # type: ignore[valid-type]
+                               geometry: GeoJSON, kind: str = "village",
                                repair: bool = False, crs: CrsEnum = W,  # type: ignore[valid-type]
                                reason: Reason = None, effective_from: Effective = None,
                                expected_revision: Expected = None, dry_run: DryRun = False) -> EditResult:

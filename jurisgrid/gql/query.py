@@ -75,7 +75,7 @@ def _filters(bbox: list[float] | None, intersects: Any, within_distance: WithinD
 
 BBox = Annotated[list[float] | None,
                  strawberry.argument(description="[minLon, minLat, maxLon, maxLat] in `crs`")]
-Intersects = Annotated[GeoJSON | None,  # type: ignore[valid-type]
+Intersects = Annotated[GeoJSON | None,
                        strawberry.argument(description="GeoJSON geometry in `crs`")]
 AsOf = Annotated[datetime | None, strawberry.argument(
     description="answer as of this instant (history; a future instant sees scheduled edits) — "
@@ -253,7 +253,7 @@ class Query:
         return await resp.responsible_for(info, lon, lat, Crs(crs))
 
     @strawberry.field(description="Up to 100,000 points in one request, answered in input order.")
-    async def responsible_for_many(self, info: Info, points: Coordinates,  # type: ignore[valid-type]
+    async def responsible_for_many(self, info: Info, points: Coordinates,
                                    crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                                    ) -> resp.ResponsibilityBatch:
         return await resp.responsible_for_many(info, points, Crs(crs))

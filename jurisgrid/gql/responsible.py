@@ -68,13 +68,13 @@ class Responsibility:
 class ResponsibilityBatch:
     count: int
     resolved: int
-    grid_codes: StringColumn  # type: ignore[valid-type]
-    zone_codes: StringColumn  # type: ignore[valid-type]
-    station_codes: StringColumn  # type: ignore[valid-type]
-    community_codes: StringColumn  # type: ignore[valid-type]
-    on_boundary: BooleanColumn  # type: ignore[valid-type]
-    nearest_grid_codes: StringColumn  # type: ignore[valid-type]
-    nearest_distance_m: FloatColumn  # type: ignore[valid-type]
+    grid_codes: StringColumn
+    zone_codes: StringColumn
+    station_codes: StringColumn
+    community_codes: StringColumn
+    on_boundary: BooleanColumn
+    nearest_grid_codes: StringColumn
+    nearest_distance_m: FloatColumn
 
 
 def _prime(info: Info, table: str, row: dict | None) -> dict | None:

@@ -1,4 +1,9 @@
-"""Custom scalars: GeoJSON geometry objects and compact coordinate lists for bulk input."""
+"""Custom scalars: GeoJSON geometry objects and compact coordinate lists for bulk input.
+
+Each scalar is a ``NewType`` used in annotations, and its GraphQL definition is registered in
+:data:`SCALAR_MAP`, which gql/schema.py passes to ``StrawberryConfig(scalar_map=...)`` (strawberry
+deprecated wrapping a class with ``strawberry.scalar``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ from typing import Any, NewType
 
 import numpy as np
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from jurisgrid.geo.crs import CoordinateError
 
-GeoJSON = strawberry.scalar(
-    NewType("GeoJSON", object),
+GeoJSON = NewType("GeoJSON", object)
+_GEOJSON = strawberry.scalar(
+    name="GeoJSON",
     description="A GeoJSON geometry object (RFC 7946), e.g. "
     '{"type": "Point", "coordinates": [106.97, 30.84]}; or a WKT string where format is WKT.',
     serialize=lambda v: v,
@@ -38,8 +45,9 @@ def parse_coordinates(value: Any) -> np.ndarray:
     return arr
 
 
-Coordinates = strawberry.scalar(
-    NewType("Coordinates", object),
+Coordinates = NewType("Coordinates", object)
+_COORDINATES = strawberry.scalar(
+    name="Coordinates",
     description="An array of [longitude, latitude] pairs, e.g. [[106.973, 30.8366], …]. "
     "A scalar (not a list of input objects) so that 100,000 points parse in milliseconds; "
     "send it as a variable.",
@@ -59,21 +67,33 @@ def _output_only(name: str) -> Any:
 # completed item by item (six columns × 100,000 points = 600,000 Python calls, more than half
 # the time of a 100,000-point request); a scalar column is serialized in one call. The JSON a
 # client receives is the same.
-StringColumn = strawberry.scalar(
-    NewType("StringColumn", object),
+StringColumn = NewType("StringColumn", object)
+BooleanColumn = NewType("BooleanColumn", object)
+FloatColumn = NewType("FloatColumn", object)
+_STRING_COLUMN = strawberry.scalar(
+    name="StringColumn",
     description="A JSON array of strings or nulls, one per input item, in input order.",
     serialize=lambda v: v,
     parse_value=_output_only("StringColumn"),
 )
-BooleanColumn = strawberry.scalar(
-    NewType("BooleanColumn", object),
+_BOOLEAN_COLUMN = strawberry.scalar(
+    name="BooleanColumn",
     description="A JSON array of booleans, one per input item, in input order.",
     serialize=lambda v: v,
     parse_value=_output_only("BooleanColumn"),
 )
-FloatColumn = strawberry.scalar(
-    NewType("FloatColumn", object),
+_FLOAT_COLUMN = strawberry.scalar(
+    name="FloatColumn",
     description="A JSON array of numbers or nulls, one per input item, in input order.",
     serialize=lambda v: v,
     parse_value=_output_only("FloatColumn"),
 )
+
+# annotation type -> its GraphQL scalar, for StrawberryConfig(scalar_map=...) in gql/schema.py
+SCALAR_MAP: dict[object, ScalarDefinition] = {
+    GeoJSON: _GEOJSON,
+    Coordinates: _COORDINATES,
+    StringColumn: _STRING_COLUMN,
+    BooleanColumn: _BOOLEAN_COLUMN,
+    FloatColumn: _FLOAT_COLUMN,
+}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from jurisgrid.config import ApiSettings
@@ -17,6 +18,7 @@ from jurisgrid.gql.mutations import EditMutation
 from jurisgrid.gql.mutations_units import UnitMutation
 from jurisgrid.gql.permissions import AuthQuery
 from jurisgrid.gql.query import Query
+from jurisgrid.gql.scalars import SCALAR_MAP
 from jurisgrid.gql.sizing import SizingMutation, SizingQuery
 from jurisgrid.gql.subscriptions import JurisdictionSubscription
 
@@ -44,7 +46,9 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
         subscription=subscription,
         # one extension: cached parse/validate with the limits, and the error mapping
         extensions=[cached_documents(rules, api.max_tokens, base=DomainErrors)],
-        execution_context_class=PlainSubtreeExecutor,  # plain-attribute objects in one step
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        # plain-attribute objects in one step; JURISGRID_FAST_EXECUTION=false: graphql-core's own
+        execution_context_class=PlainSubtreeExecutor if api.fast_execution else None,
     )
 
 

@@ -178,7 +178,7 @@ class SizingQuery:
             list[float] | None, strawberry.argument(description="[minLon, minLat, maxLon, maxLat] in `crs`")
         ] = None,
         polygon: Annotated[
-            GeoJSON | None,  # type: ignore[valid-type]
+            GeoJSON | None,
             strawberry.argument(
                 description="GeoJSON Polygon/MultiPolygon in `crs`"
             ),

@@ -185,7 +185,7 @@ class AnalysisCell:
     incidents: int
     population: int
     households: int
-    geometry: GeoJSON  # type: ignore[valid-type]
+    geometry: GeoJSON
 
 
 @strawberry.type
