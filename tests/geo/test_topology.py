@@ -99,6 +99,19 @@ def check_coverage(polys: list[shapely.Geometry], outline: shapely.Geometry | No
         assert diff <= ORACLE_TOL_M2, f"union differs from the outline by {diff} m²"
 
 
+def check_no_t_junctions(polys: list[shapely.Geometry]) -> None:
+    """Oracle: where a vertex of one polygon lies on another's boundary, it is a vertex of
+    that one too (shared edges are identical; on the sphere a T-junction opens a sliver)."""
+    verts = [set(map(tuple, shapely.get_coordinates(g).tolist())) for g in polys]
+    for i, g in enumerate(polys):
+        for j, h in enumerate(polys):
+            if i == j or not g.envelope.intersects(h.envelope):
+                continue
+            rim = h.boundary
+            for v in verts[i] - verts[j]:
+                assert rim.distance(shapely.Point(v)) > 1e-10, (i, j, v)
+
+
 def check_ledger(before: list[shapely.Geometry], res, keys: list[str], *, tol: float = 0.02) -> None:
     """Per key: output area − input area (an invalid input counted by its make_valid) equals
     the sum of the changes the repairs report for it; unchanged polygons are the input objects."""
@@ -198,11 +211,16 @@ def test_planted_problems_are_repaired() -> None:
     # the 0.2 m shift is within the tolerance: snapped back onto the neighbours' vertices
     [small] = [i for i, k in enumerate(keys) if k in names["small_gap"]]
     assert shapely.equals(res.polygons[small], cells[small])
-    # the untouched polygons are the input objects
+    # the polygons no repair names keep their shape; most are the input objects, the others
+    # only gained vertices on their edges (where a repaired neighbour's vertices lie)
     touched = {k for r in res.repairs for k in r.keys}
-    for k, a, b in zip(keys, res.polygons, p, strict=True):
-        if k not in touched:
-            assert a is b
+    untouched = [(a, b) for k, a, b in zip(keys, res.polygons, p, strict=True) if k not in touched]
+    assert sum(a is b for a, b in untouched) >= len(untouched) - 12
+    for a, b in untouched:
+        assert shapely.equals(a, b)
+        assert set(map(tuple, shapely.get_coordinates(b).tolist())) <= set(
+            map(tuple, shapely.get_coordinates(a).tolist()))
+    check_no_t_junctions(res.polygons)
     for r in res.repairs:
         assert outline.buffer(10 * DY).contains(shapely.Point(r.lon, r.lat))
 
@@ -299,6 +317,36 @@ def test_a_strip_tie_goes_to_the_smaller_key() -> None:
         assert r.area_m2 == pytest.approx(200, rel=0.01)
 
 
+def poly_m(pts: list[tuple[float, float]]) -> shapely.Polygon:
+    """A polygon from metre offsets at (107, LAT0)."""
+    return shapely.Polygon([(107 + x * DX, LAT0 + y * DY) for x, y in pts])
+
+
+def test_no_t_junction_next_to_a_repaired_polygon() -> None:
+    # C's corner (40, 100) lies on A's top edge; C overlaps A's north-east part, which A keeps.
+    # A's shape does not change, but it gains C's vertex, so the shared edge is identical
+    a = poly_m([(0, 0), (100, 0), (100, 100), (0, 100)])
+    b = poly_m([(100, 0), (200, 0), (200, 100), (100, 100)])
+    c = poly_m([(0, 100), (40, 100), (40, 80), (100, 80), (100, 100), (100, 200), (0, 200)])
+    res = repair_coverage([a, b, c], keys=["A", "B", "C"], outline=None)
+    [r] = res.repairs
+    assert (r.kind, r.gained_by, r.area_m2) == ("overlap_assigned", "A", pytest.approx(60 * 20, rel=1e-3))
+    assert shapely.equals(res.polygons[0], a) and res.changed[0]
+    assert res.polygons[1] is b
+    check_no_t_junctions(res.polygons)
+    check_ledger([a, b, c], res, ["A", "B", "C"])
+
+
+def test_a_part_of_the_outline_no_polygon_borders_is_refused() -> None:
+    keys, cells, outline = quad_tiling(3)
+    island = shapely.affinity.translate(cells[0], 0.05, 0)
+    with pytest.raises(TopologyError) as info:
+        repair_coverage(cells, keys=keys, outline=shapely.MultiPolygon([outline, island]))
+    [pr] = info.value.problems
+    assert pr.kind == "gap" and pr.area_m2 == pytest.approx(m2(island), rel=1e-3)
+    assert "no polygon" in pr.detail
+
+
 def test_sliver_part_of_a_repaired_polygon_goes_to_its_neighbour() -> None:
     keys, cells, outline = quad_tiling(4)
     p = list(cells)
@@ -383,3 +431,4 @@ def test_property_any_edge_shifts_give_a_coverage_of_the_outline(moves, tol) -> 
     res = repair_coverage(p, keys=keys, outline=outline, tolerance_m=tol)
     check_coverage(res.polygons, outline)
     check_ledger(p, res, keys)
+    check_no_t_junctions(res.polygons)
