@@ -19,6 +19,7 @@ from jurisgrid.gql.schema import build_schema
 from jurisgrid.live import stop_all as stop_listeners
 from jurisgrid.routes import health, lookup, ogc, tiles
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
+from jurisgrid.routes.limits import BodyLimit
 from jurisgrid.web import routes as web_routes
 
 
@@ -64,6 +65,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # routes/tiles.py) and GraphQL (gql/router.py)
     app.add_middleware(tiles.TileLane)
     app.add_middleware(GraphQLLane, graphql=graphql)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)  # 413 before reading
     app.openapi = tiles.documented(app.openapi)  # type: ignore[method-assign]
 
     @app.exception_handler(JurisgridError)

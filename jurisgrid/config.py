@@ -51,6 +51,15 @@ class ApiSettings(BaseSettings):
     # complete plain-attribute subtrees with a compiled plan (gql/execution.py, which relies on
     # graphql-core internals); false = graphql-core's own execution, CI runs tests/gql both ways
     fast_execution: bool = True
+    # bounded work per request (issue 16; gql/cost.py, gql/hygiene.py, routes/limits.py)
+    max_cost: int = 200_000          # fields x the items of the lists they are under
+    cost_list_default: int = 10      # items assumed of a list without `first` (a station's zones)
+    max_query_chars: int = 200_000   # query text, before parsing
+    max_name_chars: int = 256        # codes, names, search and other short strings
+    max_text_chars: int = 10_000     # free text (reason, address)
+    max_list_items: int = 10_000     # items of a list argument (Coordinates: batch_max_points)
+    max_body_bytes: int = 8 * 1024 * 1024  # request body; 100,000 points take about 4 MB
+    request_timeout_s: float = 30.0  # a query's time budget (mutations: the statement timeout)
 
 
 class EditSettings(BaseSettings):

@@ -9,10 +9,16 @@ Bearer`` header (no database round trip without a header; see jurisgrid/auth/res
 request whose credentials are refused gets HTTP 401 and a GraphQL error with code
 ``UNAUTHENTICATED``, without being executed. WebSockets may send the token in the
 ``connection_init`` payload (``{"Authorization": "Bearer …"}``) instead of a header.
+
+Time budget: a query that runs past ``JURISGRID_REQUEST_TIMEOUT_S`` is answered HTTP 200 with
+a GraphQL error of code ``TIMEOUT`` (like every other GraphQL error, in the body) and its
+database statements are cancelled (gql/budget.py). Mutations are not cut short (their
+transaction could still commit after such an answer): the statement timeout bounds them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +37,11 @@ from strawberry.types import ExecutionResult
 from jurisgrid.auth.resolve import resolve_principal
 from jurisgrid.config import Settings
 from jurisgrid.errors import Unauthenticated
+from jurisgrid.gql.budget import RequestBudget, timeout_error
+from jurisgrid.gql.budget import install as install_budget_events
 from jurisgrid.gql.context import Context
+
+log = logging.getLogger("jurisgrid.gql")
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -51,6 +61,7 @@ class GraphQLApp(GraphQL):
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.api.graphiql else None)
         self.settings = settings
+        install_budget_events()  # statements of a timed-out query are cancelled (gql/budget.py)
 
     async def get_context(self, request: Request | WebSocket,  # type: ignore[override]
                           response: Response | WebSocket) -> Context:
@@ -73,8 +84,17 @@ class GraphQLApp(GraphQL):
             sub_response.headers["WWW-Authenticate"] = "Bearer"
             error = GraphQLError(str(context.auth_error), extensions={"code": Unauthenticated.code})
             return ExecutionResult(data=None, errors=[error])
-        return await super().execute_operation(request, request_adapter, request_data, context,
-                                               root_value, sub_response)
+        budget = RequestBudget(self.settings.api.request_timeout_s)
+        try:
+            async with budget.scope():
+                return await super().execute_operation(request, request_adapter, request_data,
+                                                       context, root_value, sub_response)
+        except TimeoutError:
+            if not budget.expired:
+                raise
+            log.warning("TIMEOUT: a query ran past its %g s budget; its statements were cancelled",
+                        budget.seconds)
+            return ExecutionResult(data=None, errors=[timeout_error(budget.seconds)])
 
     async def on_ws_connect(self, context: Context) -> None:  # type: ignore[override]
         """``connection_init``: a token in the payload wins over the handshake's header."""

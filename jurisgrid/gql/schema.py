@@ -1,16 +1,20 @@
-"""Assembles the strawberry schema with its limits (depth, aliases, tokens) and caches."""
+"""Assembles the strawberry schema with its limits (size, depth, aliases, cost, argument values)
+and caches."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from jurisgrid.config import ApiSettings
-from jurisgrid.gql.documents import cached_documents
+from jurisgrid.errors import JurisgridError
+from jurisgrid.gql.documents import DocumentLimits, cached_documents
 from jurisgrid.gql.errors import DomainErrors
 from jurisgrid.gql.execution import PlainSubtreeExecutor
 from jurisgrid.gql.history import HistoryQuery
@@ -29,23 +33,49 @@ SUBSCRIPTION_PARTS: tuple[type, ...] = (JurisdictionSubscription,)
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 
+log = logging.getLogger("jurisgrid.gql")
+
+
+class Schema(strawberry.Schema):
+    """strawberry's schema, logging expected errors in one line each.
+
+    strawberry logs every error with its traceback — 1.5 KB per bad input. Errors the client
+    caused (invalid documents, refused arguments, domain errors: gql/errors.py) get one INFO line
+    with their code; unexpected ones are logged with their traceback where they are masked
+    (gql/errors.py), once."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        for err in errors:
+            orig = err.original_error
+            if orig is None or isinstance(orig, GraphQLError):
+                code = (err.extensions or {}).get("code") or (
+                    "GRAPHQL_VALIDATION_FAILED" if err.path is None else "BAD_USER_INPUT")
+            elif isinstance(orig, JurisgridError):
+                code = orig.code
+            else:
+                continue  # unexpected: logged with its traceback when masked
+            if log.isEnabledFor(logging.INFO):
+                where = f" at {'.'.join(map(str, err.path))}" if err.path else ""
+                log.info("%s%s: %s", code, where, err.message[:200].replace("\n", " "))
+
 
 def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
     api = api or ApiSettings()
-    # The limiters' validation rules are built once: the validation cache is keyed by the rule
-    # classes, and a limiter built per request makes new classes — a cache miss every time
-    # (3x the CPU of a small query).
-    rules = [*QueryDepthLimiter(max_depth=api.max_depth).validation_rules,
-             *MaxAliasesLimiter(max_alias_count=api.max_aliases).validation_rules]
+    # The limits are checked by one pass of our own (gql/cost.py), made once here with its
+    # caches: the validation cache is keyed by the query text, and anything made per request
+    # (strawberry's limiters make new rule classes each time) would miss it every time (3x the
+    # CPU of a small query).
+    limits = DocumentLimits.from_settings(api)
     query = merge_types("Query", QUERY_PARTS) if len(QUERY_PARTS) > 1 else Query
     mutation = merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None
     subscription = merge_types("Subscription", SUBSCRIPTION_PARTS) if SUBSCRIPTION_PARTS else None
-    return strawberry.Schema(
+    return Schema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         # one extension: cached parse/validate with the limits, and the error mapping
-        extensions=[cached_documents(rules, api.max_tokens, base=DomainErrors)],
+        extensions=[cached_documents(limits, base=DomainErrors)],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         # plain-attribute objects in one step; JURISGRID_FAST_EXECUTION=false: graphql-core's own
         execution_context_class=PlainSubtreeExecutor if api.fast_execution else None,
