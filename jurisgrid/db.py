@@ -13,7 +13,6 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from jurisgrid.config import DatabaseSettings, get_settings
 from jurisgrid.localdb import LocalCluster
 
-
 # URL schemes that name no driver, as libpq, Heroku-style platforms and most documentation write
 # them: SQLAlchemy 2.1 would pick psycopg (version 3), which jurisgrid does not install, and
 # SQLAlchemy does not know "postgres" at all. Raw connections (tiles, LISTEN) use psycopg2 too.
