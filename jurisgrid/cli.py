@@ -13,6 +13,7 @@ from jurisgrid.cli_common import console
 from jurisgrid.cli_common import engine as _engine
 from jurisgrid.cli_common import fail as _fail
 from jurisgrid.cli_io import export_app, import_app
+from jurisgrid.cli_load import load_cmd
 from jurisgrid.cli_sizing import app as sizing_app
 from jurisgrid.cli_sizing import seed_sf_cmd
 from jurisgrid.cli_token import app as token_app
@@ -33,6 +34,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(edits_app, name="edits")
 app.add_typer(sizing_app, name="sizing")
 seed_app.command("sf")(seed_sf_cmd)
+app.command("load")(load_cmd)
 
 
 def _cluster() -> LocalCluster:

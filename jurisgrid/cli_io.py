@@ -17,22 +17,25 @@ from jurisgrid.cli_common import console
 from jurisgrid.cli_common import engine as _engine
 from jurisgrid.cli_common import fail as _fail
 from jurisgrid.errors import JurisgridError
-from jurisgrid.geo.crs import Crs
+from jurisgrid.geo.crs import FileCrs
 
 import_app = typer.Typer(help="Load a file: grids (one revision, invariants checked), addresses, incidents.",
                          no_args_is_help=True)
 export_app = typer.Typer(help="Write a layer to a file (GeoJSON, GeoPackage, Shapefile or CSV).",
                          no_args_is_help=True)
 
-CRS_HELP = "coordinate system of the file's numbers: WGS84, CGCS2000, GCJ02 (AMap/Tencent) or BD09 (Baidu)"
+CRS_HELP = ("coordinate system of the file's numbers: WGS84, CGCS2000, GCJ02 (AMap/Tencent), BD09 (Baidu) "
+            "or any EPSG code (EPSG:4545); on import, default: the file's own (.prj / SRS), else WGS84")
 MAX_LISTED = 1_000
 
 
-def _crs(value: str) -> Crs:
-    from jurisgrid.geo.crs import UnknownCrs
+def _crs(value: str | None) -> FileCrs | None:
+    from jurisgrid.geo.crs import UnknownCrs, parse_file_crs
 
+    if value is None:
+        return None
     try:
-        return Crs.parse(value)
+        return parse_file_crs(value)
     except UnknownCrs as exc:
         _fail(str(exc))
 
@@ -72,7 +75,7 @@ def _print_problems(details: list[dict[str, object]]) -> None:
         console.print(f"… and {len(details) - MAX_LISTED} more (fix these first)")
 
 
-def _import(kind: str, path: Path, crs: str, partial: bool, dry_run: bool, reason: str | None,
+def _import(kind: str, path: Path, crs: str | None, partial: bool, dry_run: bool, reason: str | None,
             actor: str | None, expected_revision: int | None = None) -> None:
     from jurisgrid.io.transfer import ImportRefused, import_file
 
@@ -109,7 +112,7 @@ def _import(kind: str, path: Path, crs: str, partial: bool, dry_run: bool, reaso
 
 def _import_command(kind: str) -> None:
     def command(path: Path = typer.Argument(..., help="the file (.geojson, .gpkg, .shp, .csv)"),
-                crs: str = typer.Option("WGS84", help=CRS_HELP),
+                crs: str | None = typer.Option(None, help=CRS_HELP),
                 partial: bool = typer.Option(False, help="load the good features, skip the bad ones"),
                 dry_run: bool = typer.Option(False, "--dry-run", help="check everything, write nothing"),
                 reason: str | None = typer.Option(None, help="why (recorded with the revision)"),
@@ -134,7 +137,7 @@ def _export_command(layer: str) -> None:
                 n = export_layer(engine, layer, path, crs=_crs(crs), progress=_Bars(bar))
         except JurisgridError as exc:
             _fail(exc.message)
-        console.print(f"wrote {n} {layer} to {path} ({_crs(crs).value})")
+        console.print(f"wrote {n} {layer} to {path} ({crs})")
 
     command.__doc__ = f"Write the {layer} to a file."
     export_app.command(layer)(command)

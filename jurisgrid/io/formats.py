@@ -82,6 +82,7 @@ class Layer:
     rows: list[dict[str, Any]]
     geoms: list[BaseGeometry | None]
     problems: list[FeatureProblem] = field(default_factory=list)
+    crs: FileCrs | None = None      # the system the file's numbers were read in
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -109,7 +110,7 @@ def read_layer(path: Path, *, points: bool, crs: FileCrs | None = None, layer: s
     names = [str(n).lower() for n in meta["fields"]]
     n = len(data[0]) if len(data) else (0 if wkb is None else len(wkb))
     rows = [{name: _plain(col[i]) for name, col in zip(names, data, strict=True)} for i in range(n)]
-    out = Layer(rows=rows, geoms=[None] * n)
+    out = Layer(rows=rows, geoms=[None] * n, crs=crs)
     if fmt is Format.CSV:
         _csv_geometries(out, names, points=points)
     else:

@@ -1,0 +1,257 @@
+"""Writing a :class:`~jurisgrid.onboard.plan.Plan` in one transaction, the way ``seed demo`` does.
+
+The same building blocks as the demo loader (:mod:`jurisgrid.seed.load`): rows go in through
+COPY (geometry as hex EWKB), address points and incidents through a staging table and one
+set-based insert that gives each its grid under the boundary rule, and zone and station
+outlines are derived as unions of their grids (:func:`~jurisgrid.models.derived.refresh_all_outlines`).
+Before committing, the invariants are checked over the whole database; any violation, or a
+code that already exists, rolls everything back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from jurisgrid.errors import InvalidInput
+from jurisgrid.models.derived import refresh_all_outlines
+from jurisgrid.models.invariants import check_invariants
+from jurisgrid.onboard.plan import Plan
+from jurisgrid.seed.load import _load_points as load_points  # the demo loader's staging + grid join
+from jurisgrid.seed.load import copy_rows
+
+
+class InvariantsBroken(InvalidInput):
+    """The loaded units would break the database's invariants; ``details`` lists them."""
+
+
+def _hex(geoms: list[Any]) -> list[str]:
+    arr = shapely.set_srid(np.asarray(geoms, dtype=object), 4326)
+    return list(shapely.to_wkb(arr, hex=True, include_srid=True, output_dimension=2)) if len(arr) else []
+
+
+def _multi(geoms: list[Any]) -> list[Any]:
+    return [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in geoms]
+
+
+def _ids(cur: Any, table: str, codes: list[str]) -> dict[str, int]:
+    cur.execute(f"SELECT code, id FROM {table} WHERE code = ANY(%s)", (codes,))
+    return dict(cur.fetchall())
+
+
+def existing_counties(engine: Engine, codes: list[str]) -> list[str]:
+    with engine.connect() as conn:
+        return [
+            c
+            for (c,) in conn.exec_driver_sql("SELECT code FROM county WHERE code = ANY(%(c)s)", {"c": codes})
+        ]
+
+
+def write_plan(
+    engine: Engine,
+    plan: Plan,
+    *,
+    repairs: list[dict[str, Any]],
+    dry_run: bool,
+    step: Callable[[str], None] = lambda s: None,
+) -> dict[str, int]:
+    """Write ``plan`` in one transaction (rolled back when ``dry_run``); returns row counts added."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cur.execute("SET LOCAL statement_timeout = 0")
+            counts = _write(cur, plan, repairs, step)
+            step("checking invariants")
+            broken = check_invariants(conn)
+            if broken:
+                raise InvariantsBroken(
+                    f"the loaded units would break {len(broken)} invariant(s); nothing was written",
+                    details=[
+                        {"invariant": v.invariant, "subject": v.subject, "detail": v.detail} for v in broken
+                    ],
+                )
+        except IntegrityError as exc:
+            trans.rollback()
+            detail = getattr(exc.orig, "diag", None)
+            msg = getattr(detail, "message_detail", None) or str(exc.orig).splitlines()[0]
+            raise InvalidInput(f"the database refused a row: {msg}; nothing was written") from None
+        except BaseException:
+            trans.rollback()
+            raise
+        if dry_run:
+            trans.rollback()
+        else:
+            trans.commit()
+    return counts
+
+
+def _write(
+    cur: Any, plan: Plan, repairs: list[dict[str, Any]], step: Callable[[str], None]
+) -> dict[str, int]:
+    step("counties, sectors, townships, communities")
+    if plan.new_categories:
+        cur.executemany(
+            "INSERT INTO incident_category (code, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            sorted(plan.new_categories.items()),
+        )
+    county_repairs = json.dumps([r for r in repairs], ensure_ascii=False)
+    copy_rows(
+        cur,
+        "county",
+        ("code", "name", "repairs", "geom"),
+        zip(
+            [c.code for c in plan.counties],
+            [c.name for c in plan.counties],
+            [county_repairs] * len(plan.counties),
+            _hex(_multi([c.geom for c in plan.counties])),
+            strict=True,
+        ),
+    )
+    county_ids = _ids(cur, "county", [c.code for c in plan.counties])
+    copy_rows(
+        cur,
+        "sector",
+        ("code", "name", "county_id"),
+        ((s.code, s.name, county_ids[s.county]) for s in plan.sectors),
+    )
+    sector_ids = _ids(cur, "sector", [s.code for s in plan.sectors])
+    tw = plan.townships
+    copy_rows(
+        cur,
+        "township",
+        ("code", "name", "kind", "county_id", "seat", "geom"),
+        zip(
+            [t.code for t in tw],
+            [t.name for t in tw],
+            [t.kind for t in tw],
+            [county_ids[t.county] for t in tw],
+            _hex([t.geom.point_on_surface() for t in tw]),
+            _hex(_multi([t.geom for t in tw])),
+            strict=True,
+        ),
+    )
+    township_ids = _ids(cur, "township", [t.code for t in tw])
+    cm = plan.communities
+    copy_rows(
+        cur,
+        "community",
+        ("code", "name", "kind", "township_id", "geom"),
+        zip(
+            [c.code for c in cm],
+            [c.name for c in cm],
+            [c.kind for c in cm],
+            [township_ids[c.township] for c in cm],
+            _hex(_multi([c.geom for c in cm])),
+            strict=True,
+        ),
+    )
+    community_ids = _ids(cur, "community", [c.code for c in cm])
+    step("stations, zones, grids")
+    st = plan.stations
+    copy_rows(
+        cur,
+        "station",
+        ("code", "name", "kind", "sector_id", "address", "phone", "seat"),
+        zip(
+            [s.code for s in st],
+            [s.name for s in st],
+            [s.kind for s in st],
+            [sector_ids[s.sector] for s in st],
+            [s.address for s in st],
+            [s.phone for s in st],
+            _hex([s.seat for s in st]),
+            strict=True,
+        ),
+    )
+    station_ids = _ids(cur, "station", [s.code for s in st])
+    copy_rows(
+        cur,
+        "zone",
+        ("code", "name", "kind", "has_office", "station_id"),
+        ((z.code, z.name, z.kind, "t" if z.has_office else "f", station_ids[z.station]) for z in plan.zones),
+    )
+    zone_ids = _ids(cur, "zone", [z.code for z in plan.zones])
+    gr = plan.grids
+    copy_rows(
+        cur,
+        "grid",
+        ("code", "name", "community_id", "zone_id", "geom"),
+        zip(
+            [g.code for g in gr],
+            [g.name for g in gr],
+            [community_ids[g.community] for g in gr],
+            [zone_ids[g.zone] for g in gr],
+            _hex(_multi([g.geom for g in gr])),
+            strict=True,
+        ),
+    )
+    cur.execute("ANALYZE grid")
+    grid_ids = _ids(cur, "grid", [g.code for g in gr])
+    step("address points")
+    ad = plan.addresses
+    if ad:
+        load_points(
+            cur,
+            SimpleNamespace(
+                lon=np.array([a.lon for a in ad]),
+                lat=np.array([a.lat for a in ad]),
+                code=[a.code for a in ad],
+                address=[a.address for a in ad],
+                households=np.array([a.households for a in ad]),
+                population=np.array([a.population for a in ad]),
+                houses=np.array([a.houses for a in ad]),
+                units=np.array([a.units for a in ad]),
+            ),
+            kind="address",
+        )
+    step("incidents")
+    inc = plan.incidents
+    if inc:
+        utc = np.array(
+            [np.datetime64(int(i.occurred_at.timestamp()), "s") for i in inc], dtype="datetime64[s]"
+        )
+        load_points(
+            cur,
+            SimpleNamespace(
+                lon=np.array([i.lon for i in inc]),
+                lat=np.array([i.lat for i in inc]),
+                code=[i.code for i in inc],
+                category=[i.category for i in inc],
+                occurred_at=utc,
+            ),
+            kind="incident",
+        )
+    step("personnel")
+    copy_rows(cur, "person", ("code", "name", "phone"), ((p.code, p.name, p.phone) for p in plan.persons))
+    person_ids = _ids(cur, "person", [p.code for p in plan.persons])
+    copy_rows(
+        cur,
+        "assignment",
+        ("person_id", "role", "station_id", "zone_id", "community_id", "grid_id", "valid_from", "valid_to"),
+        (
+            (
+                person_ids[a.person],
+                a.role,
+                station_ids[a.station],
+                zone_ids[a.zone] if a.zone else None,
+                community_ids[a.community] if a.community else None,
+                grid_ids[a.grid] if a.grid else None,
+                a.valid_from.isoformat(),
+                a.valid_to.isoformat() if a.valid_to else None,
+            )
+            for a in plan.assignments
+        ),
+    )
+    step("zone and station outlines")
+    refresh_all_outlines(cur)
+    for t in ("county", "township", "community", "station", "zone", "grid", "address_point", "incident"):
+        cur.execute(f"ANALYZE {t}")
+    return plan.counts()
