@@ -192,7 +192,15 @@ def _point(g: BaseGeometry) -> tuple[float, float]:
 
 
 def _parts(g: BaseGeometry) -> list[shapely.Polygon]:
-    return list(polygons_only(g).geoms)
+    """The non-empty polygons of ``g`` (what ``polygons_only`` keeps, without building it)."""
+    out: list[shapely.Polygon] = []
+    for p in shapely.get_parts(g).tolist():
+        if isinstance(p, shapely.Polygon):
+            if not p.is_empty and p.area > 0:
+                out.append(p)
+        elif isinstance(p, shapely.MultiPolygon | shapely.GeometryCollection):
+            out.extend(_parts(p))
+    return out
 
 
 def _like(g: BaseGeometry, original: BaseGeometry) -> Polygonal:
@@ -209,25 +217,36 @@ def _is_sliver(piece: BaseGeometry, scale: _Scale, tolerance_m: float, sliver_m2
     return bool(tolerance_m > 0 and scale.metric(piece).buffer(-tolerance_m / 2).is_empty)
 
 
-def _shared_border_m(piece: BaseGeometry, other: BaseGeometry, scale: _Scale) -> float:
-    """Length (m) of ``piece``'s boundary that lies on ``other``'s boundary."""
-    x0, y0, x1, y1 = piece.bounds
-    e = 10 * _BORDER_EPS_DEG
-    near = shapely.clip_by_rect(other.boundary, x0 - e, y0 - e, x1 + e, y1 + e)
-    if near.is_empty:
-        return 0.0
-    return scale.length(shapely.intersection(piece.boundary, near.buffer(_BORDER_EPS_DEG)))
+def _segments(g: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end points of every segment of ``g``'s rings."""
+    rings = shapely.get_rings(np.asarray(_parts(g), dtype=object))
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    if len(coords) < 2:
+        return np.empty((0, 2)), np.empty((0, 2))
+    same = idx[1:] == idx[:-1]
+    return coords[:-1][same], coords[1:][same]
 
 
 def _longest_border(piece: BaseGeometry, cands: list[int], geoms: list[BaseGeometry],
                     keys: Sequence[str], scale: _Scale) -> tuple[int | None, list[int]]:
-    """The candidate sharing the longest border with ``piece`` (tie → smallest key), and all
-    candidates that share some border."""
+    """The candidate sharing the longest border (m) with ``piece`` (tie → smallest key), and
+    all candidates that share some border.
+
+    A piece cut out of the coverage by overlay is bounded by sub-segments of the polygons'
+    edges, split at every node, so a segment of its boundary lies on a polygon's boundary
+    exactly when its midpoint does (within ``_BORDER_EPS_DEG``, 0.1 mm)."""
+    starts, ends = _segments(piece)
+    if not len(starts) or not cands:
+        return None, []
+    mids = shapely.points((starts + ends) / 2)
+    d = (ends - starts) * [scale.kx, scale.ky]
+    seg_m = np.hypot(d[:, 0], d[:, 1])
     best: tuple[float, str] | None = None
     winner = None
     sharing = []
     for c in cands:
-        length = _shared_border_m(piece, geoms[c], scale)
+        on = shapely.dwithin(mids, geoms[c].boundary, _BORDER_EPS_DEG)
+        length = float(seg_m[on].sum())
         if length <= 1e-6:
             continue
         sharing.append(c)
@@ -267,7 +286,9 @@ def _gaps(geoms: list[BaseGeometry], outline: BaseGeometry | None) -> list[shape
 
 def _detect(geoms: list[BaseGeometry], keys: Sequence[str], outline: BaseGeometry | None,
             invalid: list[tuple[int, str]], scale: _Scale, tolerance_m: float,
-            sliver_m2: float | None) -> _Found:
+            sliver_m2: float | None, *, classify: bool = True) -> _Found:
+    """Every overlap, gap and part outside the outline larger than ``NOISE_M2`` (pieces are
+    flagged as slivers only when ``classify``: the repair does not need the flags)."""
     arr = np.asarray(geoms, dtype=object)
     problems: list[Problem] = []
     dirty: set[int] = set()
@@ -292,6 +313,9 @@ def _detect(geoms: list[BaseGeometry], keys: Sequence[str], outline: BaseGeometr
     keep = left < right
     left, right = left[keep], right[keep]
     overlap_m2 = 0.0
+    # neighbours that only touch (every pair of a clean tiling) need no overlay
+    inner = ~shapely.touches(arr[left], arr[right]) if left.size else np.zeros(0, dtype=bool)
+    left, right = left[inner], right[inner]
     if left.size:
         inter = shapely.intersection(arr[left], arr[right])
         areas = scale.area(inter)
@@ -304,7 +328,8 @@ def _detect(geoms: list[BaseGeometry], keys: Sequence[str], outline: BaseGeometr
                     dirty.update((i, j))
                     pair = tuple(sorted((keys[i], keys[j])))
                     problems.append(Problem("overlap", pair, a, *_point(piece),
-                                            sliver=_is_sliver(piece, scale, tolerance_m, sliver_m2)))
+                                            sliver=classify and _is_sliver(piece, scale, tolerance_m,
+                                                                           sliver_m2)))
     gap_m2 = 0.0
     tol_deg = max(tolerance_m, 0.0) / M_PER_DEG + _BORDER_EPS_DEG
     for piece in _gaps(geoms, outline):
@@ -315,7 +340,7 @@ def _detect(geoms: list[BaseGeometry], keys: Sequence[str], outline: BaseGeometr
         near = tree.query(piece, predicate="dwithin", distance=tol_deg).tolist()
         dirty.update(int(c) for c in near)
         problems.append(Problem("gap", tuple(sorted(keys[c] for c in near)), a, *_point(piece),
-                                sliver=_is_sliver(piece, scale, tolerance_m, sliver_m2)))
+                                sliver=classify and _is_sliver(piece, scale, tolerance_m, sliver_m2)))
     return _Found(problems, overlap_m2, gap_m2, outside_m2, [i for i, _ in invalid], dirty)
 
 
@@ -512,7 +537,8 @@ class _Ledger:
         """Attribute each change of the cleaner: a piece a polygon lost that another already
         held is an ``overlap_assigned``; what is left (node snapping, ≤ 1 mm) is reported per
         polygon as ``snapped_vertices``."""
-        tree = shapely.STRtree(np.asarray(after, dtype=object))
+        after_arr = np.asarray(after, dtype=object)
+        tree = shapely.STRtree(after_arr)
         for i in sorted(range(len(before)), key=lambda n: self.keys[n]):
             if after[i] is before[i]:
                 continue
@@ -520,12 +546,15 @@ class _Ledger:
             net = float(self.scale.area(after[i]) - self.scale.area(before[i]))
             assigned = 0.0
             for part in _parts(shapely.difference(before[i], after[i])):
-                hits = tree.query(part, predicate="intersects").tolist()
-                for j in sorted(hits, key=lambda n: self.keys[n]):
-                    if j == i:
-                        continue
-                    held = polygons_only(shapely.intersection(part, after[j]))
-                    held = polygons_only(shapely.intersection(held, before[j]))
+                hits = np.asarray([j for j in tree.query(part, predicate="intersects").tolist() if j != i],
+                                  dtype=np.int64)
+                if not hits.size:
+                    continue
+                inner = hits[~shapely.touches(part, after_arr[hits])]
+                for j in sorted(inner.tolist(), key=lambda n: self.keys[n]):
+                    held = shapely.intersection(part, after[j])
+                    if not shapely.covered_by(held, before[j]):
+                        held = shapely.intersection(held, before[j])
                     a = float(self.scale.area(held))
                     if a > NOISE_M2:
                         assigned += a
@@ -555,7 +584,7 @@ def repair_coverage(polygons: Sequence[Polygonal], *, keys: Sequence[str],
     keys = [str(k) for k in keys]
     valid, invalid, outline = _check_input(polygons, keys, outline)
     scale = _Scale.at([*valid, *([outline] if outline is not None else [])])
-    found = _detect(valid, keys, outline, invalid, scale, tolerance_m, sliver_m2)
+    found = _detect(valid, keys, outline, invalid, scale, tolerance_m, sliver_m2, classify=strict)
     if found.clean:
         return CoverageRepair(list(polygons), [], [False] * len(polygons))
     if strict:
@@ -619,24 +648,33 @@ def _node(geoms: list[BaseGeometry], inputs: list[BaseGeometry]) -> list[BaseGeo
     ``geography``) the neighbour's edge U–V is one geodesic and the changed polygon's U–P–V two,
     and the sliver between them (≈ 0.02 m² along a 150 m edge) counts as overlap or gap. The
     inserted vertex does not change the neighbour's shape, and is listed as no repair."""
-    changed = [i for i, g in enumerate(geoms) if g is not inputs[i]]
+    changed = {i for i, g in enumerate(geoms) if g is not inputs[i]}
     if not changed:
         return geoms
     out = list(geoms)
-    tree = shapely.STRtree(np.asarray(geoms, dtype=object))
-    todo = set(changed)
-    for i in changed:
-        todo.update(int(n) for n in tree.query(geoms[i], predicate="dwithin", distance=_BORDER_EPS_DEG))
-    for i in sorted(todo):
-        near = [int(n) for n in tree.query(out[i], predicate="dwithin", distance=_BORDER_EPS_DEG)
-                if n != i and (n in changed or i in changed)]
-        if not near:
+    arr = np.asarray(geoms, dtype=object)
+    tree = shapely.STRtree(arr)
+    idx = np.fromiter(sorted(changed), dtype=np.int64)
+    a, b = tree.query(arr[idx], predicate="dwithin", distance=_BORDER_EPS_DEG)
+    nbrs: dict[int, set[int]] = {}
+    for c, n in zip(idx[a].tolist(), b.tolist(), strict=True):
+        if c != n:
+            nbrs.setdefault(c, set()).add(n)
+            nbrs.setdefault(n, set()).add(c)
+    for i in sorted(nbrs):
+        near = sorted(nbrs[i])
+        g = out[i]
+        cand = np.unique(shapely.get_coordinates(np.asarray([out[n] for n in near], dtype=object)), axis=0)
+        rim = g.boundary
+        shapely.prepare(rim)
+        on = cand[shapely.dwithin(shapely.points(cand), rim, _BORDER_EPS_DEG)]
+        own = set(map(tuple, shapely.get_coordinates(g).tolist()))
+        if all(tuple(v) in own for v in on.tolist()):
             continue
-        ref = shapely.GeometryCollection([out[n] for n in sorted(near)])
-        noded = shapely.snap(out[i], ref, _BORDER_EPS_DEG)
-        if (shapely.get_num_coordinates(noded) != shapely.get_num_coordinates(out[i])
-                and noded.is_valid and shapely.equals(noded, out[i])):
-            out[i] = polygons_only(noded)
+        noded = shapely.snap(g, shapely.multipoints(on), _BORDER_EPS_DEG)
+        if (shapely.get_num_coordinates(noded) != shapely.get_num_coordinates(g)
+                and noded.is_valid and shapely.equals(noded, g)):
+            out[i] = _like(noded, g)
     return out
 
 
