@@ -51,6 +51,8 @@ that stays in one piece stays a Polygon); pairwise overlaps and gaps inside the 
 ones keep the input vertices and gain exact intersection points (snapping a repaired polygon to
 the lattice would open sub-lattice slivers against untouched neighbours).
 
+Z values are ignored: polygons no repair changed come back as given, repaired ones in 2D.
+
 Each :class:`Repair` says, in ``changes``, by how many m² it changed each polygon it names (the
 sum over the repairs of one polygon is its area change, input → output; an invalid input is
 counted by the area of its ``make_valid`` repair). A polygon that a repair would leave with no
@@ -127,7 +129,8 @@ class Problem:
 
     def describe(self) -> str:
         where = f" at ({self.lon:.7f}, {self.lat:.7f})" if self.lon is not None else ""
-        what = f"{self.kind}{' (sliver)' if self.sliver else ''} {', '.join(self.keys)}"
+        what = f"{self.kind}{' (sliver)' if self.sliver else ''}"
+        what += f" {', '.join(self.keys)}" if self.keys else ""
         size = f": {self.area_m2:.3f} m²" if self.area_m2 else ""
         return f"{what}{size}{where}{' — ' + self.detail if self.detail else ''}"
 
@@ -351,6 +354,8 @@ def _check_input(polygons: Sequence[BaseGeometry], keys: Sequence[str],
     if len(polygons) != len(keys):
         raise TopologyError([Problem("bad_input", (), 0.0, None, None,
                                      f"{len(polygons)} polygons but {len(keys)} keys")])
+    if not polygons:
+        raise TopologyError([Problem("bad_input", (), 0.0, None, None, "no polygons")])
     problems: list[Problem] = []
     seen: set[str] = set()
     for k in keys:
@@ -366,6 +371,8 @@ def _check_input(polygons: Sequence[BaseGeometry], keys: Sequence[str],
                                     f"expected a non-empty Polygon or MultiPolygon, got {got}"))
             valid.append(shapely.MultiPolygon())
             continue
+        if g.has_z:
+            g = shapely.force_2d(g)
         if g.is_valid:
             valid.append(g)
             continue
@@ -382,6 +389,8 @@ def _check_input(polygons: Sequence[BaseGeometry], keys: Sequence[str],
             problems.append(Problem("bad_input", (), 0.0, None, None,
                                     "the outline must be a non-empty Polygon or MultiPolygon"))
         else:
+            if outline.has_z:
+                outline = shapely.force_2d(outline)
             clean_outline = outline if outline.is_valid else _like(
                 shapely.make_valid(outline, method="structure", keep_collapsed=False), outline)
     if problems:

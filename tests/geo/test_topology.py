@@ -337,6 +337,16 @@ def test_no_t_junction_next_to_a_repaired_polygon() -> None:
     check_ledger([a, b, c], res, ["A", "B", "C"])
 
 
+def test_z_is_ignored() -> None:
+    keys, cells, outline = quad_tiling(3)
+    z = [shapely.force_3d(c, 5.0) for c in cells]
+    assert repair_coverage(z, keys=keys, outline=outline).polygons[0] is z[0]
+    z[4] = shapely.force_3d(shift_edge(cells[4], 1, 3.0), 5.0)
+    res = repair_coverage(z, keys=keys, outline=outline)
+    check_coverage([shapely.force_2d(g) for g in res.polygons], outline)
+    assert not res.polygons[4].has_z
+
+
 def test_a_part_of_the_outline_no_polygon_borders_is_refused() -> None:
     keys, cells, outline = quad_tiling(3)
     island = shapely.affinity.translate(cells[0], 0.05, 0)
@@ -390,6 +400,8 @@ def test_unrepairable_and_bad_input_raise_typed_errors() -> None:
         repair_coverage([*cells[:-1], cells[-1].exterior], keys=keys, outline=outline)
     with pytest.raises(TopologyError, match="keys"):
         repair_coverage(cells, keys=keys[:-1], outline=outline)
+    with pytest.raises(TopologyError, match="no polygons"):
+        repair_coverage([], keys=[], outline=outline)
     with pytest.raises(TopologyError, match="tolerance"):
         repair_coverage(cells, keys=keys, outline=outline, tolerance_m=float("nan"))
 
