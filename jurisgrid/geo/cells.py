@@ -18,7 +18,8 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-M_PER_DEG_LAT = 111_320.0
+from jurisgrid.geo.earth import METRES_PER_DEGREE as M_PER_DEG_LAT
+
 MAX_CELLS = 50_000
 
 

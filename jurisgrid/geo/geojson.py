@@ -10,10 +10,10 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from jurisgrid.geo.crs import Crs, transform_geometry
+from jurisgrid.geo.earth import METRES_PER_DEGREE
 
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                   "MultiPolygon", "GeometryCollection")
-METRES_PER_DEGREE = 111_320.0
 
 
 class GeoJSONError(ValueError):

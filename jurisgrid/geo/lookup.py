@@ -5,7 +5,7 @@ The rule, identical to ``jg_grid_at()`` in SQL: the candidates for a point are t
 boundary passes within that distance; the candidate with the smallest code wins. The point is
 *on a boundary* when it lies within the tolerance of the winning grid's boundary (a shared edge
 or vertex, or the county outline). A point with no candidate resolves to nothing, and the answer
-names the nearest grid and its distance in metres.
+names the nearest grid *on the ground* (in metres, in a local frame at the point) and its distance.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
+from jurisgrid.geo.earth import EARTH_RADIUS_M, metres_per_degree
+from jurisgrid.geo.earth import WGS84_A as WGS84_A  # re-exported (planning/geometry.py)
+from jurisgrid.geo.earth import WGS84_E2 as WGS84_E2
+
 TOLERANCE_DEG = 1e-7
-EARTH_RADIUS_M = 6_371_008.8
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -28,27 +31,27 @@ def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.n
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-# WGS 84 ellipsoid, for local metric frames
-WGS84_A = 6_378_137.0
-WGS84_E2 = 6.69437999014e-3
-
-
 def local_distance_m(lon: float, lat: float, geom: shapely.Geometry) -> float:
     """Metres from a point to a geometry, in a local frame scaled by the ellipsoid's radii of
-    curvature at the point (meridional M, prime vertical N·cos φ).
+    curvature at the point (:func:`jurisgrid.geo.earth.metres_per_degree`).
 
     Within a few kilometres this agrees with PostGIS ``geography`` distances to well under a
     millimetre per metre — unlike measuring in degrees, where a degree of longitude is 14 %
     shorter than a degree of latitude here and the nearest point found in degrees is not the
     nearest on the ground.
     """
-    phi = np.radians(lat)
-    w = 1.0 - WGS84_E2 * np.sin(phi) ** 2
-    m_per_deg_lat = np.radians(1.0) * WGS84_A * (1.0 - WGS84_E2) / w ** 1.5
-    m_per_deg_lon = np.radians(1.0) * WGS84_A / np.sqrt(w) * np.cos(phi)
-    local = shapely.transform(
-        geom, lambda xy: (xy - (lon, lat)) * (m_per_deg_lon, m_per_deg_lat))
+    scale = metres_per_degree(lat)
+    local = shapely.transform(geom, lambda xy: (xy - (lon, lat)) * scale)
     return float(shapely.distance(local, shapely.Point(0.0, 0.0)))
+
+
+def nearest_search_radius_deg(lat: float, nearest_in_degrees: float) -> float:
+    """How far (in degrees) the grid nearest in metres can be, given the distance in degrees to
+    the grid nearest in degrees: that grid is at most ``d·m_lat`` metres away, and a grid ``r``
+    degrees away is at least ``r·m_lon`` metres away, so the one nearest in metres lies within
+    ``d·m_lat/m_lon`` degrees."""
+    m_lon, m_lat = metres_per_degree(lat)
+    return nearest_in_degrees * (m_lat / m_lon) * (1.0 + 1e-9) + 1e-12
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,18 @@ class GridIndex:
         if len(cands):
             grid = int(self._by_rank[self._rank[cands].min()])
             return grid, bool(shapely.dwithin(self._boundaries[grid], point, TOLERANCE_DEG)), -1, float("nan")
-        near = int(self._tree.query_nearest(point, all_matches=False)[0])
-        return -1, False, near, local_distance_m(lon, lat, self.geoms[near])
+        near, near_m = self._nearest_m(point, lon, lat)
+        return -1, False, near, near_m
+
+    def _nearest_m(self, point: shapely.Geometry, lon: float, lat: float) -> tuple[int, float]:
+        """The grid nearest to the point in metres (ties: the smallest code) and the metres:
+        the grids within :func:`nearest_search_radius_deg` of the nearest in degrees, measured
+        in the local frame."""
+        _, deg = self._tree.query_nearest(point, all_matches=False, return_distance=True)
+        radius = nearest_search_radius_deg(lat, float(deg[0]))
+        cands = self._tree.query(point, predicate="dwithin", distance=radius)
+        best = min((local_distance_m(lon, lat, self.geoms[c]), self._rank[c], int(c)) for c in cands)
+        return best[2], best[0]
 
     def _candidates(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point, grid) index pairs with the point within the tolerance of the grid.
@@ -134,9 +147,7 @@ class GridIndex:
         nearest_m = np.full(n, np.nan)
         missing = np.flatnonzero(~inside)
         if len(missing) and len(self.codes):
-            # nearest in degrees (as `<->` in SQL), then metres in a local frame at the point
-            pi, gi = self._tree.query_nearest(points[missing], all_matches=False)
-            nearest[missing[pi]] = gi
-            for k, g in zip(missing[pi], gi, strict=True):
-                nearest_m[k] = local_distance_m(lon[k], lat[k], self.geoms[g])
+            # nearest in metres (see _nearest_m), per point: points in no grid are few
+            for k in missing.tolist():
+                nearest[k], nearest_m[k] = self._nearest_m(points[k], lon[k], lat[k])
         return Resolution(grid=grid, on_boundary=on_boundary, nearest=nearest, nearest_m=nearest_m)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -14,9 +13,9 @@ from strawberry.types import Info
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import Crs
 from jurisgrid.geo.geojson import format_geometry, simplify_tolerance_deg
-from jurisgrid.gql import asof
 from jurisgrid.gql.scalars import GeoJSON
-from jurisgrid.models.asof import as_of_of
+from jurisgrid.gql.source import loaders
+from jurisgrid.models.source import LIVE, Source, source_of
 
 CrsEnum = strawberry.enum(Crs, name="Crs", description="Coordinate system of inputs and outputs: "
                           "WGS84, CGCS2000 (same as WGS84 to < 1 m), GCJ02 (AMap, Tencent), "
@@ -35,8 +34,8 @@ MAX_PRECISION = 15
 async def resolve_geometry(info: Info, table: str, column: str, unit_id: int, *,
                            format: GeometryFormat, crs: Crs, simplify: float | None,
                            simplify_zoom: int | None, precision: int | None,
-                           at: datetime | None = None) -> Any:
-    """The geometry of a unit — as of ``at`` (from its history table) when given."""
+                           src: Source = LIVE) -> Any:
+    """The geometry of a unit under ``src``."""
     if simplify is not None and simplify < 0:
         raise InvalidInput("simplify must be ≥ 0 metres")
     if simplify_zoom is not None and not 0 <= simplify_zoom <= 24:
@@ -44,18 +43,15 @@ async def resolve_geometry(info: Info, table: str, column: str, unit_id: int, *,
     if precision is not None and not 0 <= precision <= MAX_PRECISION:
         raise InvalidInput(f"precision must be from 0 to {MAX_PRECISION} decimals")
     tol = simplify_tolerance_deg(metres=simplify, zoom=simplify_zoom)
-    if at is not None:
-        wkb = await asof.wkb(info, table, column, unit_id, at, tol)
-    else:
-        wkb = await info.context.loaders.geometry(table, column, tol).load(unit_id)
+    wkb = await loaders(info).geometry(table, column, tol, src).load(unit_id)
     if wkb is None:
         return None
     return format_geometry(shapely.from_wkb(wkb), fmt=format.value, crs=crs, precision=precision)
 
 
 def geometry_field(table: str, column: str = "geom", description: str = "") -> Any:
-    """A strawberry field resolving ``table.column`` of the node's row (as of the row's
-    instant, for a node read with ``asOf``)."""
+    """A strawberry field resolving ``table.column`` of the node's row, from the source the
+    row was read from."""
 
     async def resolver(
         root: Any, info: Info,
@@ -71,6 +67,6 @@ def geometry_field(table: str, column: str = "geom", description: str = "") -> A
         return await resolve_geometry(info, table, column, root.row["id"], format=format,
                                       crs=Crs(crs), simplify=simplify,
                                       simplify_zoom=simplify_zoom, precision=precision,
-                                      at=as_of_of(root.row))
+                                      src=source_of(root.row))
 
     return strawberry.field(resolver=resolver, description=description or None)

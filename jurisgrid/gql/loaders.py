@@ -1,7 +1,11 @@
-"""DataLoaders, created per request: one batched query per (table, relation) and tick.
+"""DataLoaders, created per request: one batched query per (source, table, relation) and tick.
 
-``Loaders.rows(table)`` loads rows by id; ``Loaders.children(table, fk)`` loads the rows whose
-foreign key is the given parent id; ``Loaders.geometry(...)`` loads (simplified) geometry.
+Every loader is keyed by its :class:`~jurisgrid.models.source.Source` as well, so a nested
+query costs one statement per level whatever the source, and one request may mix sources (an
+``asOf`` root field next to a current one, under aliases). ``rows(table, src)`` loads rows by
+id, ``children(table, fk, src)`` the rows whose foreign key is the given parent id,
+``points(...)`` the first address points / incidents of grids, ``geometry(...)`` (simplified)
+geometry. A batch runs ``fn(conn, src, …)`` through :meth:`Loaders.run`.
 """
 
 from __future__ import annotations
@@ -15,19 +19,30 @@ from strawberry.dataloader import DataLoader
 from jurisgrid.models import geometry as geometry_q
 from jurisgrid.models import rows as rows_q
 from jurisgrid.models.rows import Row
+from jurisgrid.models.source import LIVE, Source
 
 DbRunner = Callable[..., Awaitable[Any]]
+# runs fn(conn, src, *args) for a source that a plain read connection cannot answer (a future
+# instant: editing/asof.py); set by gql/source.py on first use
+SourceRunner = Callable[..., Awaitable[Any]]
 
 
 class Loaders:
     def __init__(self, db: DbRunner) -> None:
         self._db = db
+        self.source_runner: SourceRunner | None = None
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
         self._known: dict[str, dict[int, Row]] = {}
 
+    async def run(self, src: Source, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """``fn(conn, src, *args, **kw)`` on a connection that sees ``src``."""
+        if self.source_runner is not None and src != LIVE:
+            return await self.source_runner(src, fn, *args, **kw)
+        return await self._db(fn, src, *args, **kw)
+
     def prime(self, table: str, row: Row) -> None:
-        """Remember a row this request already holds: loading it by id costs no query then.
-        (Cheaper than ``DataLoader.prime``, which makes a future per row.)"""
+        """Remember a live row this request already holds: loading it by id costs no query
+        then. (Cheaper than ``DataLoader.prime``, which makes a future per row.)"""
         self._known.setdefault(table, {})[row["id"]] = row
 
     def known(self, table: str, row_id: int) -> Row | None:
@@ -39,42 +54,43 @@ class Loaders:
             loader = self._loaders[key] = make()
         return loader
 
-    def rows(self, table: str) -> DataLoader[int, Row | None]:
+    def rows(self, table: str, src: Source = LIVE) -> DataLoader[int, Row | None]:
         async def load(ids: list[int]) -> list[Row | None]:
-            known = self._known.get(table, {})
+            known = self._known.get(table, {}) if src == LIVE else {}
             missing = [i for i in ids if i not in known]
-            found = await self._db(rows_q.rows_by_ids, table, missing) if missing else {}
+            found = await self.run(src, rows_q.rows_by_ids, table, missing) if missing else {}
             return [known.get(i) or found.get(i) for i in ids]
 
-        return self._get(("rows", table), lambda: DataLoader(load_fn=load))
+        return self._get(("rows", src.key, table), lambda: DataLoader(load_fn=load))
 
-    def by_code(self, table: str) -> DataLoader[str, Row | None]:
+    def by_code(self, table: str, src: Source = LIVE) -> DataLoader[str, Row | None]:
         async def load(codes: list[str]) -> list[Row | None]:
-            found = await self._db(rows_q.rows_by_codes, table, codes)
+            found = await self.run(src, rows_q.rows_by_codes, table, codes)
             return [found.get(c) for c in codes]
 
-        return self._get(("code", table), lambda: DataLoader(load_fn=load))
+        return self._get(("code", src.key, table), lambda: DataLoader(load_fn=load))
 
-    def children(self, table: str, fk: str) -> DataLoader[int, list[Row]]:
+    def children(self, table: str, fk: str, src: Source = LIVE) -> DataLoader[int, list[Row]]:
         async def load(parent_ids: list[int]) -> list[list[Row]]:
-            found = await self._db(rows_q.rows_by_parent, table, fk, parent_ids)
-            for children in found.values():
-                for r in children:
-                    self.prime(table, r)
+            found = await self.run(src, rows_q.rows_by_parent, table, fk, parent_ids)
+            if src == LIVE:
+                for children in found.values():
+                    for r in children:
+                        self.prime(table, r)
             return [found.get(p, []) for p in parent_ids]
 
-        return self._get(("children", table, fk), lambda: DataLoader(load_fn=load))
+        return self._get(("children", src.key, table, fk), lambda: DataLoader(load_fn=load))
 
-    def first_children(self, table: str, fk: str, *, first: int, since: datetime | None = None,
-                       until: datetime | None = None) -> DataLoader[int, list[Row]]:
-        """Like :meth:`children`, but at most ``first`` rows per parent, cut in SQL."""
+    def points(self, table: str, *, first: int, since: datetime | None = None,
+               until: datetime | None = None, src: Source = LIVE) -> DataLoader[int, list[Row]]:
+        """The first ``first`` address points / incidents of each grid, cut in SQL."""
 
-        async def load(parent_ids: list[int]) -> list[list[Row]]:
-            found = await self._db(rows_q.first_rows_by_parent, table, fk, parent_ids,
+        async def load(grid_ids: list[int]) -> list[list[Row]]:
+            found = await self.run(src, rows_q.points_by_grid, table, grid_ids,
                                    first=first, since=since, until=until)
-            return [found.get(p, []) for p in parent_ids]
+            return [found.get(g, []) for g in grid_ids]
 
-        key = ("first", table, fk, first, since, until)
+        key = ("points", src.key, table, first, since, until)
         return self._get(key, lambda: DataLoader(load_fn=load))
 
     def batch(self, key: Hashable,
@@ -82,11 +98,12 @@ class Loaders:
         """A loader defined elsewhere (e.g. gql/sizing_stats.py), made once per request and key."""
         return self._get(("batch", key), lambda: DataLoader(load_fn=load_fn))
 
-    def geometry(self, table: str, column: str, simplify_deg: float) -> DataLoader[int, bytes | None]:
+    def geometry(self, table: str, column: str, simplify_deg: float,
+                 src: Source = LIVE) -> DataLoader[int, bytes | None]:
         async def load(ids: list[int]) -> list[bytes | None]:
-            found = await self._db(geometry_q.fetch_wkb, table, column, ids,
+            found = await self.run(src, geometry_q.fetch_wkb, table, column, ids,
                                    simplify_deg=simplify_deg)
             return [found.get(i) for i in ids]
 
-        return self._get(("geom", table, column, simplify_deg), lambda: DataLoader(load_fn=load))
-
+        key = ("geom", src.key, table, column, simplify_deg)
+        return self._get(key, lambda: DataLoader(load_fn=load))

@@ -1,7 +1,7 @@
 """The node types of the schema, built from plain rows; relations resolve through the
 request's DataLoaders so that nested queries cost one statement per level, not per row.
-A node read as of an instant (its row carries ``models.asof.AS_OF``) resolves its relations,
-geometry and officers as of that instant too (jurisgrid/gql/asof.py)."""
+Relations, geometry and officers are read from the source the node's row came from
+(models/source.py: live, or as of an instant), to any depth."""
 
 from __future__ import annotations
 
@@ -11,39 +11,32 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from jurisgrid.gql import asof
 from jurisgrid.gql.geometry import geometry_field
 from jurisgrid.gql.sizing_stats import UnitStats, ZoneSizing, unit_stats, zone_sizing
-from jurisgrid.models.asof import as_of_of
+from jurisgrid.gql.source import current_only, loaders, of_row
 from jurisgrid.models.rows import Row
+from jurisgrid.models.source import LIVE
 
 
 async def _one(info: Info, table: str, unit_id: int | None, of: Row) -> Row | None:
-    """The ``table`` row ``unit_id`` that ``of`` (the row asking) refers to: as of its instant."""
+    """The ``table`` row ``unit_id`` that ``of`` (the row asking) refers to, from its source."""
     if unit_id is None:
         return None
-    at = as_of_of(of)
-    if at is not None:
-        return await asof.row(info, table, unit_id, at)
-    loaders = info.context.loaders
-    return loaders.known(table, unit_id) or await loaders.rows(table).load(unit_id)
+    src = of_row(of)
+    if src == LIVE:
+        ld = info.context.loaders
+        return ld.known(table, unit_id) or await loaders(info).rows(table).load(unit_id)
+    return await loaders(info).rows(table, src).load(unit_id)
 
 
 async def _many(info: Info, table: str, ids: list[int], of: Row) -> list[Row]:
-    at = as_of_of(of)
-    if at is not None:
-        found = await asof.rows(info, table, ids, at)
-    else:
-        found = await info.context.loaders.rows(table).load_many(ids)
+    found = await loaders(info).rows(table, of_row(of)).load_many(ids)
     return [r for r in found if r is not None]
 
 
 async def _children(info: Info, table: str, fk: str, of: Row) -> list[Row]:
-    """The ``table`` rows whose ``fk`` is the row ``of`` (as of its instant, if it has one)."""
-    at = as_of_of(of)
-    if at is not None:
-        return await asof.children(info, table, fk, of["id"], at)
-    return await info.context.loaders.children(table, fk).load(of["id"])
+    """The ``table`` rows whose ``fk`` is the row ``of``, from its source."""
+    return await loaders(info).children(table, fk, of_row(of)).load(of["id"])
 
 
 async def _req(info: Info, table: str, unit_id: int, of: Row) -> Row:
@@ -54,10 +47,9 @@ async def _req(info: Info, table: str, unit_id: int, of: Row) -> Row:
     return row
 
 
-def _current(rows: list[Row], role: str | None = None) -> list[Row]:
-    """Assignments in force: now, or at the instant they were read as of (filtered in SQL)."""
-    return [r for r in rows if (r["valid_to"] is None or as_of_of(r) is not None)
-            and (role is None or r["role"] == role)]
+def _role(rows: list[Row], role: str | None = None) -> list[Row]:
+    """Assignments (in force under their source: models/source.py) with this role."""
+    return rows if role is None else [r for r in rows if r["role"] == role]
 
 
 @strawberry.interface(description="A unit with a stable public code.")
@@ -78,7 +70,7 @@ class Unit:
                       "only: under a unit read with asOf it is an error, not today's figures.")
     async def stats(self, info: Info, since: datetime | None = None,
                     until: datetime | None = None) -> UnitStats:
-        asof.current_only("stats", self.row)
+        current_only("stats", self.row)
         return await unit_stats(info, type(self).__name__.lower(), self.row["id"], since, until)
 
 
@@ -156,7 +148,7 @@ class Community(Unit):
     @strawberry.field(description="辅警 assigned to this village or community.")
     async def auxiliaries(self, info: Info) -> list[Assignment]:
         rows = await _children(info, "assignment", "community_id", self.row)
-        return [Assignment(row=r) for r in _current(rows, "auxiliary")]
+        return [Assignment(row=r) for r in _role(rows, "auxiliary")]
 
 
 @strawberry.type(description="派出所 — a police station.")
@@ -188,7 +180,7 @@ class Station(Unit):
                       "(or at the instant the station was read as of).")
     async def personnel(self, info: Info, role: str | None = None) -> list[Assignment]:
         rows = await _children(info, "assignment", "station_id", self.row)
-        return [Assignment(row=r) for r in _current(rows, role)]
+        return [Assignment(row=r) for r in _role(rows, role)]
 
 
 @strawberry.type(description="警务责任区 — a community-policing responsibility zone.")
@@ -222,13 +214,13 @@ class Zone(Unit):
                       "Current only: under a zone read with asOf it is an error.")
     async def sizing(self, info: Info, since: datetime | None = None,
                      until: datetime | None = None) -> ZoneSizing:
-        asof.current_only("sizing figures", self.row)
+        current_only("sizing figures", self.row)
         return await zone_sizing(info, self.row["id"], since, until)
 
     @strawberry.field(description="社区民警 — the zone's community officers.")
     async def officers(self, info: Info) -> list[Assignment]:
         rows = await _children(info, "assignment", "zone_id", self.row)
-        return [Assignment(row=r) for r in _current(rows, "community_officer")]
+        return [Assignment(row=r) for r in _role(rows, "community_officer")]
 
 
 @strawberry.type(description="网格 — the atomic unit of coverage (15-digit code).")
@@ -252,17 +244,13 @@ class Grid(Unit):
     @strawberry.field(description="网格员 of this grid.")
     async def grid_workers(self, info: Info) -> list[Assignment]:
         rows = await _children(info, "assignment", "grid_id", self.row)
-        return [Assignment(row=r) for r in _current(rows, "grid_worker")]
+        return [Assignment(row=r) for r in _role(rows, "grid_worker")]
 
     @strawberry.field(description="Address points in this grid (at most `first`). Under a grid "
                       "read with asOf: the current points within the grid's shape then.")
     async def address_points(self, info: Info, first: int = 100) -> list[AddressPoint]:
         n = info.context.page_size(first)
-        if (at := as_of_of(self.row)) is not None:
-            rows = await asof.first_points(info, "address_point", self.row["id"], at, first=n,
-                                           since=None, until=None)
-            return [AddressPoint(row=r) for r in rows]
-        loader = info.context.loaders.first_children("address_point", "grid_id", first=n)
+        loader = loaders(info).points("address_point", first=n, src=of_row(self.row))
         return [AddressPoint(row=r) for r in await loader.load(self.row["id"])]
 
     @strawberry.field(description="Incidents in this grid, optionally in [since, until). Under a "
@@ -270,12 +258,8 @@ class Grid(Unit):
     async def incidents(self, info: Info, first: int = 100, since: datetime | None = None,
                         until: datetime | None = None) -> list[Incident]:
         n = info.context.page_size(first)
-        if (at := as_of_of(self.row)) is not None:
-            rows = await asof.first_points(info, "incident", self.row["id"], at, first=n,
-                                           since=since, until=until)
-            return [Incident(row=r) for r in rows]
-        loader = info.context.loaders.first_children(
-            "incident", "grid_id", first=n, since=since, until=until)
+        loader = loaders(info).points("incident", first=n, since=since, until=until,
+                                      src=of_row(self.row))
         return [Incident(row=r) for r in await loader.load(self.row["id"])]
 
 
@@ -355,7 +339,7 @@ class Person:
     @strawberry.field
     async def assignments(self, info: Info) -> list[Assignment]:
         rows = await _children(info, "assignment", "person_id", self.row)
-        return [Assignment(row=r) for r in _current(rows)]
+        return [Assignment(row=r) for r in _role(rows)]
 
 
 @strawberry.type(description="A person's assignment to a station, and possibly a zone, "

@@ -10,11 +10,10 @@ import strawberry
 from strawberry.types import Info
 
 from jurisgrid.geo.crs import Crs
-from jurisgrid.gql import history as hist
 from jurisgrid.gql import responsible as resp
 from jurisgrid.gql.connections import Connection, Edge, PageInfo, decode_cursor, encode_cursor
 from jurisgrid.gql.geometry import CrsEnum
-from jurisgrid.gql.inputs import WithinDistance, point_to_wgs84, spatial_filter
+from jurisgrid.gql.inputs import WithinDistance, spatial_filter
 from jurisgrid.gql.nodes import (
     NODE_TYPES,
     AddressPoint,
@@ -29,25 +28,29 @@ from jurisgrid.gql.nodes import (
     Zone,
 )
 from jurisgrid.gql.scalars import Coordinates, GeoJSON
+from jurisgrid.gql.source import loaders, read, source_for
 from jurisgrid.models import listing
 from jurisgrid.models.listing import ListFilter
+from jurisgrid.models.source import LIVE
 
 
 async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
                       after: str | None, as_of: datetime | None = None) -> Connection[Any]:
-    if as_of is not None:  # the past (or a scheduled future) from the history tables (issue 3)
-        return await hist.list_as_of(info, table, f, first, after, as_of)
+    """A page of ``table`` under the source ``as_of`` asks for, every filter applied to the
+    rows of that source (spatial ones to its geometry, parents by their code there)."""
     ctx = info.context
+    src = source_for(as_of)
     n = ctx.page_size(first if first is not None else ctx.settings.api.page_size_default)
-    rows = await ctx.db(listing.page, table, f, first=n, after=decode_cursor(after))
+    rows = await read(info, src, listing.page, table, f, first=n, after=decode_cursor(after))
     cls = NODE_TYPES[table]
     edges = []
     for r in rows[:n]:
-        ctx.loaders.prime(table, r)
+        if src == LIVE:
+            ctx.loaders.prime(table, r)
         edges.append(Edge(cursor=encode_cursor(r["code"]), node=cls(row=r)))
 
     async def count() -> int:
-        return await ctx.db(listing.count, table, f)
+        return await read(info, src, listing.count, table, f)
 
     return Connection(
         edges=edges,
@@ -58,12 +61,12 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
 
 
 async def _by_code(info: Info, table: str, code: str, as_of: datetime | None = None) -> Any:
-    if as_of is not None:
-        return await hist.by_code_as_of(info, table, code, as_of)
-    row = await info.context.loaders.by_code(table).load(code)
+    src = source_for(as_of)
+    row = await loaders(info).by_code(table, src).load(code)
     if row is None:
         return None
-    info.context.loaders.prime(table, row)
+    if src == LIVE:
+        info.context.loaders.prime(table, row)
     return NODE_TYPES[table](row=row)
 
 
@@ -89,7 +92,7 @@ Search = Annotated[str | None,
 class Query:
     @strawberry.field(description="The county this database covers.")
     async def county(self, info: Info) -> County | None:
-        rows = await info.context.db(listing.page, "county", ListFilter(), first=1)
+        rows = await read(info, LIVE, listing.page, "county", ListFilter(), first=1)
         return County(row=rows[0]) if rows else None
 
     # -- lookups by code -------------------------------------------------------------------
@@ -248,9 +251,7 @@ class Query:
     async def responsible_for(self, info: Info, lon: float, lat: float,
                               crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                               as_of: AsOf = None) -> resp.Responsibility:
-        if as_of is not None:
-            return await hist.responsible_as_of(info, *point_to_wgs84(lon, lat, Crs(crs)), as_of)
-        return await resp.responsible_for(info, lon, lat, Crs(crs))
+        return await resp.responsible_for(info, lon, lat, Crs(crs), source_for(as_of))
 
     @strawberry.field(description="Up to 100,000 points in one request, answered in input order.")
     async def responsible_for_many(self, info: Info, points: Coordinates,

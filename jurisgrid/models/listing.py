@@ -1,18 +1,21 @@
-"""Filtered, keyset-paginated lists of units (ordered by code), and their counts."""
+"""Filtered, keyset-paginated lists of units (ordered by code) under a source, and their counts."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from geoalchemy2 import Geography
 from geoalchemy2 import functions as gf
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Select, and_, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, FromClause, cast, func, literal, or_, select
 
-from jurisgrid.geo.geojson import METRES_PER_DEGREE
-from jurisgrid.models.rows import TABLES, Row, scalar_columns
+from jurisgrid.errors import InvalidInput
+from jurisgrid.geo.earth import METRES_PER_DEGREE
+from jurisgrid.models.rows import Row, columns, run
+from jurisgrid.models.source import Source
 
 TEXT_COLUMN = {"address_point": "address", "incident": "category"}
 
@@ -35,10 +38,41 @@ class ListFilter:
     category: str | None = None
 
 
-def _where(table: str, f: ListFilter) -> list:
-    tb = TABLES[table]
-    conds: list = []
-    geom = tb.c.geom
+def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[ColumnElement[bool]]:
+    """``f`` on the rows ``tb`` of ``table`` under ``src``: spatial filters on the geometry
+    then, parents by their code then."""
+    conds: list[ColumnElement[bool]] = []
+    if f.bbox is not None or f.intersects is not None or f.within is not None:
+        if "geom" not in tb.c:
+            raise InvalidInput(f"{table} has no geometry: bbox, intersects and withinDistance "
+                               "do not apply")
+        conds += _spatial(tb.c.geom, f)
+    if f.code is not None:
+        conds.append(tb.c.code == f.code)
+    if f.codes is not None:
+        conds.append(tb.c.code.in_(f.codes))
+    if f.search:
+        col = tb.c[TEXT_COLUMN.get(table, "name")]
+        like = "%" + f.search.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        conds.append(or_(col.ilike(like), tb.c.code.startswith(f.search, autoescape=True)))
+    for fk, (parent_table, parent_code) in f.parents.items():
+        ptb = src.rows(parent_table)
+        conds.append(tb.c[fk].in_(select(ptb.c.id).where(ptb.c.code == parent_code)))
+    if f.via_zone_station is not None:
+        z, s = src.rows("zone"), src.rows("station")
+        conds.append(tb.c.zone_id.in_(
+            select(z.c.id).join(s, s.c.id == z.c.station_id).where(s.c.code == f.via_zone_station)))
+    if f.since is not None:
+        conds.append(tb.c.occurred_at >= f.since)
+    if f.until is not None:
+        conds.append(tb.c.occurred_at < f.until)
+    if f.category is not None:
+        conds.append(tb.c.category == f.category)
+    return conds
+
+
+def _spatial(geom: Any, f: ListFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if f.bbox is not None:
         env = func.ST_MakeEnvelope(*f.bbox, 4326)
         conds.append(gf.ST_Intersects(geom, env))
@@ -53,52 +87,21 @@ def _where(table: str, f: ListFilter) -> list:
         deg_lon = deg / max(0.01, math.cos(math.radians(lat)))
         conds.append(gf.ST_DWithin(geom, p, max(deg, deg_lon)))
         conds.append(func.ST_DWithin(cast(geom, Geography), cast(p, Geography), metres))
-    if f.code is not None:
-        conds.append(tb.c.code == f.code)
-    if f.codes is not None:
-        conds.append(tb.c.code.in_(f.codes))
-    if f.search:
-        col = tb.c[TEXT_COLUMN.get(table, "name")]
-        like = "%" + f.search.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        conds.append(or_(col.ilike(like), tb.c.code.startswith(f.search, autoescape=True)))
-    for fk, (parent_table, parent_code) in f.parents.items():
-        ptb = TABLES[parent_table]
-        conds.append(tb.c[fk].in_(select(ptb.c.id).where(ptb.c.code == parent_code)))
-    if f.via_zone_station is not None:
-        z, s = TABLES["zone"], TABLES["station"]
-        conds.append(tb.c.zone_id.in_(
-            select(z.c.id).join(s, s.c.id == z.c.station_id).where(s.c.code == f.via_zone_station)))
-    if f.since is not None:
-        conds.append(tb.c.occurred_at >= f.since)
-    if f.until is not None:
-        conds.append(tb.c.occurred_at < f.until)
-    if f.category is not None:
-        conds.append(tb.c.category == f.category)
     return conds
 
 
-def _select(table: str, f: ListFilter) -> Select:
-    tb = TABLES[table]
-    q = select(*[tb.c[c] for c in scalar_columns(table)])
-    conds = _where(table, f)
-    return q.where(and_(*conds)) if conds else q
-
-
-def page(conn: Connection, table: str, f: ListFilter, *, first: int,
+def page(conn: Connection, src: Source, table: str, f: ListFilter, *, first: int,
          after: str | None = None) -> list[Row]:
     """Up to ``first + 1`` rows after the code ``after`` (the extra row tells hasNextPage)."""
-    tb = TABLES[table]
-    q = _select(table, f)
+    tb = src.rows(table)
+    conds = _where(src, table, tb, f)
     if after is not None:
-        q = q.where(tb.c.code > after)
-    q = q.order_by(tb.c.code).limit(first + 1)
-    return [dict(r) for r in conn.execute(q).mappings()]
+        conds.append(tb.c.code > after)
+    q = columns(tb, table).where(*conds).order_by(tb.c.code).limit(first + 1)
+    return run(conn, src, q)
 
 
-def count(conn: Connection, table: str, f: ListFilter) -> int:
-    tb = TABLES[table]
-    conds = _where(table, f)
-    q = select(func.count()).select_from(tb)
-    if conds:
-        q = q.where(and_(*conds))
+def count(conn: Connection, src: Source, table: str, f: ListFilter) -> int:
+    tb = src.rows(table)
+    q = select(func.count()).select_from(tb).where(*_where(src, table, tb, f))
     return int(conn.execute(q).scalar_one())

@@ -1,9 +1,11 @@
-"""Who is responsible here: from an in-memory index of the current grids (one point or
-100,000), or through PostGIS in one statement (the reference path, and the bench's baseline).
+"""Who is responsible here: from an in-memory index of the live grids (one point or 100,000),
+or through PostGIS in one statement under any source (models/source.py) — the reference path,
+the bench's baseline, and ``responsibleFor(asOf:)``.
 
-Both follow the same boundary rule (``jg_grid_at()`` in SQL, :mod:`jurisgrid.geo.lookup` in
-memory); ``tests/gql/test_responsible_oracle.py`` checks that they agree with each other and
-with an independent Shapely computation.
+Both follow the same boundary rule (``jg_grid_at()`` in SQL, migration 0010;
+:mod:`jurisgrid.geo.lookup` in memory) and the same officer rule (:func:`officer_rule`);
+``tests/gql/test_responsible_oracle.py`` checks that they agree with each other and with an
+independent Shapely computation.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Connection, Engine, select, text
 from jurisgrid.db import read_connection, read_engine
 from jurisgrid.geo.lookup import GridIndex, local_distance_m
 from jurisgrid.models.rows import TABLES, Row, prefixed_select, scalar_columns, split_prefixed
+from jurisgrid.models.source import LIVE, Source
 from jurisgrid.models.sqlfiles import sql_text
 from jurisgrid.models.versions import watcher
 
@@ -28,10 +31,36 @@ from jurisgrid.models.versions import watcher
 _UNITS = {"gr": "grid", "z": "zone", "s": "station", "se": "sector", "c": "community",
           "t": "township"}
 
-SINGLE_POINT_SQL = sql_text("responsible_for.sql")
-SINGLE_POINT_SQL = SINGLE_POINT_SQL.replace(
-    "{columns}", ",\n    ".join(prefixed_select(a, tb, tb) for a, tb in _UNITS.items())
-)
+# The officer rule: who answers for a place. A place's officers are the people assigned (in
+# force under the source) as the zone's community officer (社区民警), the community's auxiliary
+# (辅警) and the grid's grid worker (网格员), ordered by role and code.
+OFFICER_PLACES = {"community_officer": "zone", "auxiliary": "community", "grid_worker": "grid"}
+
+
+def officer_rule(a: str, places: dict[str, str] | None = None) -> str:
+    """SQL: assignment ``a`` makes its person an officer of the place ``places`` names (SQL
+    expressions for the zone, community and grid ids) — or, without ``places``, of some place."""
+    parts = []
+    for role, place in OFFICER_PLACES.items():
+        col = f"{a}.{place}_id"
+        test = f"{col} = {places[place]}" if places is not None else f"{col} IS NOT NULL"
+        parts.append(f"({a}.role = '{role}' AND {test})")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _single_point_sql(src: Source) -> str:
+    sql = sql_text("responsible_for.sql")
+    sql = sql.replace(
+        "{columns}", ",\n    ".join(prefixed_select(a, tb, tb) for a, tb in _UNITS.items()))
+    sql = sql.replace("{officers}", officer_rule("a", {"zone": "z.id", "community": "c.id",
+                                                       "grid": "gr.id"}))
+    for table in (*_UNITS.values(), "assignment", "person"):
+        sql = sql.replace("{" + table + "}", src.sql(table))
+    return sql
+
+
+# the live statement: the instant is NULL, so the planner keeps only the live tables' branch
+SINGLE_POINT_SQL = _single_point_sql(LIVE).replace("%(at)s", "NULL")
 
 
 @dataclass
@@ -48,9 +77,13 @@ class PointAnswer:
 _PREPARED = "jg_responsible_for"
 
 
-def responsible_row(conn: Connection, *, lon: float, lat: float) -> Any:
-    """The raw answer row for one point (WGS 84). The statement is prepared once per database
-    connection: planning it costs ~3× more than running it."""
+def responsible_row(conn: Connection, *, lon: float, lat: float, source: Source = LIVE) -> Any:
+    """The raw answer row for one point (WGS 84) under ``source``. The live statement is
+    prepared once per database connection: planning it costs ~3× more than running it."""
+    if source != LIVE:
+        sql = _single_point_sql(source)
+        return conn.exec_driver_sql(sql, {"lon": lon, "lat": lat, **source.sql_args()}
+                                    ).mappings().one()
     info = conn.connection.info
     if not info.get(_PREPARED):
         body = SINGLE_POINT_SQL.replace("%(lon)s", "$1").replace("%(lat)s", "$2")
@@ -60,13 +93,15 @@ def responsible_row(conn: Connection, *, lon: float, lat: float) -> Any:
                                 {"lon": lon, "lat": lat}).mappings().one()
 
 
-def responsible_for(conn: Connection, *, lon: float, lat: float) -> PointAnswer:
-    """One point (WGS 84), one statement."""
-    return answer_from_row(responsible_row(conn, lon=lon, lat=lat))
+def responsible_for(conn: Connection, *, lon: float, lat: float,
+                    source: Source = LIVE) -> PointAnswer:
+    """One point (WGS 84), one statement; the rows named are tagged with ``source``."""
+    return answer_from_row(responsible_row(conn, lon=lon, lat=lat, source=source), source)
 
 
-def answer_from_row(row: Any) -> PointAnswer:
+def answer_from_row(row: Any, source: Source = LIVE) -> PointAnswer:
     units = {tb: split_prefixed(row, tb) for tb in _UNITS.values()}
+    units = {tb: source.tag(u) if u is not None else None for tb, u in units.items()}
     inside = units["grid"] is not None
     return PointAnswer(
         units=units,
@@ -101,16 +136,12 @@ FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_i
 JOIN community c ON c.id = g.community_id
 """)
 
-# the officers of a place, as in responsible_for.sql: the zone's community officers, the
-# community's auxiliary (辅警) and the grid's grid worker (网格员), ordered by role and code
-_OFFICERS_SQL = text("""
+# every live officer of some place (officer_rule), to be found by place in memory
+_OFFICERS_SQL = text(f"""
 SELECT a.role, a.id AS assignment_id, a.zone_id, a.community_id, a.grid_id,
        pe.id, pe.code, pe.name, pe.phone
-FROM assignment a JOIN person pe ON pe.id = a.person_id
-WHERE a.valid_to IS NULL
-  AND ((a.role = 'community_officer' AND a.zone_id IS NOT NULL)
-    OR (a.role = 'auxiliary' AND a.community_id IS NOT NULL)
-    OR (a.role = 'grid_worker' AND a.grid_id IS NOT NULL))
+FROM {LIVE.sql("assignment")} a JOIN person pe ON pe.id = a.person_id
+WHERE {officer_rule("a")}
 """)
 
 _UNIT_TABLES = ("grid", "zone", "station", "sector", "community", "township")
@@ -163,6 +194,7 @@ class _IndexSnapshot:
         zone = self.units["zone"][grid["zone_id"]]
         station = self.units["station"][zone["station_id"]]
         community = self.units["community"][grid["community_id"]]
+        places = {"zone": zone, "community": community, "grid": grid}
         return PointAnswer(
             units={"grid": grid, "zone": zone, "station": station,
                    "sector": self.units["sector"].get(station["sector_id"]),
@@ -171,9 +203,8 @@ class _IndexSnapshot:
             on_boundary=on_boundary,
             boundary_m=0.0 if on_boundary else local_distance_m(lon, lat, self.index.boundary(i)),
             officers=sorted(
-                self._officers.get(("community_officer", zone["id"]), [])
-                + self._officers.get(("auxiliary", community["id"]), [])
-                + self._officers.get(("grid_worker", grid["id"]), []),
+                (o for role, place in OFFICER_PLACES.items()
+                 for o in self._officers.get((role, places[place]["id"]), [])),
                 key=lambda o: (o["role"], o["code"])),
             nearest_id=None, nearest_code=None, nearest_m=None,
         )
@@ -187,9 +218,8 @@ def _all_rows(conn: Connection, table: str) -> dict[int, Row]:
 
 def _officers(conn: Connection) -> dict[tuple[str, int], list[Row]]:
     by_place: dict[tuple[str, int], list[Row]] = {}
-    place = {"community_officer": "zone_id", "auxiliary": "community_id", "grid_worker": "grid_id"}
     for r in conn.execute(_OFFICERS_SQL).mappings():
-        key = (r["role"], r[place[r["role"]]])
+        key = (r["role"], r[OFFICER_PLACES[r["role"]] + "_id"])
         by_place.setdefault(key, []).append({k: r[k] for k in _OFFICER_KEYS})
     return by_place
 

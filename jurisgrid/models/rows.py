@@ -1,6 +1,9 @@
-"""Plain rows of the unit tables: every column but geometry, as dicts keyed by column name.
+"""Plain rows of the unit tables under a :class:`~jurisgrid.models.source.Source`: every
+column but geometry, as dicts keyed by column name, batched by id, code or parent.
 
-The GraphQL node types are built from these rows; geometry is fetched separately, on demand.
+The GraphQL node types are built from these rows; geometry is fetched separately, on demand
+(models/geometry.py). Rows from a source other than the live one carry it
+(``Source.tag``), so that what is read through them comes from the same source.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, Table, func, select
 
 from jurisgrid.models import tables as t
+from jurisgrid.models.source import Source
 
 Row = dict[str, Any]
 
 TABLES: dict[str, Table] = {tb.name: tb for tb in t.metadata.sorted_tables}
+POINT_TABLES = ("address_point", "incident")
 
 
 def scalar_columns(table: str) -> list[str]:
@@ -35,51 +40,72 @@ def split_prefixed(row: Row, prefix: str) -> Row | None:
     return out if out.get("id") is not None else None
 
 
-def rows_by_ids(conn: Connection, table: str, ids: Iterable[int]) -> dict[int, Row]:
-    tb = TABLES[table]
-    cols = [tb.c[c] for c in scalar_columns(table)]
-    res = conn.execute(select(*cols).where(tb.c.id.in_(list(set(ids)))))
-    return {r["id"]: dict(r) for r in res.mappings()}
+def columns(tb: FromClause, table: str) -> Select[Any]:
+    """``SELECT`` the scalar columns of ``table`` from ``tb`` (its rows under some source)."""
+    return select(*[tb.c[c] for c in scalar_columns(table)])
 
 
-def rows_by_codes(conn: Connection, table: str, codes: Iterable[str]) -> dict[str, Row]:
-    tb = TABLES[table]
-    cols = [tb.c[c] for c in scalar_columns(table)]
-    res = conn.execute(select(*cols).where(tb.c.code.in_(list(set(codes)))))
-    return {r["code"]: dict(r) for r in res.mappings()}
+def run(conn: Connection, src: Source, q: Select[Any]) -> list[Row]:
+    return [src.tag(dict(r)) for r in conn.execute(q).mappings()]
 
 
-def rows_by_parent(conn: Connection, table: str, fk: str, parent_ids: Iterable[int],
-                   *, order_by: str = "code") -> dict[int, list[Row]]:
-    tb = TABLES[table]
-    if order_by not in tb.c:
-        order_by = "id"
-    cols = [tb.c[c] for c in scalar_columns(table)]
-    res = conn.execute(
-        select(*cols).where(tb.c[fk].in_(list(set(parent_ids)))).order_by(tb.c[order_by])
-    )
+def rows_by_ids(conn: Connection, src: Source, table: str, ids: Iterable[int]) -> dict[int, Row]:
+    tb = src.rows(table)
+    q = columns(tb, table).where(tb.c.id.in_(list(set(ids))))
+    return {r["id"]: r for r in run(conn, src, q)}
+
+
+def rows_by_codes(conn: Connection, src: Source, table: str,
+                  codes: Iterable[str]) -> dict[str, Row]:
+    tb = src.rows(table)
+    q = columns(tb, table).where(tb.c.code.in_(list(set(codes))))
+    return {r["code"]: r for r in run(conn, src, q)}
+
+
+def rows_by_parent(conn: Connection, src: Source, table: str, fk: str,
+                   parent_ids: Iterable[int]) -> dict[int, list[Row]]:
+    """The rows whose ``fk`` is one of the parents, by parent, ordered by code (or id)."""
+    tb = src.rows(table)
+    q = (columns(tb, table).where(tb.c[fk].in_(list(set(parent_ids))))
+         .order_by(tb.c["code" if "code" in tb.c else "id"]))
     out: dict[int, list[Row]] = {}
-    for r in res.mappings():
-        out.setdefault(r[fk], []).append(dict(r))
+    for r in run(conn, src, q):
+        out.setdefault(r[fk], []).append(r)
     return out
 
 
-def first_rows_by_parent(conn: Connection, table: str, fk: str, parent_ids: Iterable[int], *,
-                         first: int, since: datetime | None = None,
-                         until: datetime | None = None) -> dict[int, list[Row]]:
-    """The first ``first`` rows (by code) of each parent, in one statement; ``since``/``until``
-    bound ``occurred_at`` for tables that have it."""
-    tb = TABLES[table]
-    conds: list[ColumnElement[bool]] = [tb.c[fk].in_(list(set(parent_ids)))]
+def points_by_grid(conn: Connection, src: Source, table: str, grid_ids: Iterable[int], *,
+                   first: int, since: datetime | None = None,
+                   until: datetime | None = None) -> dict[int, list[Row]]:
+    """The first ``first`` address points / incidents (by code) of each grid, in one statement;
+    ``since``/``until`` bound ``occurred_at``. A point's grid is its stored ``grid_id`` where the
+    source keeps membership, else the grid the boundary rule gives it under the source
+    (``jg_grid_at(geom, at)``) among the grids within the tolerance of it."""
+    if table not in POINT_TABLES:
+        raise KeyError(table)
+    p = src.rows(table)
+    ids = list(set(grid_ids))
+    conds: list[ColumnElement[bool]] = []
     if since is not None:
-        conds.append(tb.c.occurred_at >= since)
+        conds.append(p.c.occurred_at >= since)
     if until is not None:
-        conds.append(tb.c.occurred_at < until)
-    rank = func.row_number().over(partition_by=tb.c[fk], order_by=tb.c.code).label("rank_")
-    sub = select(*[tb.c[c] for c in scalar_columns(table)], rank).where(and_(*conds)).subquery()
+        conds.append(p.c.occurred_at < until)
+    cols = [p.c[c] for c in scalar_columns(table) if c != "grid_id"]
+    if src.stores_membership:
+        grid_id: Any = p.c.grid_id
+        frm: Any = p
+        conds.append(grid_id.in_(ids))
+    else:
+        g = src.rows("grid")
+        grid_id = g.c.id
+        frm = p.join(g, func.ST_DWithin(g.c.geom, p.c.geom, func.jg_tolerance()))
+        conds += [g.c.id.in_(ids), func.jg_grid_at(p.c.geom, src.at) == g.c.id]
+    rank = func.row_number().over(partition_by=grid_id, order_by=p.c.code).label("rank_")
+    sub = (select(*cols, grid_id.label("grid_id"), rank).select_from(frm).where(*conds)
+           .subquery())
     q = (select(*[sub.c[c] for c in scalar_columns(table)]).where(sub.c.rank_ <= first)
-         .order_by(sub.c[fk], sub.c.code))
+         .order_by(sub.c.grid_id, sub.c.code))
     out: dict[int, list[Row]] = {}
-    for r in conn.execute(q).mappings():
-        out.setdefault(r[fk], []).append(dict(r))
+    for r in run(conn, src, q):
+        out.setdefault(r["grid_id"], []).append(r)
     return out
