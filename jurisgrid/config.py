@@ -71,6 +71,15 @@ class EditSettings(BaseSettings):
     edit_max_grids: int = 5_000           # grids one edit may touch
     # the server wakes at the next scheduled instant, and looks for newly scheduled edits this often
     edit_apply_due_interval_s: float = 5.0
+    # formats of new units' codes (editing/validation.py): a regular expression the whole code
+    # must match, where {county} {township} {station} {community} stand for the parent's code;
+    # empty: not checked. Defaults: the demo county's (jurisgrid seed). The SF seed uses others
+    # (SFPS01, SFZ<community>): set these to edit such data.
+    edit_station_code_format: str = r"{county}PS\d{2}"
+    edit_zone_code_format: str = r"{station}Z\d{2}"
+    edit_community_code_format: str = r"{township}\d{3}"
+    edit_grid_code_format: str = r"{community}\d{3}"
+    edit_person_code_format: str = r"P\d{6}"
 
 
 class ServerSettings(BaseSettings):

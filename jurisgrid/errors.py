@@ -45,3 +45,13 @@ class Unauthenticated(Forbidden):
 
     code = "UNAUTHENTICATED"
     http_status = 401
+
+
+class RuleViolation(InvalidInput):
+    """Input that breaks a rule of the domain data (editing/validation.py): a code in the wrong
+    format or outside its parent's range, an empty name, a point outside the county, a code that
+    already exists. ``code`` names the rule (e.g. ``INVALID_CODE``, ``OUTSIDE_COUNTY``)."""
+
+    def __init__(self, code: str, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.code = code

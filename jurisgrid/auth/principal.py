@@ -37,6 +37,7 @@ class Principal:
     actor: str
     role: Role
     station_code: str | None = None
+    token_id: int | None = None  # the api_token it came from (scheduled edits keep it)
 
     @property
     def is_anonymous(self) -> bool:

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from jurisgrid.auth.cache import forget
 from jurisgrid.auth.principal import Principal, Role
@@ -100,13 +100,17 @@ def authenticate(conn: Connection, secret: str) -> Principal:
     ).first()
     if row is None:
         raise Unauthenticated("unknown or revoked bearer token")
-    return Principal(actor=actor_name(row.id, row.label), role=Role(row.role), station_code=row.station_code)
+    return Principal(actor=actor_name(row.id, row.label), role=Role(row.role),
+                     station_code=row.station_code, token_id=row.id)
 
 
 def revoke(conn: Connection, token_id: int) -> TokenInfo:
     """Revoke a token (idempotent: a revoked token keeps its first revocation time).
 
-    This process forgets the token at once; other processes within ``token_cache_ttl_s``."""
+    This process forgets the token at once; other processes within ``token_cache_ttl_s``.
+    The edits it scheduled that are still pending are cancelled in the same transaction
+    (``cancel_reason`` "token revoked"): a revoked token changes nothing, not even later
+    (editing/schedule.py also refuses one whose token was revoked, should any slip through)."""
     res = conn.execute(
         update(api_token).where(api_token.c.id == token_id)
         .values(revoked_at=func.coalesce(api_token.c.revoked_at, func.now()))
@@ -114,6 +118,10 @@ def revoke(conn: Connection, token_id: int) -> TokenInfo:
     ).first()
     if res is None:
         raise NotFound(f"no token with id {token_id}", details=[{"token": token_id}])
+    conn.execute(text(
+        "UPDATE scheduled_edit SET cancelled_at = clock_timestamp(), cancelled_by = 'system', "
+        "cancel_reason = 'token revoked', status = 'cancelled' "
+        "WHERE token_id = :t AND applied_revision IS NULL AND cancelled_at IS NULL"), {"t": token_id})
     forget(res.token_hash)
     return get_token(conn, token_id)
 

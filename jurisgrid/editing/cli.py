@@ -41,6 +41,7 @@ def scheduled_cmd(all_: bool = typer.Option(False, "--all", help="also applied a
         console.print("no scheduled edits" + ("" if all_ else " pending"))
     for r in rows:
         state = (f"applied as revision {r['applied_revision']}" if r["applied_revision"]
+                 else f"{r['status']}: {r['error']}" if r["status"] in ("failed", "conflict")
                  else f"cancelled by {r['cancelled_by']}" if r["cancelled_at"] else "pending")
         console.print(f"{r['id']:>6}  {r['effective_from']:%Y-%m-%d %H:%M:%S%z}  {r['operation']:<18} "
                       f"{r['actor']:<16} {state}  {r['reason'] or ''}", markup=False, soft_wrap=True)

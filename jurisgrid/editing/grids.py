@@ -18,17 +18,10 @@ from jurisgrid.editing.lookup import (
     write_grid_geom,
 )
 from jurisgrid.editing.registry import OpContext, operation
+from jurisgrid.editing.validation import crs_arg
 from jurisgrid.errors import InvalidGeometry, InvalidInput
 from jurisgrid.geo import reshape
-from jurisgrid.geo.crs import Crs, UnknownCrs
 from jurisgrid.geo.validate import Checked, GeometryProblem, parse_line, validate_area
-
-
-def crs_arg(args: dict[str, Any]) -> Crs:
-    try:
-        return Crs.parse(args.get("crs") or "WGS84")
-    except UnknownCrs as exc:
-        raise InvalidInput(str(exc)) from None
 
 
 def problem(exc: GeometryProblem, **where: Any) -> InvalidGeometry:
@@ -166,10 +159,10 @@ def merge_grids(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[
     if len(codes) < 2:
         raise InvalidInput("merge needs at least two grids")
     grids = units_by_code(conn, "grid", codes, lock=True)
+    require_scope_for_moves(ctx.principal, [(g["code"], g["station_code"], None) for g in grids])
     if len({g["community_id"] for g in grids}) > 1:
         raise InvalidInput("grids of different communities cannot be merged",
                            details=[{"grid": g["code"], "communityId": g["community_id"]} for g in grids])
-    require_scope_for_moves(ctx.principal, [(g["code"], g["station_code"], None) for g in grids])
     geoms = grid_geoms(conn, ids=[g["id"] for g in grids])
     try:
         merged = reshape.merge([geoms[c][1] for c in codes])

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_scope_for_moves
 from jurisgrid.editing.registry import OpContext, operation
+from jurisgrid.editing.scope import require_scope_for_units
 from jurisgrid.errors import Conflict, InvalidInput, NotFound
 from jurisgrid.models.history_tables import HISTORISED
 
@@ -64,6 +65,8 @@ def revert(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
         "LEFT JOIN station sa ON sa.id = za.station_id "
         "WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s", {"r": target}).all()
     require_scope_for_moves(ctx.principal, [(c, b or a, a) for c, b, a in moves])
+    if ctx.principal.station_code is not None:
+        require_scope_for_units(ctx.principal, _touched_stations(conn, target, row.summary))
     cols = {t: _cols(conn, t) for t in HISTORISED}
     bad = {t: [r[0] for r in _conflicts(conn, t, target, cols[t])] for t in HISTORISED}
     bad = {t: ids for t, ids in bad.items() if ids}
@@ -105,6 +108,46 @@ def revert(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     conn.exec_driver_sql("UPDATE revision SET reverted_by = current_setting('jurisgrid.revision')::bigint "
                          "WHERE id = %(r)s", {"r": target})
     return []
+
+
+_TOUCHED = """
+SELECT 'zone ' || h.code, s.code FROM zone_history h LEFT JOIN station s ON s.id = h.station_id
+ WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s
+UNION ALL SELECT 'zone ' || h.code, s.code FROM zone_history h JOIN zone z ON z.id = h.id
+ JOIN station s ON s.id = z.station_id WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s
+UNION ALL SELECT 'station ' || h.code, h.code FROM station_history h
+ WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s
+UNION ALL SELECT 'assignment ' || h.id, s.code FROM assignment_history h
+ LEFT JOIN station s ON s.id = h.station_id WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s
+UNION ALL SELECT 'community ' || h.code, NULL FROM community_history h
+ WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s
+"""
+_POINT_STATION = """
+SELECT s.code FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id
+WHERE ST_Covers(g.geom, ST_GeomFromEWKB(decode(%(w)s, 'hex'))) ORDER BY g.code LIMIT 1
+"""
+
+
+def _touched_stations(conn: Connection, target: int, summary: dict[str, Any]) -> dict[str, set[str | None]]:
+    """Every unit other than grids (checked as moves) that reverting ``target`` changes, with
+    the stations it was in — before or after the revision, or now. A community counts as in
+    a station only when all its grids are (editing/scope.py)."""
+    units: dict[str, set[str | None]] = {}
+    for label, station in conn.exec_driver_sql(_TOUCHED, {"r": target}):
+        units.setdefault(label, set()).add(station)
+    for label in [k for k in units if k.startswith("community ")]:
+        stations = conn.exec_driver_sql(
+            "SELECT DISTINCT s.code FROM community c JOIN grid g ON g.community_id = c.id "
+            "JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id "
+            "WHERE c.code = %(c)s", {"c": label.split(" ", 1)[1]}).scalars().all()
+        units[label] = set(stations) if len(stations) == 1 else {None}
+    for e in summary.get("points") or []:
+        label = f"{e['table'].replace('_', ' ')} {e['code']}"
+        for version in (e.get("before"), e.get("after")):
+            if version and version.get("ewkb"):
+                units.setdefault(label, set()).add(
+                    conn.exec_driver_sql(_POINT_STATION, {"w": version["ewkb"]}).scalar_one_or_none())
+    return units
 
 
 def _restore_points(conn: Connection, entries: list[dict[str, Any]]) -> None:

@@ -32,6 +32,7 @@ reshaped area, checks the invariants there, records the changed area and summary
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,13 +103,24 @@ _CHANGED_SINCE = """
 SELECT DISTINCT {key}, l.rev_from
 FROM {t}_history m JOIN {t}_history l ON l.id = m.id
 WHERE (m.rev_from = %(r)s OR m.rev_to = %(r)s) AND l.rev_from > %(e)s AND l.rev_from < %(r)s
+  AND NOT (l.rev_from = ANY(%(ignore)s))
 ORDER BY 1, 2
 """
 
 
-def check_unchanged_since(conn: Connection, revision_id: int, expected_revision: int) -> None:
-    """Conflict if a revision after ``expected_revision`` changed a row that revision
-    ``revision_id`` (open, its operation's writes done) changed too."""
+def _refuse(expected_revision: int, clashes: list[dict[str, Any]]) -> None:
+    if clashes:
+        names = ", ".join(sorted({f"{c['kind']} {c['code']}" for c in clashes})[:10])
+        raise Conflict(f"the data changed since revision {expected_revision}: {names} changed in "
+                       f"revision {max(c['revision'] for c in clashes)}; reload and try again",
+                       details=[{"expectedRevision": expected_revision}, *clashes[:50]])
+
+
+def check_unchanged_since(conn: Connection, revision_id: int, expected_revision: int, *,
+                          ignore: Collection[int] = ()) -> None:
+    """Conflict if a revision after ``expected_revision`` (other than those in ``ignore``)
+    changed a row that revision ``revision_id`` (open, its operation's writes done) changed too.
+    Details: ``{"expectedRevision"}`` then one ``{kind, code, revision}`` per clash."""
     from jurisgrid.models.history_tables import HISTORISED
 
     if expected_revision >= revision_id - 1:
@@ -116,12 +128,31 @@ def check_unchanged_since(conn: Connection, revision_id: int, expected_revision:
     clashes = [{"kind": t, "code": code, "revision": int(rev)} for t in HISTORISED
                for code, rev in conn.exec_driver_sql(
                    _CHANGED_SINCE.format(t=t, key="m.id::text" if t == "assignment" else "m.code"),
-                   {"r": revision_id, "e": expected_revision})]
-    if clashes:
-        names = ", ".join(sorted({f"{c['kind']} {c['code']}" for c in clashes})[:10])
-        raise Conflict(f"the data changed since revision {expected_revision}: {names} changed in "
-                       f"revision {max(c['revision'] for c in clashes)}; reload and try again",
-                       details=[{"expectedRevision": expected_revision}, *clashes[:50]])
+                   {"r": revision_id, "e": expected_revision, "ignore": sorted(ignore)})]
+    _refuse(expected_revision, clashes)
+
+
+_POINTS_CHANGED_SINCE = """
+WITH mine AS (
+    SELECT DISTINCT e->>'table' AS t, e->>'code' AS code
+    FROM revision, jsonb_array_elements(coalesce(summary->'points', '[]'::jsonb)) e
+    WHERE id = %(r)s)
+SELECT DISTINCT m.t, m.code, l.id
+FROM mine m JOIN revision l ON l.id > %(e)s AND l.id < %(r)s AND NOT (l.id = ANY(%(ignore)s))
+ AND l.summary->'points' @> jsonb_build_array(jsonb_build_object('table', m.t, 'code', m.code))
+ORDER BY 1, 2, 3
+"""
+
+
+def check_points_unchanged_since(conn: Connection, revision_id: int, expected_revision: int, *,
+                                 ignore: Collection[int] = ()) -> None:
+    """Like :func:`check_unchanged_since` for address points and incidents, which have no
+    history tables: their edits are noted in ``revision.summary.points`` (editing/units.py)."""
+    if expected_revision >= revision_id - 1:
+        return
+    clashes = [{"kind": t, "code": code, "revision": int(rev)} for t, code, rev in conn.exec_driver_sql(
+        _POINTS_CHANGED_SINCE, {"r": revision_id, "e": expected_revision, "ignore": sorted(ignore)})]
+    _refuse(expected_revision, clashes)
 
 
 def close_revision(conn: Connection, revision_id: int) -> RevisionSummary:

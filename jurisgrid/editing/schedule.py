@@ -1,20 +1,41 @@
 """Effective-dated edits: a change with a future ``effectiveFrom`` takes effect at that instant.
 
 Design. A future edit is validated by a dry run against the current state, then stored in
-``scheduled_edit`` (operation name + JSON arguments + actor). It is not applied early: the
-current tables keep holding "now". :func:`apply_due` applies every stored edit whose instant
-has come, each as an ordinary revision whose ``effective_from`` is the scheduled instant (so
-history says it took effect then). It runs
+``scheduled_edit`` (operation name + JSON arguments + actor) together with what that dry run
+was checked under (migration 0009): the scheduler's role, station scope and token, and the
+revision it was validated on (``base_revision``). It is not applied early: the current tables
+keep holding "now". :func:`apply_due` applies every stored edit whose instant has come, each as
+an ordinary revision whose ``effective_from`` is the scheduled instant (so history says it took
+effect then). It runs
 
 - at the start of every edit (``runner.run_edit``) — edits always build on a state where
   everything due has happened;
 - in the server's background task every ``JURISGRID_EDIT_APPLY_DUE_INTERVAL_S`` seconds;
 - from the CLI: ``jurisgrid edits apply-due`` (e.g. from cron).
 
+When it takes effect, a scheduled edit is held to the same rules as a direct edit by its author
+at that moment (editing/execute.py): the author's role and **station scope** — a grid or zone
+that moved to another station since is Forbidden —, the validation of the input, and the
+**no-lost-update rule**: if a revision committed after ``base_revision`` changed a unit this
+edit changes (the per-unit check of ``expectedRevision``, revisions.check_unchanged_since; for
+address points and incidents, the points noted in the revisions), the edit is not applied and
+is recorded as a ``conflict`` naming the units and revisions. Revisions that applied scheduled
+edits already pending when this one was scheduled do not count: its author saw them coming
+(``scheduledEdits``, a future ``asOf``). A conflict is also announced on the
+``jurisdiction_changed`` channel (payload ``{"revision": null, "codes": …,
+"scheduledEdit": {"id", "status": "conflict", "conflicts"}}``).
+
+**Revoked tokens**: revoking a token (auth/tokens.revoke) cancels its pending scheduled edits
+in the same transaction (``cancel_reason`` "token revoked"); an edit whose token is found
+revoked when it comes due is refused all the same (Forbidden) as a backstop.
+
+Every outcome is on the row (``status``: pending, applied, cancelled, failed, conflict, with
+``error_code``/``error`` and ``conflicts``), shown by ``scheduledEdits``. A scheduled edit that
+no longer applies when due (its grid was merged away, say) is ``failed`` with its error.
+
 ``asOf`` a future instant T (models/history.py) sees the scheduled edits: inside a transaction
 that is always rolled back it applies the pending edits with effective_from ≤ T in order
-(:func:`apply_pending_until`) and reads the current tables. A scheduled edit that no longer
-applies when due (its grid was merged away, say) is marked with its error and skipped.
+(:func:`apply_pending_until`) and reads the current tables.
 """
 
 from __future__ import annotations
@@ -25,28 +46,39 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
-from jurisgrid.errors import Conflict, Forbidden, JurisgridError, NotFound
+from jurisgrid.editing.execute import Baseline, execute, map_db_error
+from jurisgrid.editing.registry import OPS
+from jurisgrid.editing.revisions import CHANNEL
+from jurisgrid.errors import Conflict, Forbidden, InvalidInput, JurisgridError, NotFound
 from jurisgrid.models.history import SCHEDULED_COLUMNS
 
 log = logging.getLogger("jurisgrid.editing")
 
-_PENDING = ("SELECT id, operation, args, actor, role, reason, effective_from FROM scheduled_edit "
+_PENDING = ("SELECT id, operation, args, actor, role, reason, effective_from, station_code, "
+            "token_id, base_revision, (SELECT revoked_at IS NOT NULL FROM api_token t "
+            "WHERE t.id = token_id) AS token_revoked FROM scheduled_edit "
             "WHERE applied_revision IS NULL AND cancelled_at IS NULL AND effective_from <= {until} "
             "ORDER BY effective_from, id")
 
 
 def schedule(engine: Engine, op: str, args: dict[str, Any], *, principal: Principal,
-             reason: str | None, effective_from: datetime) -> int:
+             reason: str | None, effective_from: datetime, base_revision: int | None = None) -> int:
+    """Store an edit (already validated by a dry run on ``base_revision``) with its author's
+    role, station scope and token, checked again when it takes effect."""
     with engine.begin() as conn:
         return int(conn.exec_driver_sql(
-            "INSERT INTO scheduled_edit (operation, args, actor, role, reason, effective_from) "
-            "VALUES (%(o)s, %(a)s::jsonb, %(ac)s, %(r)s, %(why)s, %(e)s) RETURNING id",
+            "INSERT INTO scheduled_edit (operation, args, actor, role, reason, effective_from, "
+            "station_code, token_id, base_revision) VALUES (%(o)s, %(a)s::jsonb, %(ac)s, %(r)s, "
+            "%(why)s, %(e)s, %(st)s, %(tk)s, %(b)s) RETURNING id",
             {"o": op, "a": json.dumps(args, default=str), "ac": principal.actor,
-             "r": principal.role.value, "why": reason, "e": effective_from}).scalar_one())
+             "r": principal.role.value, "why": reason, "e": effective_from,
+             "st": principal.station_code, "tk": principal.token_id,
+             "b": base_revision}).scalar_one())
 
 
 def cancel(engine: Engine, schedule_id: int, *, principal: Principal,
@@ -72,21 +104,69 @@ def cancel(engine: Engine, schedule_id: int, *, principal: Principal,
             raise Conflict(f"scheduled edit {schedule_id} was already cancelled")
         return dict(conn.exec_driver_sql(
             "UPDATE scheduled_edit SET cancelled_at = clock_timestamp(), cancelled_by = %(a)s, "
-            "cancel_reason = %(why)s WHERE id = %(i)s RETURNING " + SCHEDULED_COLUMNS,
-            {"a": principal.actor, "why": reason, "i": schedule_id}).mappings().one())
+            "cancel_reason = %(why)s, status = 'cancelled' WHERE id = %(i)s RETURNING "
+            + SCHEDULED_COLUMNS, {"a": principal.actor, "why": reason, "i": schedule_id}).mappings().one())
 
 
 def _principal(row: Any) -> Principal:
-    # the station scope was checked when the edit was scheduled
-    return Principal(actor=row.actor, role=Role(row.role or "admin"), station_code=None)
+    """The author as they were when scheduling (rows from before migration 0009 have no
+    scope: they were checked only when scheduled)."""
+    return Principal(actor=row.actor, role=Role(row.role or "admin"), station_code=row.station_code,
+                     token_id=row.token_id)
+
+
+def _known(conn: Connection, row: Any) -> frozenset[int]:
+    """Revisions of scheduled edits already pending when ``row`` was scheduled."""
+    return frozenset(r for (r,) in conn.exec_driver_sql(
+        "SELECT applied_revision FROM scheduled_edit WHERE id < %(i)s AND applied_revision > %(b)s",
+        {"i": row.id, "b": row.base_revision}))
+
+
+def _take_effect(conn: Connection, row: Any, settings: EditSettings) -> int:
+    principal = _principal(row)
+    if row.token_revoked:
+        raise Forbidden(f"the token of {row.actor} was revoked: its scheduled edits do not take "
+                        "effect", details=[{"actor": row.actor, "token": row.token_id,
+                                            "reason": "token revoked"}])
+    if row.operation not in OPS:
+        raise InvalidInput(f"unknown operation {row.operation!r}")
+    require_role(principal, OPS[row.operation].role)
+    baseline = (Baseline(int(row.base_revision), _known(conn, row))
+                if row.base_revision is not None else None)
+    out = execute(conn, row.operation, row.args, principal=principal, settings=settings,
+                  reason=row.reason, effective_from=row.effective_from, expected_revision=None,
+                  baseline=baseline)
+    assert out.revision is not None
+    return out.revision.id
+
+
+def _record_failure(conn: Connection, row: Any, exc: JurisgridError) -> None:
+    conflicts = ([d for d in exc.details if "revision" in d and "code" in d]
+                 if isinstance(exc, Conflict) else [])
+    status = "conflict" if conflicts else "failed"
+    conn.exec_driver_sql(
+        "UPDATE scheduled_edit SET status = %(s)s, error_code = %(c)s, error = %(e)s, "
+        "conflicts = %(x)s::jsonb, cancelled_at = clock_timestamp(), cancelled_by = 'system', "
+        "cancel_reason = CASE WHEN %(revoked)s THEN 'token revoked' ELSE cancel_reason END "
+        "WHERE id = %(i)s",
+        {"s": status, "c": exc.code, "e": f"{exc.code}: {exc.message}",
+         "x": json.dumps(conflicts) if conflicts else None, "i": row.id,
+         "revoked": bool(row.token_revoked)})
+    if conflicts:
+        codes: dict[str, set[str]] = {}
+        for c in conflicts:
+            codes.setdefault(str(c["kind"]), set()).add(str(c["code"]))
+        payload = {"revision": None, "bbox": None,
+                   "codes": {k: sorted(v) for k, v in codes.items()},
+                   "scheduledEdit": {"id": row.id, "status": status, "conflicts": conflicts[:20]}}
+        conn.exec_driver_sql("SELECT pg_notify(%(c)s, %(p)s)",
+                             {"c": CHANNEL, "p": json.dumps(payload)})
 
 
 def apply_pending_until(conn: Connection, until: datetime | None, *,
                         settings: EditSettings) -> list[tuple[int, int | None, str | None]]:
     """Apply pending edits due by ``until`` (None: by now) in the caller's transaction.
     Returns (schedule id, revision id or None, error) per edit tried."""
-    from jurisgrid.editing.runner import execute
-
     clause = "clock_timestamp()" if until is None else "%(u)s"
     lock = " FOR UPDATE SKIP LOCKED" if until is None else ""
     rows = conn.exec_driver_sql(_PENDING.format(until=clause) + lock, {"u": until}).all()
@@ -94,19 +174,17 @@ def apply_pending_until(conn: Connection, until: datetime | None, *,
     for row in rows:
         sp = conn.begin_nested()
         try:
-            out = execute(conn, row.operation, row.args, principal=_principal(row),
-                          settings=settings, reason=row.reason, effective_from=row.effective_from,
-                          expected_revision=None)
+            try:
+                rid = _take_effect(conn, row, settings)
+            except DBAPIError as db_exc:
+                raise map_db_error(db_exc) from None
             sp.commit()
-            rid = out.revision.id if out.revision else None
-            conn.exec_driver_sql("UPDATE scheduled_edit SET applied_revision = %(r)s WHERE id = %(i)s",
-                                 {"r": rid, "i": row.id})
+            conn.exec_driver_sql("UPDATE scheduled_edit SET applied_revision = %(r)s, "
+                                 "status = 'applied' WHERE id = %(i)s", {"r": rid, "i": row.id})
             done.append((row.id, rid, None))
         except JurisgridError as exc:
             sp.rollback()
-            conn.exec_driver_sql("UPDATE scheduled_edit SET error = %(e)s, cancelled_at = clock_timestamp(), "
-                                 "cancelled_by = 'system' WHERE id = %(i)s",
-                                 {"e": f"{exc.code}: {exc.message}", "i": row.id})
+            _record_failure(conn, row, exc)
             done.append((row.id, None, exc.message))
     return done
 

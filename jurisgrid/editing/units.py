@@ -17,11 +17,16 @@ from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_station_scope
 from jurisgrid.auth.principal import Role
-from jurisgrid.editing.grids import area_arg, crs_arg
+from jurisgrid.editing.grids import area_arg
 from jurisgrid.editing.lookup import unit_by_code
 from jurisgrid.editing.registry import OpContext, OpFn, operation
+from jurisgrid.editing.scope import (
+    community_stations,
+    require_county_wide,
+    require_whole_community,
+)
+from jurisgrid.editing.validation import point_arg
 from jurisgrid.errors import InvalidInput, NotFound
-from jurisgrid.geo.crs import CoordinateError, check_lonlat, to_wgs84
 
 POINT_FIELDS = {
     "address_point": ("code", "address", "households", "population", "houses", "units"),
@@ -30,15 +35,9 @@ POINT_FIELDS = {
 
 
 def _point(args: dict[str, Any]) -> str | None:
-    if args.get("lon") is None and args.get("lat") is None:
-        return None
-    try:
-        lon, lat = float(args["lon"]), float(args["lat"])
-        check_lonlat(lon, lat)
-    except (KeyError, TypeError, ValueError, CoordinateError) as exc:
-        raise InvalidInput(f"lon/lat: {exc}") from None
-    x, y = to_wgs84(crs_arg(args), lon, lat)
-    return shapely.to_wkb(shapely.Point(x, y), hex=True)
+    """The point as hex WKB (WGS 84); editing/validation.py has checked it lies in the county."""
+    pt = point_arg(args)
+    return None if pt is None else shapely.to_wkb(shapely.Point(*pt), hex=True)
 
 
 def _set_clause(args: dict[str, Any], allowed: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -72,6 +71,7 @@ def create_station(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> li
                                   {"c": args.get("sector")}).scalar_one_or_none()
     if sector is None:
         raise NotFound(f"unknown sector code {args.get('sector')}")
+    require_county_wide(ctx.principal, "a new station")
     seat = _point(args)
     if seat is None:
         raise InvalidInput("a station needs its seat (lon, lat)")
@@ -98,6 +98,7 @@ def update_station(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> li
 @operation("retireStation", Role.ADMIN)
 def retire_station(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     st = unit_by_code(conn, "station", args["code"], lock=True)
+    require_station_scope(ctx.principal, [st["code"]])
     _refuse_if(conn, "SELECT EXISTS (SELECT 1 FROM zone WHERE station_id = %(s)s)", {"s": st["id"]},
                f"station {st['code']} still has zones: move them first (moveZone)")
     conn.exec_driver_sql("UPDATE assignment SET valid_to = clock_timestamp() WHERE station_id = %(s)s "
@@ -147,6 +148,7 @@ def create_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> 
                               {"c": args.get("township")}).scalar_one_or_none()
     if tw is None:
         raise NotFound(f"unknown township code {args.get('township')}")
+    require_county_wide(ctx.principal, "a new community")
     checked = area_arg(args, ctx, community=args.get("code"))
     conn.exec_driver_sql(
         "INSERT INTO community (code, name, kind, township_id, geom) VALUES "
@@ -159,6 +161,7 @@ def create_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> 
 @operation("updateCommunity")
 def update_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     c = unit_by_code(conn, "community", args["code"], lock=True)
+    require_whole_community(ctx.principal, conn, c)
     _update(conn, "community", c["code"], args, {"name": "name", "kind": "kind"})
     return []
 
@@ -166,6 +169,7 @@ def update_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> 
 @operation("retireCommunity", Role.ADMIN)
 def retire_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     c = unit_by_code(conn, "community", args["code"], lock=True)
+    require_whole_community(ctx.principal, conn, c)
     _refuse_if(conn, "SELECT EXISTS (SELECT 1 FROM grid WHERE community_id = %(c)s)", {"c": c["id"]},
                f"community {c['code']} still has grids")
     conn.exec_driver_sql("UPDATE assignment SET community_id = NULL WHERE community_id = "
@@ -175,11 +179,18 @@ def retire_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> 
 
 
 # -- assignments -------------------------------------------------------------------------------
-def _assignment_refs(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+def _assignment_refs(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Ids of the zone / community / grid an assignment names; a scoped principal may name
+    only a zone or grid of its station, and a community with grids in it."""
     out: dict[str, Any] = {}
     for arg, table in (("zone", "zone"), ("community", "community"), ("grid", "grid")):
         if args.get(arg):
-            out[f"{table}_id"] = unit_by_code(conn, table, args[arg])["id"]
+            unit = unit_by_code(conn, table, args[arg])
+            out[f"{table}_id"] = unit["id"]
+            if ctx.principal.station_code is not None:
+                stations = ([unit["station_code"]] if table != "community"
+                            else community_stations(conn, unit["id"]))
+                require_station_scope(ctx.principal, stations)
     return out
 
 
@@ -191,7 +202,7 @@ def create_assignment(conn: Connection, ctx: OpContext, args: dict[str, Any]) ->
         raise NotFound(f"unknown person code {args.get('person')}")
     st = unit_by_code(conn, "station", args["station"])
     require_station_scope(ctx.principal, [st["code"]])
-    refs = _assignment_refs(conn, args)
+    refs = _assignment_refs(conn, ctx, args)
     conn.exec_driver_sql(
         "INSERT INTO assignment (person_id, role, station_id, zone_id, community_id, grid_id, valid_from) "
         "VALUES (%(p)s, %(r)s, %(s)s, %(zone_id)s, %(community_id)s, %(grid_id)s, "
@@ -215,7 +226,7 @@ def _assignment(conn: Connection, ctx: OpContext, aid: Any) -> dict[str, Any]:
 @operation("updateAssignment")
 def update_assignment(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     a = _assignment(conn, ctx, args.get("id"))
-    refs = _assignment_refs(conn, args)
+    refs = _assignment_refs(conn, ctx, args)
     sets = [f"{k} = %({k})s" for k in refs]
     if args.get("role"):
         sets.append("role = %(role)s")

@@ -46,6 +46,20 @@ class ScheduledEdit:
                     "when due (see error)")
     cancel_reason: str | None
     error: str | None
+    status: str = strawberry.field(
+        description="pending, applied, cancelled, failed (see errorCode/error: e.g. FORBIDDEN when "
+                    "the scheduler's station scope no longer covers the units, or its token was "
+                    "revoked) or conflict (a later committed edit changed the same units: see "
+                    "conflicts; the scheduled edit is not applied, so the later edit is kept)")
+    error_code: str | None = strawberry.field(description="the error's code, e.g. FORBIDDEN, CONFLICT")
+    conflicts: list[JSON] | None = strawberry.field(
+        description="on a conflict: the units and the revisions that changed them after it was "
+                    "scheduled, as {kind, code, revision}")
+    station_code: str | None = strawberry.field(
+        description="the scheduler's station scope, checked again when it takes effect (null: "
+                    "county-wide)")
+    base_revision: int | None = strawberry.field(
+        description="the revision it was validated on; later changes to the same units conflict")
 
 
 def _revision(r: dict[str, Any]) -> Revision:

@@ -41,7 +41,8 @@ def revisions(conn: Connection, *, first: int, before: int | None = None,
 
 
 SCHEDULED_COLUMNS = ("id, operation, args, actor, reason, effective_from, applied_revision, "
-                     "cancelled_at, cancelled_by, cancel_reason, error")
+                     "cancelled_at, cancelled_by, cancel_reason, error, status, error_code, "
+                     "conflicts, station_code, base_revision")
 
 
 def scheduled(conn: Connection, *, pending_only: bool = False) -> list[Row]:

@@ -49,52 +49,54 @@ def test_address_point_gets_its_grid_and_revert_removes_it(edit_engine, egql) ->
     assert oracle_violations(edit_engine) == []
 
 
-def test_incident_outside_the_county_has_no_grid(edit_engine, egql) -> None:  # type: ignore[no-untyped-def]
+def test_incident_outside_the_county_is_refused(edit_engine, egql) -> None:  # type: ignore[no-untyped-def]
+    fp = fingerprint(edit_engine)
     r = egql(f"""mutation {{ createIncident(code: "TEST-INC-1", category: "DISPUTE",
                 occurredAt: "2026-01-02T03:04:05Z", lon: 100.0, lat: 25.0) {{ {RESULT} }} }}""")
-    assert r["createIncident"]["__typename"] == "EditSuccess"
-    with edit_engine.connect() as conn:
-        assert conn.execute(text("SELECT grid_id FROM incident WHERE code = "
-                                 "'TEST-INC-1'")).scalar_one() is None
-    r = egql(f"""mutation {{ retireIncident(code: "TEST-INC-1") {{ {RESULT} }} }}""")
-    assert r["retireIncident"]["__typename"] == "EditSuccess"
+    assert r["createIncident"]["__typename"] == "ValidationError", r
+    assert r["createIncident"]["code"] == "OUTSIDE_COUNTY"
+    assert fingerprint(edit_engine) == fp
 
 
 def test_zone_lifecycle_and_refusals(edit_engine, egql) -> None:  # type: ignore[no-untyped-def]
     grid, zone, station, _lon, _lat = _grid_point(edit_engine, 23)
-    r = egql(f"""mutation {{ createZone(code: "TESTZONE1", name: "Test zone", station: "{station}") {{
+    new = f"{station}Z90"
+    r = egql(f"""mutation {{ createZone(code: "{new}", name: "Test zone", station: "{station}") {{
                  {RESULT} }} }}""")
-    assert r["createZone"]["__typename"] == "EditSuccess"
+    assert r["createZone"]["__typename"] == "EditSuccess", r
     fp = fingerprint(edit_engine)
-    dup = egql(f"""mutation {{ createZone(code: "TESTZONE1", name: "again", station: "{station}") {{
+    dup = egql(f"""mutation {{ createZone(code: "{new}", name: "again", station: "{station}") {{
                    {RESULT} }} }}""")["createZone"]
-    assert dup["__typename"] == "ConflictError" and "already exists" in dup["message"]
+    assert dup["__typename"] == "ValidationError" and dup["code"] == "DUPLICATE_CODE", dup
+    assert dup["message"] == f"zone code {new} already exists"
     busy = egql(f"""mutation {{ retireZone(code: "{zone}") {{ {RESULT} }} }}""")["retireZone"]
     assert busy["__typename"] == "ValidationError" and "still has grids" in busy["message"]
     assert fingerprint(edit_engine) == fp
-    mv = egql(f"""mutation {{ reassignGrids(grids: ["{grid}"], toZone: "TESTZONE1") {{ {RESULT} }} }}""")
+    mv = egql(f"""mutation {{ reassignGrids(grids: ["{grid}"], toZone: "{new}") {{ {RESULT} }} }}""")
     assert mv["reassignGrids"]["__typename"] == "EditSuccess"
     assert oracle_violations(edit_engine, points=False) == []
     back = egql(f"""mutation {{ reassignGrids(grids: ["{grid}"], toZone: "{zone}") {{ {RESULT} }} }}""")
     assert back["reassignGrids"]["__typename"] == "EditSuccess"
-    gone = egql(f"""mutation {{ updateZone(code: "TESTZONE1", name: "Renamed") {{ {RESULT} }} }}
+    gone = egql(f"""mutation {{ updateZone(code: "{new}", name: "Renamed") {{ {RESULT} }} }}
                """)
     assert gone["updateZone"]["__typename"] == "EditSuccess"
-    r = egql(f"""mutation {{ retireZone(code: "TESTZONE1") {{ {RESULT} }} }}""")
+    r = egql(f"""mutation {{ retireZone(code: "{new}") {{ {RESULT} }} }}""")
     assert r["retireZone"]["__typename"] == "EditSuccess"
-    assert egql("""{ zone(code: "TESTZONE1") { code } }""")["zone"] is None
+    assert egql(f"""{{ zone(code: "{new}") {{ code }} }}""")["zone"] is None
 
 
 def test_station_create_needs_admin(edit_engine, egql) -> None:  # type: ignore[no-untyped-def]
     with edit_engine.connect() as conn:
         sector = conn.execute(text("SELECT code FROM sector ORDER BY code LIMIT 1")).scalar_one()
-    q = f"""mutation {{ createStation(code: "TESTST", name: "Test station", sector: "{sector}",
-            lon: 106.9, lat: 30.8) {{ {RESULT} }} }}"""
+        county = conn.execute(text("SELECT code FROM county")).scalar_one()
+    _g, _z, _s, lon, lat = _grid_point(edit_engine, 25)
+    q = f"""mutation {{ createStation(code: "{county}PS90", name: "Test station", sector: "{sector}",
+            lon: {lon}, lat: {lat}) {{ {RESULT} }} }}"""
     fp = fingerprint(edit_engine)
     assert egql(q, who="editor")["createStation"]["__typename"] == "ForbiddenError"
     assert fingerprint(edit_engine) == fp
     assert egql(q, who="admin")["createStation"]["__typename"] == "EditSuccess"
-    r = egql(f"""mutation {{ retireStation(code: "TESTST") {{ {RESULT} }} }}""", who="admin")
+    r = egql(f"""mutation {{ retireStation(code: "{county}PS90") {{ {RESULT} }} }}""", who="admin")
     assert r["retireStation"]["__typename"] == "EditSuccess", r
 
 
