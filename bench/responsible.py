@@ -65,17 +65,14 @@ GQL_ONE = ("query($lon: Float!, $lat: Float!) { responsibleFor(lon: $lon, lat: $
 GQL_MANY = ("query($points: Coordinates!) { responsibleForMany(points: $points) { "
             "count resolved gridCodes zoneCodes stationCodes onBoundary } }")
 
-# the PostGIS limit: the boundary rule of jg_grid_at() for all points in one statement,
-# answering the same columns as responsibleForMany
+# the PostGIS limit: the boundary rule (jg_grid_of, inlined by the planner; jg_on_boundary) for
+# all points in one statement, answering the same columns as responsibleForMany
 BULK_SQL = """
 SELECT w.code, z.code, s.code,
-       ST_DWithin(ST_Boundary(w.geom), ST_SetSRID(ST_MakePoint(p.x, p.y), 4326), jg_tolerance())
+       jg_on_boundary(w.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))
 FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS p(x, y, i)
-LEFT JOIN LATERAL (
-    SELECT g.code, g.zone_id, g.geom FROM grid g
-    WHERE ST_DWithin(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326), jg_tolerance())
-    ORDER BY g.code LIMIT 1
-) w ON true
+LEFT JOIN LATERAL jg_grid_of(ST_SetSRID(ST_MakePoint(p.x, p.y), 4326)) h ON true
+LEFT JOIN grid w ON w.id = h
 LEFT JOIN zone z ON z.id = w.zone_id
 LEFT JOIN station s ON s.id = z.station_id
 ORDER BY p.i

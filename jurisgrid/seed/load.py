@@ -213,11 +213,10 @@ def _load_points(cur: Any, arrays: Any, *, kind: str) -> None:
             table="incident", cols="code, category, occurred_at", stage="stage_incident"))
 
 
-# the boundary rule of jg_grid_at(), inlined so the planner runs it as one set-based join
+# the boundary rule, jg_grid_of() (migration 0010): PostgreSQL inlines it, so the planner runs
+# it as one set-based join
 _INSERT_WITH_GRID = """
 INSERT INTO {table} ({cols}, geom, grid_id)
-SELECT {cols}, s.geom,
-       (SELECT g.id FROM grid g WHERE ST_DWithin(g.geom, s.geom, jg_tolerance())
-        ORDER BY g.code LIMIT 1)
+SELECT {cols}, s.geom, (SELECT w FROM jg_grid_of(s.geom) w)
 FROM {stage} s
 """

@@ -59,11 +59,10 @@ WHERE (i.category, i.occurred_at, ST_AsBinary(i.geom))
 RETURNING (xmax = 0) AS inserted
 
 -- name: assign_grids
--- membership for the staged points in one set-based statement, by the boundary rule of
--- jg_grid_at (candidates within jg_tolerance(), smallest code wins); the trigger then does nothing
+-- membership for the staged points in one set-based statement, by the boundary rule
+-- (jg_grid_of, migration 0010; inlined by the planner); the trigger then does nothing
 UPDATE {table} t SET grid_id = s.id FROM (
-    SELECT DISTINCT ON (t.code) t.code, g.id FROM {table} t
-    JOIN grid g ON ST_DWithin(g.geom, t.geom, jg_tolerance()) ORDER BY t.code, g.code) s
+    SELECT t.code, w AS id FROM {table} t, jg_grid_of(t.geom) w) s
 WHERE s.code = t.code
 
 -- name: stage_grids
