@@ -49,8 +49,10 @@ def _redraw_case(engine, code: str, case: str) -> dict:  # type: ignore[no-untyp
         return {"type": "Polygon", "coordinates": [[[y, x] for x, y in ring]]}
     if case == "outside_county":
         return {"type": "Polygon", "coordinates": [[[x + 1.0, y] for x, y in ring]]}
-    if case == "million_vertices":
-        n = 1_000_000
+    if case == "too_many_vertices":
+        # over the 100,000-vertex cap, under the 8 MB request-body limit (a million would be
+        # refused before GraphQL with PAYLOAD_TOO_LARGE: tests/gql/test_limits.py)
+        n = 150_000
         pts = [[x0 + 0.001 * (k / n), y0] for k in range(n)] + [[x0 + 0.001, y0 + 0.001], [x0, y0]]
         return {"type": "Polygon", "coordinates": [pts]}
     raise AssertionError(case)
@@ -62,13 +64,13 @@ def _redraw_case(engine, code: str, case: str) -> dict:  # type: ignore[no-untyp
     ("wrong_type", "INVALID_GEOMETRY"),
     ("swapped", "INVALID_GEOMETRY"),
     ("outside_county", "INVALID_GEOMETRY"),
-    ("million_vertices", "INVALID_GEOMETRY"),
+    ("too_many_vertices", "INVALID_GEOMETRY"),
 ])
 def test_bad_geometry_is_a_validation_error_and_writes_nothing(  # type: ignore[no-untyped-def]
         edit_engine, egql, some_grid, case, code) -> None:
     expected_problem = {"self_intersecting": "INVALID_GEOMETRY", "unclosed": "UNCLOSED_RING",
                         "wrong_type": "WRONG_TYPE", "swapped": "COORDINATE_RANGE",
-                        "outside_county": "OUTSIDE_COUNTY", "million_vertices": "TOO_MANY_VERTICES"}[case]
+                        "outside_county": "OUTSIDE_COUNTY", "too_many_vertices": "TOO_MANY_VERTICES"}[case]
     before = fingerprint(edit_engine)
     r = egql(REDRAW, {"grid": some_grid[0], "g": _redraw_case(edit_engine, some_grid[0], case)})["redrawGrid"]
     assert r["__typename"] == "ValidationError", r
