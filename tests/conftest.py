@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import pytest
@@ -60,27 +61,46 @@ def engine(database_url: str, demo) -> Iterator[Engine]:  # type: ignore[no-unty
 
 
 class StatementCounter:
+    """The statements made on behalf of the test: in its own thread and in everything that runs
+    in a copy of its context — the TestClient's event loop (anyio's portal copies the caller's
+    context), the thread pool of sync resolvers and DataLoaders, tasks a request starts.
+
+    The app's background work is not counted: the scheduled-edit applier (a task made at
+    lifespan start, waking every few seconds) and the watcher threads run in contexts of their
+    own. Counting them made test_no_n_plus_one depend on when a background round fell (11 > 10
+    once in a clean-clone CI run: the applier's two statements during the query).
+    """
+
     def __init__(self) -> None:
         self.statements: list[str] = []
 
     def __call__(self, conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        self.statements.append(statement)
+        if _COUNTING.get() is self:
+            self.statements.append(statement)
 
     @property
     def count(self) -> int:
         return len(self.statements)
 
 
+_COUNTING: ContextVar[StatementCounter | None] = ContextVar("count_sql", default=None)
+
+
 @pytest.fixture
-def count_sql(engine: Engine) -> Iterator[StatementCounter]:
-    """Every statement sent through the engine and its read sibling (GraphQL reads)."""
+def count_sql(engine: Engine, client) -> Iterator[StatementCounter]:  # type: ignore[no-untyped-def]
+    """Every statement the test causes through the engine and its read sibling (GraphQL reads).
+
+    Depends on ``client`` so that the app's lifespan — and the background tasks it starts — runs
+    before the counting context is set: tasks made after it would inherit it."""
     from jurisgrid.db import read_engine
 
     counter = StatementCounter()
     engines = (engine, read_engine(engine))
     for e in engines:
         event.listen(e, "before_cursor_execute", counter)
+    token = _COUNTING.set(counter)
     yield counter
+    _COUNTING.reset(token)
     for e in engines:
         event.remove(e, "before_cursor_execute", counter)
 

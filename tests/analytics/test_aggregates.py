@@ -100,7 +100,7 @@ def test_incident_counts_and_series(engine, frames, level: str, window) -> None:
 def test_weekly_series(engine, frames, level: str) -> None:
     inc = level_frames(frames)["incident"]
     local = inc.occurred_at.dt.tz_convert(SH).dt.tz_localize(None)
-    starts = (local.dt.normalize() - pd.to_timedelta(local.dt.weekday, unit="D")).dt.tz_localize(SH)
+    starts = (local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.tz_localize(SH)
     series = inc.assign(start=starts).groupby([level, "start"]).size()
     ids = sorted(grid_units(frames)[level].unique().tolist())
     with engine.connect() as conn:
