@@ -1,0 +1,443 @@
+"""Automatic balancing (issue 12 item 4): ``Balancer(params).solve(problem) -> Result``.
+
+Method, on blocks (units, or whole villages when asked):
+
+1. **Start.** With no base constraint (locked units, a move budget, fewest moves) the start is the
+   best of several METIS runs on composite weights (see ``start``), relabelled to the base
+   districts it overlaps most; otherwise the base itself. Either is made contiguous (``repair``).
+2. **Balance.** Simulated annealing, one border block at a time, the losing district kept
+   connected, on Σx² (x = deviation / tolerance, every measure and district) plus a light
+   compactness term; it ends as soon as every |x| is under a margin. Fewest-moves mode anneals on
+   the excess over the margin plus one per moved unit, then puts units back where that keeps
+   the tolerance.
+3. **Shorten boundaries.** Annealing and a steepest descent on −Σ Polsby–Popper, where no move
+   may take any deviation past its tolerance.
+
+Deterministic per seed: every stage runs a fixed number of proposals; the time limit is a
+backstop (``Result.stopped`` says when it cut a stage short — then the answer depends on speed).
+Before searching, ``diagnose`` names what makes a target impossible (a unit holding more than a
+district's upper bound, locked units over it); afterwards ``Result.limits`` says what held the
+balance back when the tolerance was not reached.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from jurisgrid.errors import InvalidInput, JurisgridError
+from jurisgrid.planning import start as starts
+from jurisgrid.planning.blocks import Blocks, build_blocks
+from jurisgrid.planning.equipartition import equipartition
+from jurisgrid.planning.geometry import Adjacency, metres_per_degree, rook_adjacency
+from jurisgrid.planning.metrics import PlanMetrics, plan_metrics
+from jurisgrid.planning.search import Energy, State, Stop, anneal, calibrate, clock, descend, reshape
+from jurisgrid.planning.units import UnitSet, assignment_array
+
+
+class BalanceCancelled(JurisgridError):
+    code = "CANCELLED"
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class Target:
+    """Balance ``measure`` to within ``tolerance`` (a fraction of the ideal) in every district."""
+
+    measure: str
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class BalanceParams:
+    districts: int | None = None  # None: as many as the base has
+    targets: tuple[Target, ...] = (Target("population", 0.05),)
+    workload: Mapping[str, float] | None = None  # weights defining the measure "workload"
+    contiguous: bool = True
+    whole_villages: bool = False
+    locked: tuple[str, ...] = ()  # unit codes that stay in their base district
+    max_moves: int | None = None  # at most this many units off their base district
+    fewest_moves: bool = False
+    compactness: bool = True  # run the boundary-shortening pass
+    seed: int = 0
+    time_limit_s: float = 60.0
+    effort: float = 1.0  # scales every stage's proposal budget
+
+
+@dataclass(frozen=True)
+class Problem:
+    units: UnitSet
+    base: Mapping[str, Hashable] | Sequence[Hashable] | None = None
+    adjacency: Adjacency | None = None
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Something that limits the balance. ``impossible``: the target cannot be met with the
+    constraints as given; ``units`` names the units concerned."""
+
+    kind: str
+    message: str
+    units: tuple[str, ...] = ()
+    measure: str | None = None
+    impossible: bool = False
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    fraction: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Result:
+    assignment: dict[str, Hashable]
+    districts: list[Hashable]
+    metrics: PlanMetrics
+    worst: dict[str, float]  # worst |deviation| per target measure (fraction of the ideal)
+    within_tolerance: bool
+    moved: int  # units off their base district (0 without a base)
+    limits: list[Limit]
+    start: str  # "metis" or "base"
+    stopped: str  # "done", or the stage the time limit cut short
+    elapsed_s: float
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+MIN_SIZE = 200  # small scopes get the budget of this many blocks (it costs little)
+ATTEMPTS = 4  # starts tried until one reaches the tolerance
+MARGIN = 0.6  # balancing aims at 60 % of each tolerance, leaving room to shorten boundaries
+
+
+def _block_xy(units: UnitSet, blocks: Blocks) -> np.ndarray:
+    """Block centres in metres (one frame for the scope; a start needs no more)."""
+    c = shapely.get_coordinates(shapely.centroid(units.geoms))
+    kx, ky = metres_per_degree(float(c[:, 1].mean()))
+    out = np.zeros((blocks.n, 2))
+    for b, m in enumerate(blocks.members):
+        out[b] = c[m].mean(axis=0) * (kx, ky)
+    return out
+
+
+def _blocks_of(units: UnitSet, blocks: Blocks, b: int) -> tuple[str, ...]:
+    return tuple(units.codes[u] for u in blocks.members[b])
+
+
+class Balancer:
+    def __init__(self, params: BalanceParams, *, progress: Callable[[Progress], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> None:
+        self.params = params
+        self.progress = progress
+        self.cancel = cancel
+
+    # -- input ----------------------------------------------------------------------------------
+    def _check(self, problem: Problem) -> None:
+        p = self.params
+        if not p.targets:
+            raise InvalidInput("name at least one measure to balance")
+        names = [t.measure for t in p.targets]
+        if len(set(names)) != len(names):
+            raise InvalidInput("each measure may be balanced once")
+        for t in p.targets:
+            if not 0 < t.tolerance < 1:
+                raise InvalidInput(f"tolerance of {t.measure} must be in (0, 1), got {t.tolerance}")
+        if p.districts is not None and p.districts < 1:
+            raise InvalidInput("districts must be at least 1")
+        if p.max_moves is not None and p.max_moves < 0:
+            raise InvalidInput("max_moves must be non-negative")
+        if p.time_limit_s <= 0 or p.effort <= 0:
+            raise InvalidInput("time_limit_s and effort must be positive")
+        needs_base = p.locked or p.max_moves is not None or p.fewest_moves or p.districts is None
+        if needs_base and problem.base is None:
+            raise InvalidInput("locked units, max_moves, fewest_moves and keeping the district count "
+                               "need a base")
+        problem.units.positions(list(p.locked), "locked unit")
+
+    # -- solve ----------------------------------------------------------------------------------
+    def solve(self, problem: Problem) -> Result:
+        t_start = time.perf_counter()
+        self._check(problem)
+        p = self.params
+        units = problem.units
+        stages: dict[str, float] = {}
+        values = [units.measure(t.measure, p.workload) for t in p.targets]
+        names = [t.measure for t in p.targets]
+        tol = [t.tolerance for t in p.targets]
+
+        base_raw = assignment_array(units, problem.base) if problem.base is not None else None
+        base_keys = sorted(set(base_raw), key=lambda d: (type(d).__name__, str(d))) if base_raw else []
+        k = p.districts if p.districts is not None else len(base_keys)
+        keys: list[Hashable] = list(base_keys[:k]) + [f"new-{i + 1}" for i in range(k - len(base_keys))] \
+            if base_raw is not None else list(range(1, k + 1))
+        if base_raw is not None and p.fewest_moves | bool(p.locked) | (p.max_moves is not None) \
+                and k != len(base_keys):
+            raise InvalidInput(f"locked units, max_moves and fewest_moves keep the base's {len(base_keys)} "
+                               f"districts; asked for {k}")
+        kpos = {d: i for i, d in enumerate(keys)}
+        base_idx = [kpos.get(d, -1) for d in base_raw] if base_raw is not None else None
+
+        adjacency = problem.adjacency or rook_adjacency(units.geoms)
+        blocks = build_blocks(units, adjacency, values, p.whole_villages and units.village is not None)
+        stages["prepare"] = time.perf_counter() - t_start
+        if k > blocks.n:
+            raise InvalidInput(f"{k} districts but only {blocks.n} movable blocks")
+        ideal = [sum(w) / k for w in blocks.weights]
+
+        base_count: list[dict[int, int]] | None = None
+        if base_idx is not None:
+            base_count = [{} for _ in range(blocks.n)]
+            for u, d in enumerate(base_idx):
+                if d >= 0:
+                    bc = base_count[blocks.of_unit[u]]
+                    bc[d] = bc.get(d, 0) + 1
+        locked = self._locked(units, blocks, base_idx)
+        limits = self._diagnose(units, blocks, names, ideal, tol, locked, keys)
+
+        def on_cancel() -> None:
+            raise BalanceCancelled("balancing cancelled")
+
+        def report(stage: str, fraction: float) -> None:
+            if self.progress is not None:
+                self.progress(Progress(stage, fraction, time.perf_counter() - t_start))
+
+        check = clock(p.time_limit_s - (time.perf_counter() - t_start), self.cancel, on_cancel, report)
+        rng = random.Random(p.seed)
+        use_base = base_count is not None and (p.fewest_moves or bool(p.locked) or p.max_moves is not None)
+        states: list[tuple[str, State]] = []
+        stopped = "done"
+        try:
+            for name, assign in self._starts(units, blocks, k, ideal, tol, base_count, use_base, rng):
+                for b, d in enumerate(locked):
+                    if d >= 0:
+                        assign[b] = d
+                if p.contiguous:
+                    for b in starts.repair(blocks, assign, k, locked):
+                        codes = _blocks_of(units, blocks, b)
+                        if not any(codes == lim.units for lim in limits):
+                            limits.append(Limit("locked_detached",
+                                                f"locked unit(s) {', '.join(codes)} lie apart from the rest "
+                                                f"of district {keys[locked[b]]}: it cannot be contiguous",
+                                                codes, impossible=True))
+                state = State(blocks, k, assign, ideal, tol, locked=locked, base=base_count,
+                              contiguous=p.contiguous, max_moves=p.max_moves)
+                t0 = time.perf_counter()
+                states.append((name, state))
+                self._balance(state, rng, check)
+                stages[f"balance:{name}"] = time.perf_counter() - t0
+                if max(state.worst()) <= 1.0:
+                    break
+        except Stop as s:
+            stopped = str(s)
+        if not states:
+            raise BalanceCancelled("the time limit passed before a start was built") if stopped != "done" \
+                else InvalidInput("no start")
+        start, state = min(states, key=lambda ns: (max(1.0, max(ns[1].worst())), -ns[1].pp_sum()))
+        if stopped == "done":
+            try:
+                self._finish(state, rng, check, stages)
+            except Stop as s:
+                stopped = str(s)
+        if self.cancel is not None and self.cancel():  # a cancel during the last stage still cancels
+            on_cancel()
+
+        t0 = time.perf_counter()
+        labels = [keys[state.assign[blocks.of_unit[u]]] for u in range(len(units))]
+        workload = p.workload
+        metrics = plan_metrics(units, labels, districts=keys, measures=names, workload=workload,
+                               adjacency=adjacency, base=base_raw)
+        stages["metrics"] = time.perf_counter() - t0
+        worst = {m: metrics.measures[m].worst for m in names}
+        within = all(worst[m] <= t + 1e-9 for m, t in zip(names, tol, strict=True))
+        if not within:
+            limits.extend(self._explain(units, blocks, state, names, ideal, tol, keys, stopped))
+        return Result(
+            dict(zip(units.codes, labels, strict=True)), keys, metrics, worst, within,
+            metrics.moves.units if metrics.moves else 0, limits, start, stopped,
+            time.perf_counter() - t_start, stages,
+        )
+
+    def _starts(self, units: UnitSet, blocks: Blocks, k: int, ideal: list[float], tol: list[float],
+                base_count: list[dict[int, int]] | None, use_base: bool,
+                rng: random.Random) -> Iterator[tuple[str, list[int]]]:
+        """Starts in the order tried: the base (when the base binds), else an equipartition, the
+        best METIS run, then equipartitions with other tie-breaks."""
+        if use_base:
+            assert base_count is not None
+            yield "base", [max(sorted(c), key=lambda d: c[d]) if c else 0 for c in base_count]
+            return
+        xy = _block_xy(units, blocks)
+        seeds = [rng.randrange(1 << 30) for _ in range(ATTEMPTS)]
+        for i, seed in enumerate(seeds):
+            if i == 1:
+                name, assign = "metis", starts.metis_start(blocks, k, ideal, tol, seed)
+            else:
+                name, assign = f"equipartition#{i}", equipartition(blocks, xy, k, tol, random.Random(seed))
+            if base_count is not None:
+                assign = starts.match_labels(assign, base_count, k)
+            yield name, assign
+
+    def _balance(self, state: State, rng: random.Random, check: Callable[[str, float], None]) -> None:
+        """Balance with smoothing moves only (a block moves to a district holding at least 30 %,
+        then 15 %, of its shared boundary): fast, and keeps the start's compactness. Fewest-moves
+        mode instead anneals on the excess over 0.9 tolerance plus one per moved unit."""
+        n, effort = max(state.b.n, MIN_SIZE), self.params.effort
+        if self.params.fewest_moves:
+            anneal(state, Energy(excess=50.0, margin=0.9, moves=1.0), rng, iterations=int(300 * n * effort),
+                   t0=2.0, t1=0.05, done=lambda s: max(s.worst()) <= 0.9, check=check, stage="balance")
+            return
+        for smooth, its, temp in ((0.3, 170, 0.3), (0.15, 70, 0.1)):
+            if max(state.worst()) <= MARGIN:
+                break
+            state.smooth = smooth
+            anneal(state, Energy(square=1.0, compact=10.0), rng, iterations=int(its * n * effort), t0=temp,
+                   t1=0.01, done=lambda s: max(s.worst()) <= MARGIN, check=check, stage="balance")
+        state.smooth = 0.0
+
+    def _finish(self, state: State, rng: random.Random, check: Callable[[str, float], None],
+                stages: dict[str, float]) -> None:
+        """Fewest moves: put units back. Otherwise a last, unrestricted annealing when no start
+        reached the tolerance, then the boundary-shortening pass."""
+        p = self.params
+        n, effort = max(state.b.n, MIN_SIZE), p.effort
+        t0 = time.perf_counter()
+        if p.fewest_moves:
+            self._put_back(state, check)
+            stages["put_back"] = time.perf_counter() - t0
+            return
+        if max(state.worst()) > 1.0:
+            # out of reach so far: anneal freely on Σx⁴ (the worst deviations weigh most), keeping
+            # the best worst deviation seen
+            e = Energy(peak=1.0, compact=0.5)
+            temp = calibrate(state, e, rng)
+            anneal(state, e, rng, iterations=int(200 * n * effort), t0=temp, t1=temp / 1000,
+                   done=lambda s: max(s.worst()) <= MARGIN, check=check, stage="balance",
+                   keep_best=lambda s: max(s.worst()))
+            stages["balance:free"] = time.perf_counter() - t0
+        if p.compactness and max(state.worst()) <= 1.0:
+            t0 = time.perf_counter()
+            e = Energy(compact=1.0, hard=True)
+            reshape(state, e, rng, iterations=int(40 * n * effort), t0=0.005, t1=0.0002, pairs=0.5,
+                    check=check, keep_best=lambda s: -s.pp_sum())
+            descend(state, e, check=check, stage="compact")
+            stages["compact"] = time.perf_counter() - t0
+
+    def _put_back(self, state: State, check: Callable[[str, float], None]) -> None:
+        """Greedy: return moved blocks to their base district while tolerance, contiguity and
+        locks hold, largest saving first; repeat until nothing returns."""
+        base = state.base
+        assert base is not None
+        e = Energy(hard=True, moves=1.0)
+        for r in range(20):
+            check("put_back", r / 20)
+            back = False
+            cands = sorted((-state.moved_units(v, state.assign[v]), v) for v in range(state.b.n)
+                           if state.moved_units(v, state.assign[v]) > 0)
+            for _, v in cands:
+                home = max(sorted(base[v]), key=lambda d: base[v][d]) if base[v] else -1
+                if home < 0 or home == state.assign[v]:
+                    continue
+                if not any(state.assign[u] == home for u in state.nbrs[v]):
+                    continue
+                if state.legal(v, home):
+                    de = state.delta(v, home, e)
+                    if de is not None and de < 0:
+                        state.move(v, home)
+                        back = True
+            if not back:
+                break
+
+    # -- constraints and diagnosis ----------------------------------------------------------------
+    def _locked(self, units: UnitSet, blocks: Blocks, base_idx: list[int] | None) -> list[int]:
+        locked = [-1] * blocks.n
+        if not self.params.locked:
+            return locked
+        assert base_idx is not None
+        by_block: dict[int, dict[int, list[str]]] = {}
+        for u in units.positions(list(self.params.locked), "locked unit"):
+            if base_idx[u] < 0:
+                raise InvalidInput(f"locked unit {units.codes[u]} is in a base district the plan drops")
+            by_block.setdefault(blocks.of_unit[u], {}).setdefault(base_idx[u], []).append(units.codes[u])
+        for b, ds in by_block.items():
+            if len(ds) > 1:
+                named = sorted(c for cs in ds.values() for c in cs)
+                raise InvalidInput(
+                    f"locked units {', '.join(named)} are in one village but in different districts: "
+                    "they cannot all stay and keep the village whole",
+                    details=[{"units": named}])
+            locked[b] = next(iter(ds))
+        return locked
+
+    def _diagnose(self, units: UnitSet, blocks: Blocks, names: list[str], ideal: list[float],
+                  tol: list[float], locked: list[int], keys: list[Hashable]) -> list[Limit]:
+        out: list[Limit] = []
+        for village, parts in blocks.split_villages:
+            codes = tuple(units.codes[u] for part in parts for u in part)
+            out.append(Limit("village_in_pieces", f"village {village} is in {len(parts)} separate pieces "
+                             f"({'; '.join(','.join(units.codes[u] for u in part) for part in parts)}): "
+                             "kept whole, its district cannot be contiguous", codes, impossible=True))
+        for m, name in enumerate(names):
+            upper = ideal[m] * (1 + tol[m])
+            w = blocks.weights[m]
+            for b in sorted(range(blocks.n), key=lambda b: -w[b]):
+                if w[b] <= upper:
+                    break
+                codes = _blocks_of(units, blocks, b)
+                vals = units.measure(name, self.params.workload)
+                big = max(blocks.members[b], key=lambda u: vals[u])
+                what = (f"unit {codes[0]}" if len(codes) == 1
+                        else f"village {units.village[big] if units.village else '?'} ({len(codes)} units)")
+                hint = (f"split unit {units.codes[big]}" if len(codes) == 1 or vals[big] > upper
+                        else f"allow split villages, or split unit {units.codes[big]}")
+                out.append(Limit("unit_exceeds_target",
+                                 f"{what} holds {w[b]:g} {name}, more than a district's upper bound "
+                                 f"{upper:.0f} (ideal {ideal[m]:.0f} + {tol[m]:.0%}): {hint}",
+                                 codes if len(codes) == 1 else (units.codes[big], *codes), name, True))
+            per_d: dict[int, float] = {}
+            for b, d in enumerate(locked):
+                if d >= 0:
+                    per_d[d] = per_d.get(d, 0.0) + w[b]
+            for d, total in sorted(per_d.items()):
+                if total > upper:
+                    codes = tuple(c for b, dd in enumerate(locked) if dd == d
+                                  for c in _blocks_of(units, blocks, b))
+                    out.append(Limit("locked_over_target",
+                                     f"locked units of district {keys[d]} hold {total:g} {name}, over the "
+                                     f"upper bound {upper:.0f}: unlock some of {', '.join(codes[:10])}",
+                                     codes, name, True))
+        return out
+
+    def _explain(self, units: UnitSet, blocks: Blocks, state: State, names: list[str], ideal: list[float],
+                 tol: list[float], keys: list[Hashable], stopped: str) -> list[Limit]:
+        """Why the tolerance was not reached: coarse blocks at the worst district, a binding move
+        budget, the time limit, or (failing those) the search."""
+        out: list[Limit] = []
+        worst = state.worst()
+        m = max(range(len(names)), key=lambda i: worst[i])
+        d = max(range(state.k), key=lambda j: abs(state.x(m, j)))
+        near = {b for b in range(blocks.n) if state.assign[b] == d}
+        near |= {u for b in near for u in blocks.nbr[b]}
+        for mm in sorted(range(len(names)), key=lambda i: -worst[i]):
+            window = 2 * tol[mm] * ideal[mm]
+            coarse = sorted((b for b in near if blocks.weights[mm][b] > window),
+                            key=lambda b: -blocks.weights[mm][b])
+            if coarse:
+                codes = tuple(c for b in coarse[:5] for c in _blocks_of(units, blocks, b))
+                out.append(Limit("coarse_units",
+                                 f"district {keys[d]} is off by {worst[m] * tol[m]:.1%} in {names[m]}; "
+                                 f"{len(coarse)} unit(s) at it each hold more {names[mm]} than the whole "
+                                 f"±{tol[mm]:.0%} window ({window:.0f}), e.g. {', '.join(codes[:5])}: "
+                                 "splitting them would help", codes, names[mm]))
+        if self.params.max_moves is not None and state.moved >= self.params.max_moves:
+            out.append(Limit("max_moves", f"the budget of {self.params.max_moves} moved units is used up"))
+        if stopped != "done":
+            out.append(Limit("time_limit", f"the time limit cut the {stopped} stage short"))
+        if not out:
+            out.append(Limit("search", f"{names[m]} in district {keys[d]} stays {worst[m] * tol[m]:.1%} off; "
+                             "try another seed or more effort"))
+        return out
