@@ -56,13 +56,14 @@ from jurisgrid.editing.registry import OPS
 from jurisgrid.editing.revisions import CHANNEL
 from jurisgrid.errors import Conflict, Forbidden, InvalidInput, JurisgridError, NotFound
 from jurisgrid.models.history import SCHEDULED_COLUMNS
+from jurisgrid.models.scheduled import PENDING
 
 log = logging.getLogger("jurisgrid.editing")
 
 _PENDING = ("SELECT id, operation, args, actor, role, reason, effective_from, station_code, "
             "token_id, base_revision, (SELECT revoked_at IS NOT NULL FROM api_token t "
             "WHERE t.id = token_id) AS token_revoked FROM scheduled_edit "
-            "WHERE applied_revision IS NULL AND cancelled_at IS NULL AND effective_from <= {until} "
+            f"WHERE {PENDING} AND effective_from <= {{until}} "
             "ORDER BY effective_from, id")
 
 
@@ -194,7 +195,7 @@ def seconds_to_next_due(engine: Engine) -> float | None:
     with engine.connect() as conn:
         secs = conn.exec_driver_sql(
             "SELECT extract(epoch FROM min(effective_from) - clock_timestamp()) FROM scheduled_edit "
-            "WHERE applied_revision IS NULL AND cancelled_at IS NULL").scalar_one()
+            f"WHERE {PENDING}").scalar_one()
         conn.rollback()
     return None if secs is None else float(secs)
 

@@ -1,5 +1,6 @@
 """History queries: ``currentRevision``, ``revisions`` (with the changed area as GeoJSON) and
-``scheduledEdits``."""
+``scheduledEdits``. (``asOf`` on the unit queries is a source of the one read layer:
+jurisgrid/models/source.py, jurisgrid/gql/source.py.)"""
 
 from __future__ import annotations
 
@@ -87,82 +88,3 @@ class HistoryQuery:
     async def scheduled_edits(self, info: Info, pending: bool = False) -> list[ScheduledEdit]:
         rows = await info.context.db(history.scheduled, pending_only=pending)
         return [ScheduledEdit(**r) for r in rows]
-
-
-# -- asOf on the read queries ------------------------------------------------------------------
-AS_OF_TABLES = ("grid", "zone", "station", "community")
-
-
-def _edit_settings(info: Info) -> Any:
-    return info.context.settings.edit
-
-
-async def by_code_as_of(info: Info, table: str, code: str, as_of: datetime) -> Any:
-    from jurisgrid.gql import asof
-    from jurisgrid.gql.nodes import NODE_TYPES
-
-    _check_table(table)
-    row = await asof.by_code(info, table, code, asof.instant(as_of))
-    return NODE_TYPES[table](row=row) if row else None
-
-
-async def list_as_of(info: Info, table: str, f: Any, first: int | None, after: str | None,
-                     as_of: datetime) -> Any:
-    """A page of units as of an instant, every filter applied to the versions then in force
-    (spatial ones to the geometry then, parents by their code then)."""
-    from jurisgrid.gql import asof
-    from jurisgrid.gql.connections import Connection, Edge, PageInfo, decode_cursor, encode_cursor
-    from jurisgrid.gql.nodes import NODE_TYPES
-    from jurisgrid.models import asof as q
-
-    _check_table(table)
-    at = asof.instant(as_of)
-    ctx = info.context
-    n = ctx.page_size(first if first is not None else ctx.settings.api.page_size_default)
-    rows = await asof.run_at(info, at, q.page, table, f, first=n, after=decode_cursor(after))
-    edges = [Edge(cursor=encode_cursor(r["code"]), node=NODE_TYPES[table](row=r)) for r in rows[:n]]
-
-    async def count() -> int:
-        return await asof.run_at(info, at, q.count, table, f)
-
-    return Connection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > n,
-                                                      end_cursor=edges[-1].cursor if edges else None),
-                      count_fn=count)
-
-
-def _check_table(table: str) -> None:
-    from jurisgrid.errors import InvalidInput
-
-    if table not in AS_OF_TABLES:
-        raise InvalidInput(f"asOf is kept for {', '.join(AS_OF_TABLES)}, not {table}")
-
-
-async def responsible_as_of(info: Info, lon: float, lat: float, as_of: datetime) -> Any:
-    """responsibleFor as of an instant: grid, zone, station, community and officers then — as
-    as-of nodes, so that what is nested under them is as of the same instant."""
-    from starlette.concurrency import run_in_threadpool
-
-    from jurisgrid.editing.asof import as_of_call
-    from jurisgrid.editing.asof import responsible_as_of as query
-    from jurisgrid.gql import asof
-    from jurisgrid.gql import responsible as resp
-    from jurisgrid.gql.nodes import Community, Grid, Person, Sector, Station, Township, Zone
-    from jurisgrid.models.asof import tagged
-
-    at = asof.instant(as_of)
-    u = await run_in_threadpool(as_of_call, info.context.engine, at, query, lon=lon, lat=lat,
-                                as_of=at, settings=_edit_settings(info))
-    station, community = u["station"], u["community"]
-    srow = await asof.row(info, "sector", station["sector_id"], at) if station else None
-    trow = await asof.row(info, "township", community["township_id"], at) if community else None
-
-    def wrap(cls: Any, row: Any) -> Any:
-        return cls(row=tagged(row, at)) if row is not None else None
-
-    officers = [resp.Officer(person=Person(row=tagged(
-        {k: o[k] for k in ("id", "code", "name", "phone")}, at)), role=o["role"]) for o in u["officers"]]
-    return resp.Responsibility(
-        on_boundary=u["on_boundary"], distance_to_boundary_m=u["boundary_m"],
-        grid=wrap(Grid, u["grid"]), zone=wrap(Zone, u["zone"]), station=wrap(Station, station),
-        community=wrap(Community, community), township=wrap(Township, trow),
-        sector=wrap(Sector, srow), officers=officers, nearest=None)

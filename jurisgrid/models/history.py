@@ -1,14 +1,15 @@
 """Reads of the revision log and the scheduled edits (migration 0003). Rows *as of* an
-instant are read by jurisgrid/models/asof.py."""
+instant are read through jurisgrid/models/source.AsOf."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection
 
 from jurisgrid.models.rows import Row
+from jurisgrid.models.scheduled import PENDING
 
 _REVISIONS = """
 SELECT id, actor, role, at, effective_from, reason, kind, summary, reverts, reverted_by,
@@ -46,10 +47,6 @@ SCHEDULED_COLUMNS = ("id, operation, args, actor, reason, effective_from, applie
 
 
 def scheduled(conn: Connection, *, pending_only: bool = False) -> list[Row]:
-    where = " WHERE applied_revision IS NULL AND cancelled_at IS NULL" if pending_only else ""
+    where = f" WHERE {PENDING}" if pending_only else ""
     return [dict(r) for r in conn.exec_driver_sql(
         f"SELECT {SCHEDULED_COLUMNS} FROM scheduled_edit{where} ORDER BY effective_from, id").mappings()]
-
-
-def is_future(as_of: datetime) -> bool:
-    return as_of > datetime.now(UTC)
