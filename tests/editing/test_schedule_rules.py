@@ -21,7 +21,7 @@ from jurisgrid.editing.runner import run_edit
 from jurisgrid.editing.schedule import apply_due
 from jurisgrid.models.history import scheduled
 from tests.editing.conftest import ADMIN
-from tests.editing.helpers import grid_shape
+from tests.editing.helpers import grid_shape, grow_into, neighbour_pair
 
 SETTINGS = EditSettings()
 
@@ -85,6 +85,35 @@ def test_scope_is_checked_again_when_the_edit_takes_effect(edit_engine: Engine) 
         assert _one(edit_engine, "SELECT name FROM zone WHERE code = :z", z=zone)[0] == name
     finally:
         run_edit(edit_engine, "moveZone", {"zone": zone, "toStation": s1}, principal=ADMIN,
+                 settings=SETTINGS)
+
+
+def test_a_scheduled_redraw_cannot_take_land_from_a_grid_now_in_another_station(
+        edit_engine: Engine) -> None:
+    """The issue's probe: a scoped editor schedules a redraw of grid A that takes a strip of its
+    neighbour B (both in S1); B is then moved to a zone of S2; at T the redraw is Forbidden —
+    as it would be made directly — and neither grid changes."""
+    a, b = neighbour_pair(edit_engine, offset=2)
+    s1, b_zone = _one(edit_engine, "SELECT s.code, z.code FROM grid g JOIN zone z ON z.id = g.zone_id "
+                                   "JOIN station s ON s.id = z.station_id WHERE g.code = :g", g=b)
+    (s2_zone,) = _one(edit_engine, "SELECT z.code FROM zone z JOIN station s ON s.id = z.station_id "
+                                   "WHERE s.code <> :s ORDER BY z.code LIMIT 1", s=s1)
+    _tid, scoped = _principal_of_new_token(edit_engine, s1, "sched-redraw")
+    sid = run_edit(edit_engine, "redrawGrid", {"grid": a, "geometry": grow_into(edit_engine, a, b)},
+                   principal=scoped, settings=SETTINGS, effective_from=_soon()).scheduled_id
+    assert sid is not None
+    run_edit(edit_engine, "reassignGrids", {"grids": [b], "toZone": s2_zone}, principal=ADMIN,
+             settings=SETTINGS)
+    shapes = {g: grid_shape(edit_engine, g).wkb for g in (a, b)}
+    try:
+        _make_due(edit_engine, sid)
+        apply_due(edit_engine, settings=SETTINGS)
+        row = _row(edit_engine, sid)
+        assert row["status"] == "failed" and row["error_code"] == "FORBIDDEN", row
+        assert b in row["error"] or "outside" in row["error"], row
+        assert {g: grid_shape(edit_engine, g).wkb for g in (a, b)} == shapes
+    finally:
+        run_edit(edit_engine, "reassignGrids", {"grids": [b], "toZone": b_zone}, principal=ADMIN,
                  settings=SETTINGS)
 
 
@@ -162,8 +191,8 @@ def listener(edit_url: str):  # type: ignore[no-untyped-def]
     eng.dispose()
 
 
-def test_the_cut_over_conflicts_instead_of_overwriting_a_later_edit(edit_engine: Engine,
-                                                                     listener) -> None:  # type: ignore[no-untyped-def]
+def test_the_cut_over_conflicts_instead_of_overwriting_a_later_edit(edit_engine: Engine, listener,
+                                                                     egql) -> None:  # type: ignore[no-untyped-def]
     """Schedule G → Z1 for T, then commit G → Z2 directly; at T the scheduled edit is a
     conflict naming G and the direct edit's revision, and G stays in Z2. A scheduled edit of an
     untouched grid H, due at the same instant, still applies."""
@@ -179,6 +208,12 @@ def test_the_cut_over_conflicts_instead_of_overwriting_a_later_edit(edit_engine:
                       settings=SETTINGS, reason="a later direct edit")
     assert direct.revision is not None
     listener(0.1)  # drain the direct edit's notification
+    # a future asOf already tells the truth: G keeps the later edit, H moves
+    later = (when + timedelta(minutes=1)).isoformat()
+    at = egql("""query($g: String!, $h: String!, $t: DateTime) { g: grid(code: $g, asOf: $t) {
+                 zone { code } } h: grid(code: $h, asOf: $t) { zone { code } } }""",
+              {"g": g, "h": h, "t": later})
+    assert (at["g"]["zone"]["code"], at["h"]["zone"]["code"]) == (z2, zh)
     try:
         _make_due(edit_engine, sid_g, sid_h)
         apply_due(edit_engine, settings=SETTINGS)
