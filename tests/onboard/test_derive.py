@@ -1,0 +1,142 @@
+"""What is missing is derived: a bureau with only station jurisdiction polygons gets one zone per
+station and grids cut as community ∩ zone (checked against Shapely); several counties load from
+one file set; a manifest maps odd file and column names, and a bad manifest is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import shapely
+from sqlalchemy import Engine, text
+
+from jurisgrid.errors import InvalidInput
+from jurisgrid.geo.crs import Crs
+from jurisgrid.geo.validate import area_m2
+from jurisgrid.io.formats import write_layer
+from jurisgrid.onboard.pipeline import load_jurisdiction
+from tests.onboard.conftest import counts, write_set, zone_station
+
+
+def _station_polygons(demo) -> dict[str, shapely.Geometry]:  # type: ignore[no-untyped-def]
+    zs = zone_station(demo)
+    parts: dict[str, list[shapely.Geometry]] = {}
+    for g in demo.grids:
+        parts.setdefault(zs[g.zone_code], []).append(g.geom)
+    return {s: shapely.union_all(p) for s, p in parts.items()}
+
+
+def test_only_station_polygons_zones_and_grids_are_generated(
+    empty_engine: Engine, demo, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = write_set(demo, tmp_path / "qu", kinds=("townships", "communities"))
+    polys = _station_polygons(demo)
+    codes = sorted(polys)
+    names = {s.code: s.name for s in demo.stations}
+    write_layer(
+        root / "派出所.geojson",
+        columns={"派出所代码": codes, "派出所名称": [names[c] for c in codes]},
+        geoms=[polys[c] for c in codes],
+        geometry_type="MultiPolygon",
+        crs=Crs.WGS84,
+        layer="stations",
+    )
+    report = load_jurisdiction(empty_engine, root)
+    assert report.written and report.bad == []
+    assert any("one per station polygon" in d for d in report.derived)
+    assert any("community ∩ zone" in d for d in report.derived)
+    # the oracle: every (community, station) pair that overlaps by ≥ 1 m² is one grid
+    want = {
+        (c.code, s)
+        for c in demo.communities
+        for s in codes
+        if area_m2(shapely.intersection(c.geom, polys[s])) >= 1.0
+    }
+    with empty_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT g.code, c.code, s.code, ST_AsBinary(g.geom) FROM grid g JOIN community c ON c.id = g.community_id "
+                "JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id"
+            )
+        ).all()
+        n_zones = conn.execute(text("SELECT count(*) FROM zone")).scalar_one()
+    assert n_zones == len(codes)
+    assert {(r[1], r[2]) for r in rows} == want
+    comm = {c.code: c.geom for c in demo.communities}
+    for code, c, s, wkb in rows:
+        g = shapely.from_wkb(bytes(wkb))
+        assert code[:12] == c and len(code) == 15
+        assert area_m2(g.difference(comm[c])) < 0.01 and area_m2(g.difference(polys[s])) < 1.0, code
+
+
+def test_several_counties_from_one_file_set(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = write_set(demo, tmp_path / "two")
+    towns = sorted(demo.townships, key=lambda t: t.code)
+    half = {t.code for t in towns[: len(towns) // 2]}
+    a = shapely.union_all([t.geom for t in towns if t.code in half])
+    b = shapely.union_all([t.geom for t in towns if t.code not in half])
+    write_layer(
+        root / "counties.geojson",
+        columns={"code": ["511725", "511799"], "name": ["渠县东", "渠县西"]},
+        geoms=[a, b],
+        geometry_type="MultiPolygon",
+        crs=Crs.WGS84,
+        layer="counties",
+    )
+    write_layer(
+        root / "townships.geojson",
+        columns={
+            "code": [t.code for t in towns],
+            "name": [t.name for t in towns],
+            "county": ["511725" if t.code in half else "渠县西" for t in towns],
+        },
+        geoms=[t.geom for t in towns],
+        geometry_type="MultiPolygon",
+        crs=Crs.WGS84,
+        layer="townships",
+    )
+    report = load_jurisdiction(empty_engine, root)
+    assert report.written and report.bad == [], report.bad[:3]
+    with empty_engine.connect() as conn:
+        by_county = dict(
+            conn.execute(
+                text("SELECT c.code, count(*) FROM township t JOIN county c ON c.id = t.county_id GROUP BY 1")
+            ).all()
+        )
+        sectors = conn.execute(text("SELECT count(*) FROM sector")).scalar_one()
+    assert by_county == {"511725": len(half), "511799": len(towns) - len(half)}
+    assert sectors == 2  # one default sector per county
+    assert counts(empty_engine)["grid"] == len(demo.grids)
+
+
+def test_manifest_maps_names_and_refuses_typos(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = write_set(demo, tmp_path / "odd", kinds=("townships", "communities", "stations"))
+    zs = zone_station(demo)
+    write_layer(
+        root / "wg2024.shp",
+        columns={
+            "WGBM": [g.code for g in demo.grids],
+            "WGMC": [g.name for g in demo.grids],
+            "JWQ": [g.zone_code for g in demo.grids],
+            "PCS": [zs[g.zone_code] for g in demo.grids],
+        },
+        geoms=[g.geom for g in demo.grids],
+        geometry_type="MultiPolygon",
+        crs=Crs.WGS84,
+        layer="wg",
+    )
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(
+        f'[county]\ncode = "511725"\nname = "渠县"\n\n[grids]\nfile = "{root.name}/wg2024.shp"\n'
+        'columns = { code = "WGBM", name = "WGMC", zone = "JWQ", station = "PCS" }\n',
+        encoding="utf-8",
+    )
+    report = load_jurisdiction(empty_engine, root, manifest_path=manifest, dry_run=True)
+    assert report.counts["grids"] == len(demo.grids) and not report.written
+    assert counts(empty_engine)["grid"] == 0  # dry run: rolled back
+    manifest.write_text('[grids]\nfiel = "wg2024.shp"\n', encoding="utf-8")
+    with pytest.raises(InvalidInput, match="unknown key.*fiel"):
+        load_jurisdiction(empty_engine, root, manifest_path=manifest)
+    manifest.write_text('[grids]\ncolumns = { cod = "WGBM" }\n', encoding="utf-8")
+    with pytest.raises(InvalidInput, match="unknown field.*cod"):
+        load_jurisdiction(empty_engine, root, manifest_path=manifest)
