@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from jurisgrid.errors import Conflict, InvalidGeometry
+from jurisgrid.models.history_tables import HISTORISED
 from jurisgrid.models.invariants import AREA_TOLERANCE_M2
 from jurisgrid.models.sqlfiles import named_statements
 
@@ -121,8 +122,6 @@ def check_unchanged_since(conn: Connection, revision_id: int, expected_revision:
     """Conflict if a revision after ``expected_revision`` (other than those in ``ignore``)
     changed a row that revision ``revision_id`` (open, its operation's writes done) changed too.
     Details: ``{"expectedRevision"}`` then one ``{kind, code, revision}`` per clash."""
-    from jurisgrid.models.history_tables import HISTORISED
-
     if expected_revision >= revision_id - 1:
         return
     clashes = [{"kind": t, "code": code, "revision": int(rev)} for t in HISTORISED
