@@ -53,7 +53,7 @@ from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import Baseline, execute, map_db_error
 from jurisgrid.editing.registry import OPS
-from jurisgrid.editing.revisions import CHANNEL
+from jurisgrid.editing.revisions import CHANNEL, NOTIFY_MAX_CODES
 from jurisgrid.errors import Conflict, Forbidden, InvalidInput, JurisgridError, NotFound
 from jurisgrid.models.history import SCHEDULED_COLUMNS
 from jurisgrid.models.scheduled import PENDING
@@ -154,14 +154,35 @@ def _record_failure(conn: Connection, row: Any, exc: JurisgridError) -> None:
          "x": json.dumps(conflicts) if conflicts else None, "i": row.id,
          "revoked": bool(row.token_revoked)})
     if conflicts:
-        codes: dict[str, set[str]] = {}
-        for c in conflicts:
-            codes.setdefault(str(c["kind"]), set()).add(str(c["code"]))
-        payload = {"revision": None, "bbox": None,
-                   "codes": {k: sorted(v) for k, v in codes.items()},
-                   "scheduledEdit": {"id": row.id, "status": status, "conflicts": conflicts[:20]}}
-        conn.exec_driver_sql("SELECT pg_notify(%(c)s, %(p)s)",
-                             {"c": CHANNEL, "p": json.dumps(payload)})
+        _announce(conn, row.id, status, conflicts)
+
+
+_WHERE = """
+SELECT s.code, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (
+    SELECT (SELECT array_agg(DISTINCT s.code ORDER BY s.code) FROM grid g
+              JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id
+             WHERE g.code = ANY(%(g)s)) || (SELECT array_agg(DISTINCT s.code ORDER BY s.code)
+              FROM zone z JOIN station s ON s.id = z.station_id WHERE z.code = ANY(%(z)s))
+            || %(s)s::text[] AS code,
+           (SELECT ST_Extent(geom) FROM grid WHERE code = ANY(%(g)s))::geometry AS b) s
+"""
+
+
+def _announce(conn: Connection, sid: int, status: str, conflicts: list[dict[str, Any]]) -> None:
+    """NOTIFY ``jurisdiction_changed`` (delivered on commit) that a scheduled edit did not take
+    effect: ``revision`` null, the units' codes with their stations and box — so subscribers
+    filtering by station or bbox get it too — and ``scheduledEdit`` with the conflicts."""
+    codes: dict[str, set[str]] = {}
+    for c in conflicts:
+        codes.setdefault(str(c["kind"]), set()).add(str(c["code"]))
+    stations, *box = conn.exec_driver_sql(_WHERE, {
+        "g": sorted(codes.get("grid", ())), "z": sorted(codes.get("zone", ())),
+        "s": sorted(codes.get("station", ()))}).one()
+    codes.setdefault("station", set()).update(s for s in stations or () if s is not None)
+    payload = {"revision": None, "bbox": None if box[0] is None else [float(v) for v in box],
+               "codes": {k: sorted(v)[:NOTIFY_MAX_CODES] for k, v in codes.items() if v},
+               "scheduledEdit": {"id": sid, "status": status, "conflicts": conflicts[:20]}}
+    conn.exec_driver_sql("SELECT pg_notify(%(c)s, %(p)s)", {"c": CHANNEL, "p": json.dumps(payload)})
 
 
 def apply_pending_until(conn: Connection, until: datetime | None, *,

@@ -19,6 +19,7 @@ from jurisgrid.config import EditSettings
 from jurisgrid.editing.revisions import CHANNEL
 from jurisgrid.editing.runner import run_edit
 from jurisgrid.editing.schedule import apply_due
+from jurisgrid.live.listener import parse_payload
 from jurisgrid.models.history import scheduled
 from tests.editing.conftest import ADMIN
 from tests.editing.helpers import grid_shape, grow_into, neighbour_pair
@@ -227,8 +228,16 @@ def test_the_cut_over_conflicts_instead_of_overwriting_a_later_edit(edit_engine:
         assert _zone_of(edit_engine, h) == zh
         announced = [p for p in listener() if p.get("scheduledEdit")]
         assert [p["scheduledEdit"]["id"] for p in announced] == [sid_g], announced
-        assert announced[0]["codes"] == {"grid": [g]} and announced[0]["revision"] is None
-        assert announced[0]["scheduledEdit"]["status"] == "conflict"
+        station = _one(edit_engine, "SELECT s.code FROM grid g JOIN zone z ON z.id = g.zone_id "
+                                    "JOIN station s ON s.id = z.station_id WHERE g.code = :g", g=g)[0]
+        assert announced[0]["codes"] == {"grid": [g], "station": [station]}
+        assert announced[0]["revision"] is None and announced[0]["scheduledEdit"]["status"] == "conflict"
+        box = grid_shape(edit_engine, g).bounds
+        assert announced[0]["bbox"] == pytest.approx(list(box), abs=1e-9)
+        # subscribers get it as an event (filters by station and bbox included)
+        change = parse_payload(json.dumps(announced[0]))
+        assert change.revision is None and change.codes["grid"] == (g,)
+        assert change.touches_bbox(box) and station in change.codes["station"]
     finally:
         for grid, zone in ((g, home_g), (h, home_h)):
             run_edit(edit_engine, "reassignGrids", {"grids": [grid], "toZone": zone}, principal=ADMIN,
