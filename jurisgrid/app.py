@@ -18,6 +18,8 @@ from jurisgrid.gql.router import GraphQLApp, GraphQLLane
 from jurisgrid.gql.schema import build_schema
 from jurisgrid.live import stop_all as stop_listeners
 from jurisgrid.routes import health, lookup, ogc, tiles
+from jurisgrid.routes.access import AccessPolicy
+from jurisgrid.routes.failures import FailureBoundary
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.routes.limits import BodyLimit
 from jurisgrid.web import routes as web_routes
@@ -65,6 +67,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # routes/tiles.py) and GraphQL (gql/router.py)
     app.add_middleware(tiles.TileLane)
     app.add_middleware(GraphQLLane, graphql=graphql)
+    # outermost: who may see the pages and cache headers under a token (routes/access.py),
+    # then no raw 500, database down -> 503 (routes/failures.py)
+    app.add_middleware(AccessPolicy, settings=settings)
+    app.add_middleware(FailureBoundary)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)  # 413 before reading
     app.openapi = tiles.documented(app.openapi)  # type: ignore[method-assign]
 

@@ -47,6 +47,15 @@ class Unauthenticated(Forbidden):
     http_status = 401
 
 
+class ServiceUnavailable(JurisgridError):
+    """The database does not answer (down, restarting, or every pooled connection busy): try
+    again shortly. Maps to HTTP 503 with ``Retry-After`` and GraphQL ``SERVICE_UNAVAILABLE``."""
+
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503
+    retry_after_s = 5
+
+
 class RuleViolation(InvalidInput):
     """Input that breaks a rule of the domain data (editing/validation.py): a code in the wrong
     format or outside its parent's range, an empty name, a point outside the county, a code that

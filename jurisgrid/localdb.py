@@ -78,6 +78,42 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def is_project_folder(folder: Path) -> bool:
+    """True when ``folder`` holds a jurisgrid checkout or deployment: a ``pyproject.toml`` that
+    names the project ``jurisgrid``, or a ``.jurisgrid/`` state folder already there."""
+    if (folder / ".jurisgrid").is_dir():
+        return True
+    pyproject = folder / "pyproject.toml"
+    if not pyproject.is_file():
+        return False
+    import tomllib
+
+    try:
+        name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return name == "jurisgrid"
+
+
+def ensure_project_home(cluster: LocalCluster, *, explicit: bool) -> None:
+    """Refuse to create a cluster implicitly outside a jurisgrid project.
+
+    Every command that needs the database starts the local cluster on demand; run from some
+    other folder, that used to ``initdb`` a new, empty cluster there without a word. Now a
+    cluster is made on demand only where it is clearly wanted: it exists already, the home was
+    named explicitly (``JURISGRID_HOME``), or the folder is a jurisgrid project
+    (:func:`is_project_folder`). ``jurisgrid db start`` still creates one anywhere, on purpose.
+    """
+    if explicit or cluster.initialised or is_project_folder(cluster.home.parent):
+        return
+    raise ClusterError(
+        f"{cluster.home.parent} is not a jurisgrid project folder (no pyproject.toml naming "
+        "jurisgrid, no .jurisgrid/), so no database cluster was created here.\n"
+        "Run the command from the project folder, or set JURISGRID_DATABASE_URL (an existing "
+        "PostGIS database) or JURISGRID_HOME (the .jurisgrid folder to use), or create a "
+        "cluster here on purpose with: jurisgrid db start")
+
+
 @dataclass
 class LocalCluster:
     home: Path

@@ -16,7 +16,7 @@ from jurisgrid.auth.cache import cache_for
 from jurisgrid.auth.principal import ANONYMOUS, Principal
 from jurisgrid.auth.tokens import MAX_SECRET_LEN, authenticate, hash_secret
 from jurisgrid.config import ApiSettings
-from jurisgrid.db import read_connection
+from jurisgrid.db import read
 from jurisgrid.errors import Unauthenticated
 
 
@@ -53,5 +53,6 @@ async def resolve_principal(engine: Engine, api: ApiSettings, authorization: str
 
 
 def _lookup(engine: Engine, secret: str) -> Principal:
-    with read_connection(engine) as conn:
-        return authenticate(conn, secret)
+    # retried once on a connection dropped by a database restart; a database that does not
+    # answer is ServiceUnavailable (503), never a raw 500 (issue 16)
+    return read(engine, authenticate, secret)

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
 from jurisgrid.auth.principal import ANONYMOUS, Principal
 from jurisgrid.config import Settings
-from jurisgrid.db import read_connection
+from jurisgrid.db import read
 from jurisgrid.gql.loaders import Loaders
 
 T = TypeVar("T")
@@ -37,12 +37,9 @@ class Context(BaseContext):
         """Run ``fn(conn, *args, **kwargs)`` on a pooled connection in a worker thread, so a
         slow query never blocks the event loop (docs/design.md, GraphQL conventions)."""
 
-        def work() -> T:
-            conn: Connection
-            with read_connection(self.engine) as conn:
-                return fn(conn, *args, **kwargs)
-
-        return await run_in_threadpool(work)
+        # retried once on a dropped connection; ServiceUnavailable when the database does not
+        # answer (db.read)
+        return await run_in_threadpool(read, self.engine, fn, *args, **kwargs)
 
     def page_size(self, first: int) -> int:
         return check_page_size(first, self.settings.api.page_size_max)

@@ -14,7 +14,8 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from jurisgrid.errors import JurisgridError
+from jurisgrid.db import log_unavailable, unavailable
+from jurisgrid.errors import JurisgridError, ServiceUnavailable
 
 log = logging.getLogger("jurisgrid.gql")
 
@@ -30,8 +31,16 @@ def map_error(err: GraphQLError) -> GraphQLError:
         ext = {"code": orig.code}
         if orig.details:
             ext["details"] = orig.details
+        if isinstance(orig, ServiceUnavailable):
+            ext["retryAfter"] = orig.retry_after_s
         return GraphQLError(orig.message, nodes=err.nodes, source=err.source,
                             positions=err.positions, path=err.path, extensions=ext)
+    down = unavailable(orig)
+    if down is not None:  # the database does not answer: a typed, retryable error, one log line
+        log_unavailable(f"GraphQL {'.'.join(map(str, err.path or []))}", orig)
+        return GraphQLError(down.message, nodes=err.nodes, source=err.source,
+                            positions=err.positions, path=err.path,
+                            extensions={"code": down.code, "retryAfter": down.retry_after_s})
     log.error("unexpected error at %s", err.path, exc_info=orig)
     return GraphQLError("Unexpected error.", nodes=err.nodes, source=err.source,
                         positions=err.positions, path=err.path,

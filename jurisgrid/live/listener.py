@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from jurisgrid.db import unavailable
 from jurisgrid.errors import JurisgridError
 
 log = logging.getLogger("jurisgrid.live")
@@ -188,10 +189,15 @@ class ChangeListener:
                 conn = self._connect()
                 self._listening.set()
                 self._pump(conn)
-            except Exception:
+            except Exception as exc:
                 if self._stopping.is_set():
                     break
-                log.exception("LISTEN %s lost; reconnecting in %.0f s", CHANNEL, RECONNECT_S)
+                if unavailable(exc) is not None:  # expected while the database restarts: one line
+                    if self._listening.is_set():
+                        log.warning("LISTEN %s lost (%s); reconnecting every %.0f s", CHANNEL,
+                                    type(exc).__name__, RECONNECT_S)
+                else:
+                    log.exception("LISTEN %s lost; reconnecting in %.0f s", CHANNEL, RECONNECT_S)
                 self._listening.clear()
                 select.select([self._wake_r], [], [], RECONNECT_S)
             finally:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from jurisgrid.errors import ServiceUnavailable
 from jurisgrid.models.migrate import current_revision, head_revision
 from jurisgrid.routes.jsonresponse import JSONResponse
 
@@ -28,7 +29,8 @@ async def healthz(request: Request) -> JSONResponse:
         info = await run_in_threadpool(probe)
     except Exception as exc:  # the database does not answer: say so, with 503
         return JSONResponse({"status": "unavailable", "database": "down",
-                               "error": type(exc).__name__}, status_code=503)
+                               "error": type(exc).__name__}, status_code=503,
+                            headers={"Retry-After": str(ServiceUnavailable.retry_after_s)})
     head = head_revision()
     status = "ok" if info["migration"] == head else "migration-pending"
     return JSONResponse({"status": status, "database": "up", "migration_head": head, **info},

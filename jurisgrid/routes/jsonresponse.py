@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from jurisgrid.errors import JurisgridError
+from jurisgrid.errors import JurisgridError, ServiceUnavailable, Unauthenticated
 
 
 class JSONResponse(Response):
@@ -18,7 +18,17 @@ class JSONResponse(Response):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
+def error_headers(exc: JurisgridError) -> dict[str, str]:
+    """The headers an error's status calls for: ``Retry-After`` with a 503,
+    ``WWW-Authenticate`` with a 401."""
+    if isinstance(exc, ServiceUnavailable):
+        return {"Retry-After": str(exc.retry_after_s)}
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
+
+
 def error_response(exc: JurisgridError) -> JSONResponse:
     """A domain error as the REST routes answer it: its HTTP status and a JSON body."""
     return JSONResponse({"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
-                        status_code=exc.http_status)
+                        status_code=exc.http_status, headers=error_headers(exc))

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from jurisgrid.db import read_connection
+from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
 from jurisgrid.models.responsible import PointAnswer, grid_index_cache, responsible_for
@@ -55,8 +55,7 @@ async def responsible(request: Request, lon: float = Query(...), lat: float = Qu
         snap = await grid_index_cache.current(engine)
         return JSONResponse(answer_json(snap.answer(wlon, wlat), via))
 
-    def run() -> dict[str, Any]:
-        with read_connection(engine) as conn:
-            return answer_json(responsible_for(conn, lon=wlon, lat=wlat), via)
+    def run(conn: Any) -> dict[str, Any]:
+        return answer_json(responsible_for(conn, lon=wlon, lat=wlat), via)
 
-    return JSONResponse(await run_in_threadpool(run))
+    return JSONResponse(await run_in_threadpool(read, engine, run))

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from jurisgrid.db import read_connection
+from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput
 from jurisgrid.routes.jsonresponse import JSONResponse
 from jurisgrid.tiles import features as fx
@@ -31,6 +31,9 @@ CONFORMANCE = [
 ]
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
+# beyond any collection's size, and inside PostgreSQL's bigint: a larger offset is refused with
+# 400 instead of overflowing the statement (issue 16: offset=99999999999999999999 was a 500)
+OFFSET_MAX = 1_000_000_000
 
 
 class GeoJSONResponse(JSONResponse):
@@ -59,13 +62,8 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
 
 
 async def _db(request: Request, fn: Any) -> Any:
-    engine = request.app.state.engine
-
-    def run() -> Any:
-        with read_connection(engine) as conn:
-            return fn(conn)
-
-    return await run_in_threadpool(run)
+    """``fn(conn)`` in a worker thread, retried once on a dropped connection (db.read)."""
+    return await run_in_threadpool(read, request.app.state.engine, fn)
 
 
 @router.get("", response_class=JSONResponse)
@@ -176,14 +174,27 @@ def parse_datetime(raw: str) -> tuple[datetime | None, datetime | None]:
     return t, t
 
 
-def _nonneg_int(name: str, raw: str, minimum: int) -> int:
+def _nonneg_int(name: str, raw: str, minimum: int, maximum: int | None = None) -> int:
+    if len(raw) > 20:
+        raise InvalidInput(f"{name} {raw[:20]!r}… is not a reasonable integer")
     try:
         v = int(raw)
     except ValueError:
         raise InvalidInput(f"{name} {raw!r} is not an integer") from None
     if v < minimum:
         raise InvalidInput(f"{name} must be at least {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise InvalidInput(f"{name} must be at most {maximum}, got {v}")
     return v
+
+
+def check_feature_id(fid: str) -> str:
+    """A feature id is a unit's code: printable text of reasonable length. A NUL byte
+    (``abc%00def``) used to reach the database driver and end as a 500."""
+    if len(fid) > 64 or not fid.isprintable():
+        raise InvalidInput(f"feature id {fid[:64]!r} is not a code (printable text, at most 64 "
+                           "characters)")
+    return fid
 
 
 @router.get("/collections/{cid}/items", response_class=GeoJSONResponse)
@@ -192,7 +203,7 @@ async def collection_items(request: Request, cid: str) -> GeoJSONResponse:
     _check_params(request, {"f", "bbox", "limit", "offset", "datetime"})
     qp = request.query_params
     limit = min(_nonneg_int("limit", qp["limit"], 1), LIMIT_MAX) if "limit" in qp else LIMIT_DEFAULT
-    offset = _nonneg_int("offset", qp["offset"], 0) if "offset" in qp else 0
+    offset = _nonneg_int("offset", qp["offset"], 0, OFFSET_MAX) if "offset" in qp else 0
     bbox = parse_bbox(qp["bbox"]) if "bbox" in qp else None
     start, end = parse_datetime(qp["datetime"]) if "datetime" in qp else (None, None)
     q = fx.ItemQuery(bbox=bbox, start=start, end=end, limit=limit, offset=offset)
@@ -224,6 +235,7 @@ async def collection_items(request: Request, cid: str) -> GeoJSONResponse:
 async def collection_item(request: Request, cid: str, fid: str) -> GeoJSONResponse:
     c = fx.get_collection(cid)
     _check_params(request, {"f"})
+    check_feature_id(fid)
     feat = await _db(request, lambda conn: fx.item(conn, c, fid))
     base = _base(request)
     feat["links"] = [

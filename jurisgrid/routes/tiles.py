@@ -17,14 +17,14 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jurisgrid.auth.http import read_access
-from jurisgrid.db import read_connection
+from jurisgrid.db import read
 from jurisgrid.errors import JurisgridError
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.tiles.asof import FINAL_CACHE_CONTROL, parse_as_of
@@ -83,14 +83,14 @@ async def layer_tilejson(request: Request, layer: str, crs: str | None = Query(N
     t = parse_as_of(lay.name, as_of)
     engine = request.app.state.engine
 
-    def bounds() -> tuple[float, float, float, float] | None:
-        with read_connection(engine) as conn:
-            row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+    def bounds(conn: Connection) -> tuple[float, float, float, float] | None:
+        row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
                                     "FROM (SELECT ST_Extent(geom) AS e FROM county) q")).one()
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
     url = f"{_base(request)}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt{_query(c, t)}"
-    return JSONResponse(tilejson(lay, tile_url=url, bounds=await run_in_threadpool(bounds), crs=c,
+    box = await run_in_threadpool(read, engine, bounds)
+    return JSONResponse(tilejson(lay, tile_url=url, bounds=box, crs=c,
                                  as_of=None if t is None else t.isoformat().replace("+00:00", "Z")))
 
 

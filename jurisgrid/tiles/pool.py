@@ -29,7 +29,7 @@ import psycopg2
 import psycopg2.extensions as ext
 from sqlalchemy import Engine
 
-from jurisgrid.db import companion, connect_args
+from jurisgrid.db import companion, connect_args, socket_dropped
 
 
 class PoolTimeout(RuntimeError):
@@ -122,8 +122,12 @@ class TilePool:
     async def _acquire(self) -> _Connection:
         if self._closed:
             raise RuntimeError("the tile pool is closed")
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            idle = self._idle.pop()
+            if not socket_dropped(idle.raw):
+                return idle
+            idle.raw.close()  # the server ended it (restart, pg_terminate_backend): replace it
+            self._open -= 1
         if self._open < self._size:
             self._open += 1
             try:

@@ -69,8 +69,11 @@ def test_anonymous_reads_off(locked_client, make_token: MakeToken) -> None:  # t
     assert rest.status_code == 200 and rest.json()["grid"] is not None
     tile = locked_client.get(TILE, headers={"Authorization": f"Bearer {t.secret}"})
     assert tile.status_code == 200 and tile.headers["etag"]
-    # the IDE page itself still loads (it sends the token with each query)
-    assert locked_client.get("/graphql", headers={"Accept": "text/html"}).status_code == 200
+    # the IDE page follows the anonymous-read setting too (issue 16; routes/access.py)
+    assert locked_client.get("/graphql", headers={"Accept": "text/html"}).status_code == 401
+    ide = locked_client.get("/graphql", headers={"Accept": "text/html",
+                                                 "Authorization": f"Bearer {t.secret}"})
+    assert ide.status_code == 200 and "text/html" in ide.headers["content-type"]
 
 
 def test_revoked_token_stops_at_once_in_this_process(locked_client, make_token: MakeToken,  # type: ignore[no-untyped-def]

@@ -1,0 +1,93 @@
+"""Who may see the pages around the API, and how shared caches may keep answers.
+
+**The pages follow the anonymous-read setting.** With ``JURISGRID_ANONYMOUS_READS=false`` the
+web map (``/``), GraphiQL (``GET /graphql``), ``/docs``, ``/docs/oauth2-redirect``, ``/redoc``
+and ``/openapi.json`` answer 401 without a valid bearer token, like the data routes. The map
+page does not ask for a token before it loads its data, so it is closed too rather than left
+open as an empty shell; its ``/static`` files (code, no data) stay open. A browser cannot send
+a bearer token on navigation: in production, put an authenticating proxy in front, or open
+the map only where anonymous reads are on.
+
+**Answers under a token are private.** A response to a request that carried an
+``Authorization`` header gets ``Cache-Control: private`` (a ``public`` directive is replaced;
+``max-age``/``no-cache`` kept) and ``Vary: Authorization``: a shared cache must not hand a
+token holder's answer — a past-``asOf`` tile is cacheable for a day — to anyone else. Every
+other answer of the data routes gets ``Vary: Authorization`` too, so a cache keyed on the URL
+alone never answers a request carrying a token with an anonymous copy.
+``Access-Control-Allow-Origin: *`` stays: bearer tokens are not ambient credentials (no
+cookies), so a foreign page can read nothing it could not fetch with the token itself.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jurisgrid.auth.resolve import resolve_principal
+from jurisgrid.config import Settings
+from jurisgrid.errors import Unauthenticated
+from jurisgrid.routes.jsonresponse import error_response
+
+# pages that show the API or the map: closed like the data when anonymous reads are off
+PAGES = frozenset({"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# answers that never depend on the caller: no Vary
+UNVARIED_PREFIXES = ("/static/", "/healthz")
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return None
+
+
+def private_cache_control(value: str | None) -> str:
+    """``value`` for an answer under a token: ``public`` dropped, ``private`` first."""
+    kept = [d.strip() for d in (value or "").split(",")
+            if d.strip() and d.strip().lower() not in ("public", "private")]
+    return ", ".join(["private", *kept])
+
+
+def add_vary(headers: MutableHeaders, field: str) -> None:
+    present = [v.strip().lower() for v in headers.get("vary", "").split(",") if v.strip()]
+    if "*" not in present and field.lower() not in present:
+        headers["vary"] = ", ".join([*(v.strip() for v in headers.get("vary", "").split(",")
+                                       if v.strip()), field])
+
+
+class AccessPolicy:
+    """ASGI middleware applying the module docstring's two rules to every HTTP request."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def _gated(self, scope: Scope) -> bool:
+        path = scope["path"]
+        return path in PAGES or (path == "/graphql" and scope["method"] == "GET")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        auth = _authorization(scope)
+        if not self.settings.api.anonymous_reads and self._gated(scope):
+            try:  # a missing, malformed, unknown or revoked token: 401
+                await resolve_principal(scope["app"].state.engine, self.settings.api, auth)
+            except Unauthenticated as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+        if scope["path"].startswith(UNVARIED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                add_vary(headers, "Authorization")
+                if auth is not None:
+                    headers["cache-control"] = private_cache_control(headers.get("cache-control"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
