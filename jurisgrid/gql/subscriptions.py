@@ -5,21 +5,38 @@ edit commits (jurisgrid/live/listener.py: one LISTEN per process, fanned out).
 Optional filters: ``bbox`` (only changes whose box meets it) and ``stations`` (only changes that
 touch one of these stations). The caller must be allowed to read: the router refuses the
 WebSocket at ``connection_init`` otherwise (token in the payload's ``Authorization``, or a header).
+
+A subscription made with a token lives only as long as the token: it is checked again before
+each event and every ``token_cache_ttl_s`` seconds (through the per-process token cache, so at
+most one lookup per token and TTL), and once it is revoked the WebSocket is closed with code
+:data:`REVOKED_CLOSE_CODE` and the reason "token revoked". While the database cannot be asked,
+the stream goes on (no events arrive then anyway).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncGenerator
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from jurisgrid.auth.resolve import resolve_principal
+from jurisgrid.errors import ServiceUnavailable, Unauthenticated
 from jurisgrid.geo.crs import Crs, from_wgs84
 from jurisgrid.gql.context import Context
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.inputs import spatial_filter
 from jurisgrid.live.listener import ChangeListener, JurisdictionChange, listener_for
+
+log = logging.getLogger("jurisgrid.live")
+
+# graphql-transport-ws closes a refused connection with 4403 Forbidden; a revoked token is one
+REVOKED_CLOSE_CODE = 4403
+REVOKED_REASON = "token revoked"
 
 
 @strawberry.type(description="Codes of the units whose boundary or membership a revision changed.")
@@ -72,15 +89,71 @@ class JurisdictionSubscription:
             raise info.context.auth_error
         c = Crs(crs)
         box = spatial_filter(bbox=bbox, intersects=None, within=None, crs=c).bbox
-        return _stream(listener_for(info.context.engine), c, box, set(stations or ()))
+        ctx = info.context
+        auth = credentials(ctx)
+        token = TokenWatch(ctx, auth) if auth else None
+        if token is not None and not await token.valid():  # revoked since connection_init
+            raise Unauthenticated("the token was revoked")
+        return _stream(listener_for(ctx.engine), c, box, set(stations or ()), token)
+
+
+def credentials(ctx: Context) -> str | None:
+    """The ``Authorization`` the socket was accepted with: ``connection_init``'s payload wins
+    over the handshake's header (as in the router)."""
+    params = ctx.connection_params if isinstance(ctx.connection_params, dict) else {}
+    auth = params.get("Authorization") or params.get("authorization")
+    if auth:
+        return str(auth)
+    request = ctx.request
+    return request.headers.get("authorization") if request is not None else None
+
+
+class TokenWatch:
+    """Re-checks a subscription's token; closes its WebSocket once the token is refused."""
+
+    def __init__(self, ctx: Context, authorization: str) -> None:
+        self.ctx, self.authorization = ctx, authorization
+        self.interval_s = max(0.2, ctx.settings.api.token_cache_ttl_s)
+
+    async def valid(self) -> bool:
+        try:
+            await resolve_principal(self.ctx.engine, self.ctx.settings.api, self.authorization)
+        except Unauthenticated:
+            return False
+        except ServiceUnavailable:  # cannot tell now; the next check will
+            return True
+        return True
+
+    async def close(self) -> None:
+        ws: Any = self.ctx.request
+        log.info("closing a subscription: its token was revoked")
+        with contextlib.suppress(Exception):  # already closing or closed
+            await ws.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_REASON)
+
+    async def watch(self) -> None:
+        """Every interval: a revoked token closes the socket (ends every subscription on it)."""
+        while True:
+            await asyncio.sleep(self.interval_s)
+            if not await self.valid():
+                await self.close()
+                return
 
 
 async def _stream(listener: ChangeListener, crs: Crs, box: tuple[float, float, float, float] | None,
-                  stations: set[str]) -> AsyncGenerator[JurisdictionChanged, None]:
+                  stations: set[str], token: TokenWatch | None
+                  ) -> AsyncGenerator[JurisdictionChanged, None]:
     async with listener.subscribe() as changes:
-        async for change in changes:
-            if box is not None and not change.touches_bbox(box):
-                continue
-            if stations and not stations.intersection(change.codes.get("station", ())):
-                continue
-            yield JurisdictionChanged.of(change, crs)
+        watcher = asyncio.create_task(token.watch()) if token is not None else None
+        try:
+            async for change in changes:
+                if box is not None and not change.touches_bbox(box):
+                    continue
+                if stations and not stations.intersection(change.codes.get("station", ())):
+                    continue
+                if token is not None and not await token.valid():
+                    await token.close()
+                    return
+                yield JurisdictionChanged.of(change, crs)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
