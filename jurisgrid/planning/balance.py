@@ -285,40 +285,47 @@ class Balancer:
     def _balance(self, state: State, rng: random.Random, check: Callable[[str, float], None]) -> None:
         """Balance with smoothing moves only (a block moves to a district holding at least 30 %,
         then 15 %, of its shared boundary): fast, and keeps the start's compactness. Fewest-moves
-        mode instead anneals on the excess over 0.9 tolerance plus one per moved unit."""
+        mode anneals from the base on the excess over the tolerance plus a charge per moved unit."""
         n, effort = max(state.b.n, MIN_SIZE), self.params.effort
         if self.params.fewest_moves:
-            anneal(state, Energy(excess=50.0, margin=0.9, moves=1.0), rng, iterations=int(300 * n * effort),
-                   t0=2.0, t1=0.05, done=lambda s: max(s.worst()) <= 0.9, check=check, stage="balance")
+            # only the excess over 85 % of the tolerance costs, and each moved unit a little; the
+            # temperature follows the size of a typical step
+            e = Energy(excess=10.0, margin=0.85, moves=0.1, compact=5.0)
+            temp = calibrate(state, e, rng)
+            anneal(state, e, rng, iterations=int(300 * n * effort), t0=temp, t1=temp / 300,
+                   done=lambda s: max(s.worst()) <= 0.9, check=check, stage="balance")
             return
+        e = Energy(square=1.0, compact=10.0)
         for smooth, its, temp in ((0.3, 170, 0.3), (0.15, 70, 0.1)):
             if max(state.worst()) <= MARGIN:
                 break
             state.smooth = smooth
-            anneal(state, Energy(square=1.0, compact=10.0), rng, iterations=int(its * n * effort), t0=temp,
-                   t1=0.01, done=lambda s: max(s.worst()) <= MARGIN, check=check, stage="balance")
+            anneal(state, e, rng, iterations=int(its * n * effort), t0=temp, t1=0.01,
+                   done=lambda s: max(s.worst()) <= MARGIN, check=check, stage="balance")
         state.smooth = 0.0
 
     def _finish(self, state: State, rng: random.Random, check: Callable[[str, float], None],
                 stages: dict[str, float]) -> None:
-        """Fewest moves: put units back. Otherwise a last, unrestricted annealing when no start
-        reached the tolerance, then the boundary-shortening pass."""
+        """A last, unrestricted annealing when no start reached the tolerance; then, in fewest-moves
+        mode, put units back, otherwise the boundary-shortening pass."""
         p = self.params
         n, effort = max(state.b.n, MIN_SIZE), p.effort
         t0 = time.perf_counter()
-        if p.fewest_moves:
-            self._put_back(state, check)
-            stages["put_back"] = time.perf_counter() - t0
-            return
+        goal = 0.9 if p.fewest_moves else MARGIN
         if max(state.worst()) > 1.0:
             # out of reach so far: anneal freely on Σx⁴ (the worst deviations weigh most), keeping
             # the best worst deviation seen
-            e = Energy(peak=1.0, compact=0.5)
+            e = Energy(peak=1.0, compact=0.5, moves=0.01 if p.fewest_moves else 0.0)
             temp = calibrate(state, e, rng)
             anneal(state, e, rng, iterations=int(200 * n * effort), t0=temp, t1=temp / 1000,
-                   done=lambda s: max(s.worst()) <= MARGIN, check=check, stage="balance",
+                   done=lambda s: max(s.worst()) <= goal, check=check, stage="balance",
                    keep_best=lambda s: max(s.worst()))
             stages["balance:free"] = time.perf_counter() - t0
+        if p.fewest_moves:
+            t0 = time.perf_counter()
+            self._put_back(state, check)
+            stages["put_back"] = time.perf_counter() - t0
+            return
         if p.compactness and max(state.worst()) <= 1.0:
             t0 = time.perf_counter()
             e = Energy(compact=1.0, hard=True)

@@ -1,0 +1,294 @@
+"""Bench the automatic balancing (issue 12 item 4) next to its peers, on the same data, in one run.
+
+    .venv/bin/pip install -e '.[bench]'          # pymetis (also a runtime dep) and GerryChain
+    .venv/bin/python -m bench.balance [--seeds 5] [--recom-steps 300]
+
+Data: SF (``jurisgrid seed sf``: 579 block groups → 10 districts) and the demo county's station
+511725PS02 at scale 1 (72 grids → its 8 zones), each loaded once into a scratch database on the
+project-local cluster and read with ``jurisgrid.planning.source.read_scope`` — the same adapter
+the app uses — then cached in ``.jurisgrid/bench-cache/`` (``--refresh`` rebuilds the cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import statistics
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pymetis
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from jurisgrid.db import dispose, make_engine
+from jurisgrid.localdb import LocalCluster
+from jurisgrid.planning.balance import BalanceParams, Balancer, Problem, Target
+from jurisgrid.planning.geometry import Adjacency, rook_adjacency
+from jurisgrid.planning.metrics import plan_metrics
+from jurisgrid.planning.source import Scope, read_scope
+from jurisgrid.planning.units import UnitSet
+
+CACHE = Path(".jurisgrid/bench-cache")
+PS02 = "511725PS02"
+
+
+@contextmanager
+def _scratch(prefix: str, fill: Callable[[Engine], Any]) -> Iterator[Engine]:
+    from jurisgrid.models.migrate import upgrade
+
+    cluster = LocalCluster(Path(".jurisgrid").resolve())
+    cluster.start()
+    server = cluster.url("postgres")
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        fill(engine)
+        yield engine
+    finally:
+        dispose(engine)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _fill_sf(engine: Engine) -> None:
+    from jurisgrid.seed.sf import load_sf
+
+    load_sf(engine, seed=0)
+
+
+def _fill_demo(engine: Engine) -> None:
+    from jurisgrid.seed.generate import generate
+    from jurisgrid.seed.load import load
+
+    load(engine, generate(scale=1.0, seed=0))
+
+
+def scope(name: str, *, refresh: bool = False) -> Scope:
+    """``sf`` (the whole county) or ``ps02`` (station 511725PS02 of the demo county)."""
+    path = CACHE / f"balance-{name}.pkl"
+    if path.exists() and not refresh:
+        with path.open("rb") as f:
+            cached: Scope = pickle.load(f)
+        return cached
+    fill, station = (_fill_sf, None) if name == "sf" else (_fill_demo, PS02)
+    with _scratch(f"bench_balance_{name}", fill) as engine, engine.connect() as conn:
+        out = read_scope(conn, station)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        pickle.dump(out, f)
+    return out
+
+
+# -- runs ---------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    method: str
+    pop: float  # worst |deviation|, fraction of the ideal
+    inc: float
+    contiguous: bool
+    pp: float
+    seconds: float
+    moved: int | None = None
+    cpu: float | None = None  # process CPU seconds: what the run costs on an idle machine
+
+
+def _evaluate(method: str, units: UnitSet, adj: Adjacency, labels: list[Any], seconds: float,
+              base: list[Any] | None = None) -> Run:
+    m = plan_metrics(units, labels, measures=["population", "incidents"], adjacency=adj, base=base)
+    return Run(method, m.measures["population"].worst, m.measures["incidents"].worst, m.contiguous,
+               m.polsby_popper_mean, seconds, m.moves.units if m.moves else None)
+
+
+def _csr(adj: Adjacency) -> pymetis.CSRAdjacency:
+    xadj, adjncy = [0], []
+    for nb in adj.neighbours:
+        adjncy.extend(sorted(nb))
+        xadj.append(len(adjncy))
+    return pymetis.CSRAdjacency(xadj, adjncy)
+
+
+def run_pymetis(units: UnitSet, adj: Adjacency, k: int, weights: np.ndarray, seed: int, name: str) -> Run:
+    t = time.perf_counter()
+    opts = pymetis.Options(seed=seed, contig=1)
+    _, parts = pymetis.part_graph(k, _csr(adj), vweights=[max(1, int(w)) for w in weights], options=opts)
+    return _evaluate(name, units, adj, list(parts), time.perf_counter() - t)
+
+
+def composite(units: UnitSet) -> np.ndarray:
+    p, i = units.measures["population"], units.measures["incidents"]
+    return 1e6 * (0.5 * p / p.sum() + 0.5 * i / i.sum())
+
+
+def run_recom(units: UnitSet, adj: Adjacency, start: list[int], epsilon: float, steps: int,
+              seed: int) -> Run:
+    """GerryChain ReCom from ``start``, population within ``epsilon``; the last plan of the chain."""
+    from functools import partial
+
+    import networkx as nx
+    from gerrychain import Graph, MarkovChain, Partition
+    from gerrychain.accept import always_accept
+    from gerrychain.constraints import contiguous, within_percent_of_ideal_population
+    from gerrychain.proposals import recom
+    from gerrychain.updaters import Tally
+
+    t, c = time.perf_counter(), time.process_time()
+    g = nx.Graph()
+    for i in range(len(units)):
+        g.add_node(i, population=int(units.measures["population"][i]))
+    g.add_edges_from(map(tuple, adj.edges.tolist()))
+    graph = Graph.from_networkx(g)
+    tally = {"population": Tally("population", "population")}
+    part = Partition(graph, dict(enumerate(start)), updaters=tally)
+    ideal = units.measures["population"].sum() / len(set(start))
+    proposal = partial(recom, pop_col="population", pop_target=ideal, epsilon=epsilon)
+    rules: list[Callable[[Partition], bool]] = [contiguous, within_percent_of_ideal_population(part, epsilon)]
+    chain = MarkovChain(proposal, rules, always_accept, part, total_steps=steps, rng=seed)
+    last = part
+    for last in chain:  # noqa: B007 — the last plan is the answer
+        pass
+    labels = [last.assignment[i] for i in range(len(units))]
+    run = _evaluate("ReCom", units, adj, labels, time.perf_counter() - t)
+    run.cpu = time.process_time() - c
+    return run
+
+
+def run_ours(units: UnitSet, adj: Adjacency, params: BalanceParams, base: list[Any] | None,
+             name: str) -> Run:
+    t, c = time.perf_counter(), time.process_time()
+    r = Balancer(params).solve(Problem(units, base=base, adjacency=adj))
+    run = _evaluate(name, units, adj, [r.assignment[c] for c in units.codes], time.perf_counter() - t, base)
+    run.cpu = time.process_time() - c
+    run.moved = r.moved if base is not None else None
+    return run
+
+
+# -- report -------------------------------------------------------------------------------------
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def summary(runs: list[Run]) -> list[str]:
+    """median (min–max) over seeds."""
+    def col(vals: list[float], fmt: Callable[[float], str]) -> str:
+        return f"{fmt(statistics.median(vals))} ({fmt(min(vals))}–{fmt(max(vals))})" if len(vals) > 1 \
+            else fmt(vals[0])
+
+    return [
+        col([r.pop for r in runs], _pct), col([r.inc for r in runs], _pct),
+        f"{sum(r.contiguous for r in runs)}/{len(runs)}",
+        col([r.pp for r in runs], lambda x: f"{x:.3f}"),
+        col([r.seconds for r in runs], lambda x: f"{x:.2f} s"),
+        col([r.cpu or 0.0 for r in runs], lambda x: f"{x:.2f} s") if runs[0].cpu is not None else "",
+        col([float(r.moved or 0) for r in runs], lambda x: f"{x:.0f}") if runs[0].moved is not None else "",
+    ]
+
+
+def bench_case(console: Console, title: str, sc: Scope, k: int, tol: float, seeds: list[int],
+               steps: int, extra: list[tuple[str, list[Run]]] | None = None) -> None:
+    units = sc.units
+    adj = rook_adjacency(units.geoms)
+    targets = (Target("population", tol), Target("incidents", tol))
+    rows: list[tuple[str, list[Run]]] = []
+    base = list(sc.zone) if len(set(sc.zone)) == k else None
+    if base is not None:
+        rows.append(("today's zones", [_evaluate("today", units, adj, base, 0.0)]))
+    pop = units.measures["population"]
+    rows.append(("pymetis on population", [run_pymetis(units, adj, k, pop, s, "") for s in seeds]))
+    rows.append(("pymetis on 50/50 composite",
+                 [run_pymetis(units, adj, k, composite(units), s, "") for s in seeds]))
+    opts = pymetis.Options(seed=0, contig=1)
+    _, start = pymetis.part_graph(k, _csr(adj), vweights=[max(1, int(w)) for w in pop], options=opts)
+    rows.append((f"GerryChain ReCom, {steps} steps, pop ±{tol:.0%}",
+                 [run_recom(units, adj, list(start), tol, steps, s) for s in seeds]))
+    ours = [run_ours(units, adj, BalanceParams(districts=k, targets=targets, seed=s), None, "ours")
+            for s in seeds]
+    rows.append((f"jurisgrid balancer, both ±{tol:.0%}", ours))
+    for name, runs in extra or []:
+        rows.append((name, runs))
+    table = Table(title=f"{title}: {len(units)} units → {k} districts, worst |deviation|; "
+                        f"median (min–max) over seeds {seeds}")
+    for col in ("method", "population", "incidents", "contiguous", "Polsby–Popper mean", "wall time",
+                "CPU time", "moved"):
+        table.add_column(col)
+    for name, runs in rows:
+        table.add_row(name, *summary(runs))
+    console.print(table)
+    same = [Balancer(BalanceParams(districts=k, targets=targets, seed=seeds[0])).solve(
+        Problem(units, adjacency=adj)).assignment for _ in range(2)]
+    console.print(f"deterministic per seed (seed {seeds[0]} twice, same plan): {same[0] == same[1]}")
+
+
+def fewest(console: Console, title: str, units: UnitSet, base: list[Any], tols: list[float],
+           seeds: list[int], whole_villages: bool = False) -> None:
+    adj = rook_adjacency(units.geoms)
+    table = Table(title=f"{title}: fewest moves from the base; median (min–max) over seeds {seeds}")
+    for col in ("tolerance", "population", "incidents", "contiguous", "Polsby–Popper mean", "wall time",
+                "CPU time", "moved", "reached"):
+        table.add_column(col)
+    for tol in tols:
+        targets = (Target("population", tol), Target("incidents", tol))
+        params = [BalanceParams(targets=targets, fewest_moves=True, whole_villages=whole_villages, seed=s)
+                  for s in seeds]
+        runs, reached = [], 0
+        for p in params:
+            t, cpu = time.perf_counter(), time.process_time()
+            r = Balancer(p).solve(Problem(units, base=base, adjacency=adj))
+            runs.append(Run("", r.worst["population"], r.worst["incidents"], r.metrics.contiguous,
+                            r.metrics.polsby_popper_mean, time.perf_counter() - t, r.moved,
+                            time.process_time() - cpu))
+            reached += r.within_tolerance
+        table.add_row(f"±{tol:.0%}", *summary(runs), f"{reached}/{len(runs)}")
+    console.print(table)
+
+
+def villages(console: Console, sc: Scope, tol: float) -> None:
+    r = Balancer(BalanceParams(targets=(Target("population", tol), Target("incidents", tol)),
+                               whole_villages=True)).solve(Problem(sc.units, base=list(sc.zone)))
+    console.print(f"PS02, whole villages, both ±{tol:.0%}: within tolerance {r.within_tolerance}, "
+                  f"worst population {_pct(r.worst['population'])}, incidents {_pct(r.worst['incidents'])}")
+    for lim in r.limits:
+        if lim.impossible:
+            console.print(f"  impossible: {lim.message}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.balance", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--recom-steps", type=int, default=300)
+    ap.add_argument("--refresh", action="store_true", help="rebuild the cached scopes")
+    args = ap.parse_args(argv)
+    console = Console(width=190)
+    warnings.filterwarnings("ignore", module="gerrychain")  # ReCom: "no balanced cut after 1000 tries"
+    seeds = list(range(args.seeds))
+    sf, ps02 = scope("sf", refresh=args.refresh), scope("ps02", refresh=args.refresh)
+
+    bench_case(console, "SF", sf, 10, 0.05, seeds, args.recom_steps)
+    adj = rook_adjacency(sf.units.geoms)
+    pop = [max(1, int(w)) for w in sf.units.measures["population"]]
+    _, pop_plan = pymetis.part_graph(10, _csr(adj), vweights=pop, options=pymetis.Options(seed=0, contig=1))
+    fewest(console, "SF, base = pymetis on population (10 districts)", sf.units, list(pop_plan), [0.10],
+           seeds)
+
+    bench_case(console, "渠县 station 511725PS02", ps02, 8, 0.15, seeds, args.recom_steps)
+    fewest(console, "PS02, base = today's 8 zones", ps02.units, list(ps02.zone), [0.25, 0.20], seeds)
+    villages(console, ps02, 0.15)
+
+
+if __name__ == "__main__":
+    main()
