@@ -33,9 +33,9 @@ Every outcome is on the row (``status``: pending, applied, cancelled, failed, co
 ``error_code``/``error`` and ``conflicts``), shown by ``scheduledEdits``. A scheduled edit that
 no longer applies when due (its grid was merged away, say) is ``failed`` with its error.
 
-``asOf`` a future instant T (models/history.py) sees the scheduled edits: inside a transaction
-that is always rolled back it applies the pending edits with effective_from ≤ T in order
-(:func:`apply_pending_until`) and reads the current tables.
+``asOf`` a future instant T sees the scheduled edits without applying them: their effect is
+worked out once per state of the data (:func:`apply_pending_until` in a rolled-back savepoint)
+and cached as rows (editing/asof.py, migration 0011); reads use the cache.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The source of a GraphQL read (models/source.py): from ``asOf`` arguments and from the row a
 node was built from; and the one place that knows how to run a read under a source.
 
-A past or present instant is a plain read of the history tables. A future instant also sees the
-scheduled edits due by then: such a batch runs through :func:`jurisgrid.editing.asof.as_of_call`
-(see its docstring for what that costs).
+Every source is a plain read. A future instant also sees the scheduled edits due by then, from
+the cache of their effect (editing/asof.py): its key is looked up (and built if missing) once
+per request and instant, and every batch then reads under it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from jurisgrid.editing.asof import as_of_call
+from jurisgrid.editing.asof import future_source
 from jurisgrid.errors import InvalidInput
 from jurisgrid.gql.loaders import Loaders
 from jurisgrid.models.rows import Row
@@ -37,10 +37,14 @@ def loaders(info: Info) -> Loaders:
     if ld.source_runner is None:
         ctx = info.context
 
+        keyed: dict[AsOf, AsOf] = {}
+
         async def run(src: Source, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-            if isinstance(src, AsOf) and src.future:
-                return await run_in_threadpool(as_of_call, ctx.engine, src, fn, *args,
-                                               settings=ctx.settings.edit, **kw)
+            if isinstance(src, AsOf) and src.future is None and src.after_now:
+                if src not in keyed:
+                    keyed[src] = await run_in_threadpool(future_source, ctx.engine, src,
+                                                         settings=ctx.settings.edit)
+                src = keyed[src]
             return await ctx.db(fn, src, *args, **kw)
 
         ld.source_runner = run

@@ -80,7 +80,7 @@ def points_by_grid(conn: Connection, src: Source, table: str, grid_ids: Iterable
     """The first ``first`` address points / incidents (by code) of each grid, in one statement;
     ``since``/``until`` bound ``occurred_at``. A point's grid is its stored ``grid_id`` where the
     source keeps membership, else the grid the boundary rule gives it under the source
-    (``jg_grid_at(geom, at)``) among the grids within the tolerance of it."""
+    (``jg_grid_at(geom, at, future)``) among the grids within the tolerance of it."""
     if table not in POINT_TABLES:
         raise KeyError(table)
     p = src.rows(table)
@@ -99,7 +99,7 @@ def points_by_grid(conn: Connection, src: Source, table: str, grid_ids: Iterable
         g = src.rows("grid")
         grid_id = g.c.id
         frm = p.join(g, func.ST_DWithin(g.c.geom, p.c.geom, func.jg_tolerance()))
-        conds += [g.c.id.in_(ids), func.jg_grid_at(p.c.geom, src.at) == g.c.id]
+        conds += [g.c.id.in_(ids), func.jg_grid_at(p.c.geom, *src.rule_args()) == g.c.id]
     rank = func.row_number().over(partition_by=grid_id, order_by=p.c.code).label("rank_")
     sub = (select(*cols, grid_id.label("grid_id"), rank).select_from(frm).where(*conds)
            .subquery())

@@ -32,7 +32,19 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, FromClause, Table, bindparam, cast, or_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    FromClause,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    literal_column,
+    or_,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 
@@ -58,8 +70,17 @@ class Source(ABC):
 
     @property
     def at(self) -> datetime | None:
-        """The instant the SQL functions of migration 0010 take (None: the live tables)."""
+        """The instant the SQL functions of migrations 0010/0011 take (None: the live tables)."""
         return None
+
+    @property
+    def future(self) -> str | None:
+        """The future key (migration 0011) whose cached scheduled edits are part of the rows."""
+        return None
+
+    def rule_args(self) -> tuple[datetime | None, str | None]:
+        """The source's arguments to ``jg_grids`` / ``jg_grid_at`` / ``jg_nearest_grid``."""
+        return self.at, self.future
 
     @abstractmethod
     def rows(self, table: str) -> FromClause:
@@ -73,7 +94,7 @@ class Source(ABC):
         (:meth:`sql_args`)."""
 
     def sql_args(self) -> dict[str, Any]:
-        return {"at": self.at}
+        return {"at": self.at, "future": self.future}
 
     def tag(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` marked as read from this source (live rows stay unmarked)."""
@@ -107,9 +128,13 @@ LIVE = Live()
 
 @dataclass(frozen=True)
 class AsOf(Source):
-    """The data in force at an instant (aware; a naive one is taken as UTC)."""
+    """The data in force at an instant (aware; a naive one is taken as UTC). For an instant
+    after now, ``future_key`` names the cached effect of the scheduled edits pending then
+    (migration 0011, built by editing/asof.py); without it a future instant reads the history
+    as it stands (no scheduled edit)."""
 
     instant: datetime
+    future_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.instant.tzinfo is None:
@@ -117,26 +142,32 @@ class AsOf(Source):
 
     @property
     def key(self) -> Hashable:
-        return ("as_of", self.instant)
+        return ("as_of", self.instant, self.future_key)
 
     @property
     def at(self) -> datetime:
         return self.instant
 
     @property
-    def future(self) -> bool:
+    def future(self) -> str | None:
+        return self.future_key
+
+    @property
+    def after_now(self) -> bool:
         """After now: scheduled edits due by then are part of the answer (editing/asof.py)."""
         return self.instant > datetime.now(UTC)
 
     def rows(self, table: str) -> FromClause:
         if table not in HISTORISED:
             return _TABLES[table]
-        return _history_select(table, bindparam(None, self.instant, type_=DateTime(timezone=True)))
+        t = bindparam(None, self.instant, type_=DateTime(timezone=True))
+        fk = None if self.future_key is None else bindparam(None, self.future_key, type_=Text)
+        return _history_select(table, t, fk)
 
     def sql(self, table: str) -> str:
         if table not in HISTORISED:
             return table
-        return f"({_history_sql(table)})"
+        return f"({_history_sql(table, self.future_key is not None)})"
 
 
 def source_of(row: dict[str, Any]) -> Source:
@@ -145,20 +176,37 @@ def source_of(row: dict[str, Any]) -> Source:
     return LIVE if src is None else src
 
 
-def _history_select(table: str, t: ColumnElement[Any]) -> FromClause:
-    """The versions of ``table`` in force at ``t``, with the live table's column names."""
+def _history_select(table: str, t: ColumnElement[Any],
+                    future: ColumnElement[Any] | None = None) -> FromClause:
+    """The versions of ``table`` in force at ``t``, with the live table's column names; with a
+    future key, as the cached scheduled edits of that key would leave them (migration 0011):
+    the history versions they do not close by ``t``, and their own versions."""
     h = _TABLES[f"{table}_history"]
+    cols = [c.name for c in _TABLES[table].columns]
+    q: Any = sa_select(*[h.c[c] for c in cols]).where(*_in_force(h, t))
+    if future is not None:
+        closed = _TABLES["future_closed"]
+        f = _TABLES[f"{table}_future"]
+        q = q.where(~exists().where(
+            closed.c.key == future, closed.c.tbl == literal_column(f"'{table}'"), closed.c.hid == h.c.hid,
+            ~closed.c.valid.op("@>", is_comparison=True)(t)))
+        q = union_all(q, sa_select(*[f.c[c] for c in cols]).where(f.c.key == future,
+                                                                   *_in_force(f, t)))
+    return q.subquery(table)
+
+
+def _in_force(h: Table, t: ColumnElement[Any]) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [h.c.valid.op("@>", is_comparison=True)(t)]
     if "valid_from" in h.c:  # assignments: also their own validity
         conds += [h.c.valid_from <= t, or_(h.c.valid_to.is_(None), h.c.valid_to > t)]
-    cols = [h.c[c.name] for c in _TABLES[table].columns]
-    return sa_select(*cols).where(*conds).subquery(table)
+    return conds
 
 
 @cache
-def _history_sql(table: str) -> str:
+def _history_sql(table: str, future: bool) -> str:
     t = cast(bindparam("at", type_=DateTime(timezone=True)), DateTime(timezone=True))
-    return _compiled(_history_select(table, t))
+    fk = cast(bindparam("future", type_=Text), Text) if future else None
+    return _compiled(_history_select(table, t, fk))
 
 
 @cache

@@ -1,16 +1,17 @@
 -- Who is responsible for one point (docs/design.md, invariant 4), under a source
 -- (models/source.py): the braced names are the rows in force of those tables — the live tables,
--- or the versions valid at the instant `at` (NULL for the live data). Parameters: lon, lat
--- (WGS 84), at.
+-- or the versions valid at the instant `at` (NULL for the live data) with, for a future instant,
+-- the cached scheduled edits of the key `future` (migration 0011). Parameters: lon, lat (WGS 84),
+-- at, future.
 -- The grid is the boundary rule's, jg_grid_at(); a point in no grid gets the grid nearest in
--- metres, jg_nearest_grid() (migration 0010). Officers: models/responsible.officer_rule().
+-- metres, jg_nearest_grid() (migrations 0010, 0011). Officers: models/responsible.officer_rule().
 WITH p AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g
 ), hit AS (
-    SELECT jg_grid_at(p.g, %(at)s::timestamptz) AS id FROM p
+    SELECT jg_grid_at(p.g, %(at)s::timestamptz, %(future)s::text) AS id FROM p
 ), near AS (
     SELECT n.id, n.code, n.metres
-    FROM jg_nearest_grid((SELECT g FROM p), %(at)s::timestamptz) n
+    FROM jg_nearest_grid((SELECT g FROM p), %(at)s::timestamptz, %(future)s::text) n
     WHERE (SELECT id FROM hit) IS NULL
 )
 SELECT

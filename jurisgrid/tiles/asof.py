@@ -9,8 +9,8 @@
   asOf tiles: address points and incidents are not historised, so no figure "as of T" exists,
   and current figures on past outlines would be wrong without saying so. TileJSON says it.
 * Future instants are refused (400): what scheduled edits will make of the future is answered
-  by the GraphQL ``asOf`` reads (editing/asof.py applies them in a rolled-back transaction); a
-  tile would have to repeat that per tile.
+  by the GraphQL ``asOf`` reads (from the cache of their effect that editing/asof.py builds;
+  tiles do not read it yet).
 * Caching: history is append-only, but an edit may take effect up to ``PAST_SLACK`` before its
   commit (editing/runner.py), and an overdue scheduled edit takes effect at its own instant when
   the runner applies it. So a tile of T is final — ``Cache-Control: public, max-age=86400`` —
