@@ -95,6 +95,10 @@ class ServerSettings(BaseSettings):
     # one log line per request costs a single-point lookup a tenth of its time; a reverse
     # proxy in front usually logs requests anyway (JURISGRID_ACCESS_LOG=true to turn it on)
     access_log: bool = False
+    # the supervisor replaces a worker whose event loop misses this many heartbeats in a row
+    # (one every worker_heartbeat_s): alive but stuck, it answers no one (jurisgrid/serving.py)
+    worker_heartbeat_s: float = 2.0
+    worker_missed_heartbeats: int = 5
 
 
 class Settings:

@@ -19,12 +19,17 @@ The supervising process holds the port (bound, not listening, so it never receiv
 connection), starts the workers (``spawn``: a clean interpreter each), restarts one that dies
 (at most once a second; one that exits before its app has started — another would fail alike —
 stops the server with its exit code instead), and stops them all on SIGINT/SIGTERM; workers
-also exit if the supervisor is killed. One worker, or a platform without ``SO_REUSEPORT``, is
-served by plain uvicorn.
+also exit if the supervisor is killed. A worker that is alive but stuck — its event loop no
+longer runs, so it answers no one, yet the kernel keeps giving it connections — is found by
+its heartbeat: the loop writes the time into shared memory every ``JURISGRID_WORKER_HEARTBEAT_S``
+(2 s), and after ``JURISGRID_WORKER_MISSED_HEARTBEATS`` (5) missed beats the supervisor kills it
+(SIGKILL) and starts another. (Probing each worker's socket would not do: they share the port.)
+One worker, or a platform without ``SO_REUSEPORT``, is served by plain uvicorn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -32,12 +37,18 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
 APP = "jurisgrid.app:create_app"
+
+
+def _server_setting(name: str) -> Any:
+    from jurisgrid.config import get_settings
+
+    return getattr(get_settings().server, name)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,10 @@ class ServeOptions:
     workers: int
     log_level: str = "info"
     access_log: bool = False
+    # a worker's event loop beats this often; one that misses this many beats is replaced
+    heartbeat_s: float = field(default_factory=lambda: float(_server_setting("worker_heartbeat_s")))
+    missed_heartbeats: int = field(
+        default_factory=lambda: int(_server_setting("worker_missed_heartbeats")))
 
 
 def serve(options: ServeOptions) -> None:
@@ -90,17 +105,22 @@ class Rebalance:
     """ASGI middleware of a worker: at each HTTP request, publish this worker's open connections
     (``connections()``) in ``loads[index]``, and close a keep-alive connection after its
     response while this worker has more than ``margin`` connections above the least loaded
-    worker (at most once per ``every_s``). Also sets ``ready[index]`` once the app has started.
+    worker (at most once per ``every_s``). Also sets ``ready[index]`` once the app has started,
+    and from then on writes the time into ``beats[index]`` every ``heartbeat_s`` from the event
+    loop: a loop that stops running (a request that never yields, SIGSTOP) stops the beats.
 
     Connections, not requests in flight: a worker's event loop runs one request at a time to
     its end, so its requests in flight say nothing about how many clients wait on it."""
 
     def __init__(self, app: Any, index: int, loads: Any, connections: Callable[[], int],
-                 ready: Any = None, *, margin: int = 1, every_s: float = 0.05) -> None:
+                 ready: Any = None, *, margin: int = 1, every_s: float = 0.05,
+                 beats: Any = None, heartbeat_s: float = 2.0) -> None:
         self.app, self.index, self.loads, self.ready = app, index, loads, ready
         self.connections = connections
         self.margin, self.every_s = margin, every_s
         self._next = 0.0
+        self.beats, self.heartbeat_s = beats, heartbeat_s
+        self._beating: asyncio.Task[None] | None = None
 
     def _shed(self) -> bool:
         loads = self.loads
@@ -130,14 +150,27 @@ class Rebalance:
 
     def _noting_startup(self, send: Any) -> Any:
         async def noting(message: Any) -> None:
-            if message["type"] == "lifespan.startup.complete" and self.ready is not None:
-                self.ready[self.index] = 1
+            if message["type"] == "lifespan.startup.complete":
+                if self.beats is not None:
+                    self.beats[self.index] = time.monotonic()
+                    self._beating = asyncio.get_running_loop().create_task(self._beat())
+                if self.ready is not None:
+                    self.ready[self.index] = 1
+            elif message["type"] == "lifespan.shutdown.complete" and self._beating is not None:
+                self._beating.cancel()
             await send(message)
 
         return noting
 
+    async def _beat(self) -> None:
+        """The heartbeat: CLOCK_MONOTONIC is one clock for all processes of the machine."""
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            self.beats[self.index] = time.monotonic()
 
-def _worker(options: ServeOptions, index: int, loads: Any, ready: Any) -> None:  # pragma: no cover
+
+def _worker(options: ServeOptions, index: int, loads: Any, ready: Any,
+            beats: Any) -> None:  # pragma: no cover
     import uvicorn
 
     from jurisgrid.app import create_app
@@ -152,7 +185,8 @@ def _worker(options: ServeOptions, index: int, loads: Any, ready: Any) -> None: 
     def connections() -> int:
         return len(server.server_state.connections) if server is not None else 0
 
-    config = uvicorn.Config(lambda: Rebalance(create_app(), index, loads, connections, ready),
+    config = uvicorn.Config(lambda: Rebalance(create_app(), index, loads, connections, ready,
+                                              beats=beats, heartbeat_s=options.heartbeat_s),
                             factory=True, host=options.host, port=options.port,
                             log_level=options.log_level, access_log=options.access_log,
                             lifespan="on")
@@ -183,17 +217,29 @@ class Supervisor:
         # open connections per worker (Rebalance); each slot written by its worker only
         self._loads = self._ctx.Array("i", options.workers, lock=False)
         self._ready = self._ctx.Array("i", options.workers, lock=False)  # app started, per worker
+        # each worker's last heartbeat (time.monotonic()), written by its event loop
+        self._beats = self._ctx.Array("d", options.workers, lock=False)
 
     def _start(self, index: int) -> BaseProcess:
         self._loads[index] = 0  # a replaced worker's requests are gone with it
         self._ready[index] = 0
-        proc = self._ctx.Process(target=_worker, args=(self.options, index, self._loads, self._ready),
+        self._beats[index] = 0.0
+        proc = self._ctx.Process(target=_worker,
+                                 args=(self.options, index, self._loads, self._ready, self._beats),
                                  name=f"jurisgrid-worker-{index}")
         proc.start()
         return proc
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         self._stopping = True
+
+    def _stuck(self, index: int) -> bool:
+        """A started worker whose event loop has not beaten for ``missed_heartbeats`` beats."""
+        last = self._beats[index]
+        if not self._ready[index] or last <= 0:
+            return False
+        o = self.options
+        return time.monotonic() - last > o.heartbeat_s * o.missed_heartbeats
 
     def run(self) -> None:
         o = self.options
@@ -211,7 +257,13 @@ class Supervisor:
             while not self._stopping:
                 time.sleep(0.2)
                 for i, proc in enumerate(workers):
-                    if proc.is_alive() or self._stopping:
+                    if self._stopping:
+                        break
+                    if proc.is_alive() and self._stuck(i):
+                        _say(f"worker {proc.pid} missed {o.missed_heartbeats} heartbeats: killing it")
+                        proc.kill()  # SIGKILL: also ends a stopped process; then replaced below
+                        proc.join(5)
+                    if proc.is_alive():
                         continue
                     if not self._ready[i]:  # it could not start the app: another would fail alike
                         _say(f"worker {proc.pid} exited with {proc.exitcode} while starting: stopping")

@@ -4,6 +4,7 @@ its own SO_REUSEPORT socket on the one port; a worker that dies is replaced; SIG
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -62,7 +63,8 @@ def _workers(pid: int, port: int) -> set[int]:
     return {c for c in _children(pid) if _socket_inodes(c) & listening}
 
 
-def _wait(predicate, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
+# starting two workers took 25 s on the shared 2-core machine under load
+def _wait(predicate, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -103,6 +105,51 @@ def test_workers_listen_on_own_sockets_and_a_dead_one_is_replaced(database_url: 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc")
+def test_a_stuck_worker_is_replaced_and_requests_keep_being_answered(database_url: str, engine,  # type: ignore[no-untyped-def]
+                                                                     tmp_path: Path) -> None:
+    """A worker alive but not running (SIGSTOP: like a request that never yields its event loop)
+    stops its heartbeat; the supervisor kills it and starts another."""
+    port = free_port()
+    env = {**os.environ, "JURISGRID_DATABASE_URL": database_url,
+           "JURISGRID_WORKER_HEARTBEAT_S": "1", "JURISGRID_WORKER_MISSED_HEARTBEATS": "5"}
+    log = tmp_path / "serve.log"
+    with log.open("w") as out_file:
+        proc = subprocess.Popen([sys.executable, "-m", "jurisgrid.cli", "serve", "--port",
+                                 str(port), "--workers", "2"], env=env, stdout=out_file,
+                                stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    victim = 0
+    try:
+        try:
+            _wait(lambda: _healthy(base) and len(_workers(proc.pid, port)) == 2)
+            victim = min(_workers(proc.pid, port))
+            os.kill(victim, signal.SIGSTOP)
+            t0 = time.monotonic()
+            _wait(lambda: victim not in _workers(proc.pid, port)
+                  and len(_workers(proc.pid, port)) == 2)
+            replaced_s = time.monotonic() - t0
+            _wait(lambda: _healthy(base))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; server output:\n{log.read_text()}") from None
+        assert replaced_s < 60, replaced_s
+        # new connections land on either worker's socket: every one is answered
+        for _ in range(20):
+            r = httpx.post(f"{base}/graphql", json={"query": "{ currentRevision }"}, timeout=10,
+                           headers={"connection": "close"})
+            assert r.status_code == 200 and r.json()["data"]["currentRevision"] >= 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert f"worker {victim} missed 5 heartbeats" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if victim:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
 
 
 def test_a_port_taken_without_reuseport_is_refused_at_once(capsys) -> None:  # type: ignore[no-untyped-def]
@@ -171,6 +218,25 @@ def test_a_worker_is_marked_ready_once_its_app_has_started() -> None:
 
     asyncio.run(Rebalance(app, 1, [0, 0], lambda: 0, ready)({"type": "lifespan"}, None, send))
     assert ready == [0, 1] and sent == [{"type": "lifespan.startup.complete"}]
+
+
+def test_the_event_loop_beats_once_the_app_has_started() -> None:
+    beats = [0.0, 0.0]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "lifespan.startup.complete"})
+        first = beats[1]
+        assert first > 0
+        await asyncio.sleep(0.05)
+        assert beats[1] > first  # beating every heartbeat_s
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def send(message: Any) -> None:
+        pass
+
+    asyncio.run(Rebalance(app, 1, [0, 0], lambda: 0, beats=beats, heartbeat_s=0.01)(
+        {"type": "lifespan"}, None, send))
+    assert beats[0] == 0.0
 
 
 def test_workers_exit_when_the_supervisor_is_killed(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
