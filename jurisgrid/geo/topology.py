@@ -38,9 +38,16 @@ Rules, in the order they run:
    along a shifted edge goes to the side it borders longer. Shared edges come out identical
    in both neighbours (no T-junction along a repaired edge).
 5. **Gaps**: every piece of the outline that no polygon covers (without an outline: every hole
-   of the union) goes to the polygon sharing the longest border with it, tie → smallest key —
-   ``gap_filled``, or ``hole_filled`` when it was a hole of that polygon alone. A piece thinner
-   than the tolerance, or smaller than ``sliver_m2``, is flagged as a sliver.
+   of the union) goes to the polygon sharing the longest border with it (tie → smallest key)
+   when that is at least a third of the piece's border with polygons, or that border is at
+   most 50 m long — ``gap_filled``, or ``hole_filled`` when it was a hole of that polygon
+   alone. Otherwise (a long sliver along many polygons, e.g. between the coverage and an
+   outline digitised elsewhere) the piece is first cut across wherever the polygon bordering
+   it changes (the shortest line from that point to the opposite side), and each part goes
+   to the polygon sharing the longest border with it — one ``gap_filled`` per part. A piece
+   thinner than the tolerance, or smaller than ``sliver_m2``, is flagged as a sliver. A piece
+   that borders no polygon along an edge (a part of the outline with no polygon in it) cannot
+   be repaired.
 6. **Slivers of a polygon**: a part of a multi-part polygon changed by the steps above, thinner
    than the tolerance (or smaller than ``sliver_m2``), goes to the neighbour sharing the
    longest border with it (if it touches none along an edge, it stays) — ``sliver_dropped``.
@@ -90,6 +97,8 @@ CLEAN_M2 = 0.01      # the database's invariant tolerance (models/invariants.ARE
 NOISE_M2 = 1e-6      # pieces below 1 mm² are floating-point residue of the overlay, not data
 NODE_SNAP_DEG = GRID_SIZE / 10   # the coverage cleaner's node snapping: a tenth of the lattice
 _BORDER_EPS_DEG = 1e-9           # a border is shared where two boundaries lie this close
+GAP_SPLIT_SHARE = 1 / 3          # a gap goes whole to a neighbour with this share of its border
+GAP_SPLIT_MIN_M = 50.0           # … or when its border with polygons is at most this long
 
 RepairKind = Literal["made_valid", "snapped_vertices", "clipped_to_outline", "overlap_assigned",
                      "gap_filled", "hole_filled", "sliver_dropped"]
@@ -230,33 +239,82 @@ def _segments(g: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
     return coords[:-1][same], coords[1:][same]
 
 
-def _longest_border(piece: BaseGeometry, cands: list[int], geoms: list[BaseGeometry],
-                    keys: Sequence[str], scale: _Scale) -> tuple[int | None, list[int]]:
-    """The candidate sharing the longest border (m) with ``piece`` (tie → smallest key), and
-    all candidates that share some border.
+def _borders(piece: BaseGeometry, cands: list[int], geoms: list[BaseGeometry],
+             scale: _Scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """The segments of ``piece``'s boundary (starts, ends, lengths in m) and, per candidate
+    sharing some border with it, which of them lie on that candidate's boundary.
 
     A piece cut out of the coverage by overlay is bounded by sub-segments of the polygons'
     edges, split at every node, so a segment of its boundary lies on a polygon's boundary
     exactly when its midpoint does (within ``_BORDER_EPS_DEG``, 0.1 mm)."""
     starts, ends = _segments(piece)
-    if not len(starts) or not cands:
-        return None, []
-    mids = shapely.points((starts + ends) / 2)
     d = (ends - starts) * [scale.kx, scale.ky]
     seg_m = np.hypot(d[:, 0], d[:, 1])
-    best: tuple[float, str] | None = None
-    winner = None
-    sharing = []
-    for c in cands:
-        on = shapely.dwithin(mids, geoms[c].boundary, _BORDER_EPS_DEG)
-        length = float(seg_m[on].sum())
-        if length <= 1e-6:
-            continue
-        sharing.append(c)
-        rank = (-round(length, 6), keys[c])
-        if best is None or rank < best:
-            best, winner = rank, c
-    return winner, sharing
+    on: dict[int, np.ndarray] = {}
+    if len(starts):
+        mids = shapely.points((starts + ends) / 2)
+        for c in cands:
+            mask = shapely.dwithin(mids, geoms[c].boundary, _BORDER_EPS_DEG)
+            if seg_m[mask].sum() > 1e-6:
+                on[c] = mask
+    return starts, ends, seg_m, on
+
+
+def _longest_border(piece: BaseGeometry, cands: list[int], geoms: list[BaseGeometry],
+                    keys: Sequence[str], scale: _Scale) -> tuple[int | None, list[int]]:
+    """The candidate sharing the longest border (m) with ``piece`` (tie → smallest key), and
+    all candidates that share some border."""
+    _s, _e, seg_m, on = _borders(piece, cands, geoms, scale)
+    if not on:
+        return None, []
+    winner = min(on, key=lambda c: (-round(float(seg_m[on[c]].sum()), 6), keys[c]))
+    return winner, sorted(on, key=lambda c: keys[c])
+
+
+def _split_across(piece: BaseGeometry, starts: np.ndarray, ends: np.ndarray,
+                  on: dict[int, np.ndarray]) -> list[BaseGeometry]:
+    """``piece`` cut across at every point of its boundary where the polygon bordering it
+    changes, by the shortest line from that point to the opposite side of the piece (a part of
+    its boundary bordered by neither polygon); each part then borders few polygons.
+
+    Cuts are straight two-point lines, so the parts add few vertices. A cut that would leave
+    the piece is not made."""
+    label = np.full(len(starts), -1, dtype=np.int64)
+    for c, mask in on.items():
+        label[mask & (label < 0)] = c
+    # segments come ring by ring; a switch is a vertex between two segments of one ring
+    same_ring = np.isclose(ends[:-1], starts[1:]).all(axis=1)
+    ring_id = np.concatenate([[0], np.cumsum(~same_ring)])
+    cuts: list[shapely.LineString] = []
+    lines = shapely.linestrings(np.stack([starts, ends], axis=1))
+    rim = shapely.buffer(piece, _BORDER_EPS_DEG)
+    shapely.prepare(rim)
+    for r in np.unique(ring_id).tolist():
+        idx = np.flatnonzero(ring_id == r)
+        for a, b in zip(idx.tolist(), np.roll(idx, -1).tolist(), strict=True):
+            la, lb = int(label[a]), int(label[b])
+            if la == lb or max(la, lb) < 0:
+                continue
+            p = shapely.Point(ends[a])
+            far = lines[(label != la) & (label != lb)]
+            if not len(far):
+                continue
+            q = shapely.shortest_line(p, shapely.multilinestrings(far))
+            xy = shapely.get_coordinates(q)
+            d = xy[1] - xy[0]
+            norm = float(np.hypot(*d))
+            if norm == 0 or not rim.covers(q):
+                continue
+            e = d / norm * _BORDER_EPS_DEG * 10
+            cuts.append(shapely.LineString([xy[0] - e, xy[1] + e]))
+    if not cuts:
+        return [piece]
+    from shapely.ops import split
+
+    parts: list[BaseGeometry] = []
+    for poly in _parts(piece):
+        parts.extend(_parts(split(poly, shapely.MultiLineString(cuts))))
+    return parts
 
 
 # --- detection --------------------------------------------------------------------------------
@@ -650,41 +708,102 @@ def repair_coverage(polygons: Sequence[Polygonal], *, keys: Sequence[str],
 
 
 def _node(geoms: list[BaseGeometry], inputs: list[BaseGeometry]) -> list[BaseGeometry]:
-    """No T-junction between a changed polygon and its neighbours: a vertex of one that lies on
-    the other's edge (within ``_BORDER_EPS_DEG``, 0.1 mm) is inserted into that edge.
+    """No T-junction between a changed polygon and its neighbours.
 
     In the plane a T-junction is harmless; on the sphere (the database measures areas as
     ``geography``) the neighbour's edge U–V is one geodesic and the changed polygon's U–P–V two,
-    and the sliver between them (≈ 0.02 m² along a 150 m edge) counts as overlap or gap. The
-    inserted vertex does not change the neighbour's shape, and is listed as no repair."""
+    and the sliver between them (≈ 0.02 m² along a 150 m edge) counts as overlap or gap. So,
+    among the changed polygons and their neighbours: vertices closer than ``_BORDER_EPS_DEG``
+    (0.1 mm; floating-point residue of separate overlays) merge onto the smallest (lon, lat) of
+    them, then a vertex of one lying on another's edge is inserted into that edge. Shapes move
+    by at most 0.2 mm; a step that would make a polygon invalid is not applied; no repair is
+    listed."""
     changed = {i for i, g in enumerate(geoms) if g is not inputs[i]}
     if not changed:
         return geoms
     out = list(geoms)
-    arr = np.asarray(geoms, dtype=object)
+    arr = np.asarray(out, dtype=object)
     tree = shapely.STRtree(arr)
     idx = np.fromiter(sorted(changed), dtype=np.int64)
-    a, b = tree.query(arr[idx], predicate="dwithin", distance=_BORDER_EPS_DEG)
-    nbrs: dict[int, set[int]] = {}
-    for c, n in zip(idx[a].tolist(), b.tolist(), strict=True):
-        if c != n:
-            nbrs.setdefault(c, set()).add(n)
-            nbrs.setdefault(n, set()).add(c)
+    _a, b = tree.query(arr[idx], predicate="dwithin", distance=_BORDER_EPS_DEG)
+    group = np.unique(np.concatenate([idx, b]))
+    # 1. merge near-duplicate vertices (union-find over pairs closer than the epsilon)
+    pts = np.unique(shapely.get_coordinates(arr[group]), axis=0)
+    pt_tree = shapely.STRtree(shapely.points(pts))
+    pa, pb = pt_tree.query(shapely.points(pts), predicate="dwithin", distance=_BORDER_EPS_DEG)
+    parent = np.arange(len(pts))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    for x, y in zip(pa.tolist(), pb.tolist(), strict=True):
+        if x != y:
+            rx, ry = find(x), find(y)
+            if rx != ry:   # np.unique sorted the points: the smaller index is the smaller point
+                parent[max(rx, ry)] = min(rx, ry)
+    roots = np.fromiter((find(x) for x in range(len(pts))), dtype=np.int64, count=len(pts))
+    moved = np.flatnonzero(roots != np.arange(len(pts)))
+    if moved.size:
+        mapping = {tuple(pts[m]): tuple(pts[roots[m]]) for m in moved.tolist()}
+
+        def merge(c: np.ndarray) -> np.ndarray:
+            res = c.copy()
+            for k, xy in enumerate(c.tolist()):
+                t = mapping.get(tuple(xy))
+                if t is not None:
+                    res[k] = t
+            return res
+
+        for i in group.tolist():
+            g = out[i]
+            try:
+                h = shapely.remove_repeated_points(shapely.transform(g, merge))
+            except shapely.errors.GEOSException:
+                continue
+            if (not shapely.equals_exact(h, g, 0) and h.is_valid and not h.is_empty
+                    and shapely.hausdorff_distance(h, g) <= 2 * _BORDER_EPS_DEG):
+                out[i] = _like(h, g)
+    # 2. insert the vertices of neighbours that lie on a polygon's edges
+    arr = np.asarray(out, dtype=object)
+    ga, gb = shapely.STRtree(arr[group]).query(arr[group], predicate="dwithin", distance=_BORDER_EPS_DEG)
+    nbrs: dict[int, list[int]] = {}
+    for x, y in zip(group[ga].tolist(), group[gb].tolist(), strict=True):
+        if x != y:
+            nbrs.setdefault(x, []).append(y)
     for i in sorted(nbrs):
-        near = sorted(nbrs[i])
         g = out[i]
-        cand = np.unique(shapely.get_coordinates(np.asarray([out[n] for n in near], dtype=object)), axis=0)
+        cand = np.unique(shapely.get_coordinates(arr[sorted(nbrs[i])]), axis=0)
         rim = g.boundary
         shapely.prepare(rim)
         on = cand[shapely.dwithin(shapely.points(cand), rim, _BORDER_EPS_DEG)]
         own = set(map(tuple, shapely.get_coordinates(g).tolist()))
-        if all(tuple(v) in own for v in on.tolist()):
+        missing = [v for v in on.tolist() if tuple(v) not in own]
+        if not missing:
             continue
-        noded = shapely.snap(g, shapely.multipoints(on), _BORDER_EPS_DEG)
-        if (shapely.get_num_coordinates(noded) != shapely.get_num_coordinates(g)
-                and noded.is_valid and shapely.equals(noded, g)):
-            out[i] = _like(noded, g)
+        new = _snap_kept(g, missing)
+        if new is None and len(missing) > 1:   # all at once failed: one by one
+            h = g
+            for v in missing:
+                step = _snap_kept(h, [v])
+                if step is not None:
+                    h = step
+            new = h if h is not g else None
+        if new is not None:
+            out[i] = _like(new, g)
     return out
+
+
+def _snap_kept(g: BaseGeometry, points: list[list[float]]) -> BaseGeometry | None:
+    """``g`` snapped to ``points`` within 0.1 mm, if that changes it, keeps it valid, and moves
+    no point of it by more than 0.2 mm; else None."""
+    noded = shapely.snap(g, shapely.multipoints(points), _BORDER_EPS_DEG)
+    if (not shapely.equals_exact(noded, g, 0) and noded.is_valid
+            and shapely.hausdorff_distance(noded, g) <= 2 * _BORDER_EPS_DEG):
+        return noded
+    return None
 
 
 def _clip(geoms: list[BaseGeometry], outline: BaseGeometry, keys: Sequence[str],
@@ -718,19 +837,33 @@ def _fill_gaps(geoms: list[BaseGeometry], outline: BaseGeometry | None, keys: Se
     for piece in sorted(pieces, key=lambda p: _point(p)):
         cands = sorted(tree.query(piece, predicate="dwithin", distance=10 * _BORDER_EPS_DEG).tolist(),
                        key=lambda n: keys[n])
-        winner, sharing = _longest_border(piece, cands, out, keys, scale)
+        starts, ends, seg_m, on = _borders(piece, cands, out, scale)
         a = float(scale.area(piece))
-        if winner is None:
+        if not on:
             unfilled.append(Problem("gap", tuple(keys[c] for c in cands), a, *_point(piece),
                                     detail="no polygon borders this part along an edge"))
             continue
-        merged = polygons_only(shapely.union(out[winner], piece))
-        out[winner] = merged
-        hole = len(sharing) == 1 and any(
-            shapely.Polygon(p.exterior).covers(piece) for p in _parts(geoms[winner]))
-        ledger.add("hole_filled" if hole else "gap_filled", piece, changes={keys[winner]: a},
-                   gained_by=keys[winner], keys=tuple(sorted(keys[c] for c in sharing)),
-                   sliver=_is_sliver(piece, scale, tolerance_m, sliver_m2))
+        length = {c: float(seg_m[m].sum()) for c, m in on.items()}
+        winner = min(on, key=lambda c: (-round(length[c], 6), keys[c]))
+        sharing = tuple(sorted(keys[c] for c in on))
+        total = sum(length.values())
+        if length[winner] >= GAP_SPLIT_SHARE * total or total <= GAP_SPLIT_MIN_M:
+            shares = [(winner, piece)]
+        else:  # a long sliver along many polygons: cut across, each part to its longest border
+            shares = []
+            for part in _split_across(piece, starts, ends, on):
+                w, _ = _longest_border(part, sorted(on, key=lambda n: keys[n]), out, keys, scale)
+                shares.append((w if w is not None else winner, part))
+        for c, share in shares:
+            sa = float(scale.area(share)) if len(shares) > 1 else a
+            out[c] = polygons_only(shapely.union(out[c], share))
+            hole = len(on) == 1 and any(
+                shapely.Polygon(p.exterior).covers(share) for p in _parts(geoms[c]))
+            ledger.add("hole_filled" if hole else "gap_filled", share, changes={keys[c]: sa},
+                       gained_by=keys[c], keys=sharing,
+                       sliver=_is_sliver(share, scale, tolerance_m, sliver_m2),
+                       detail="" if len(shares) == 1 else
+                       f"one of {len(shares)} parts of a gap cut across where its neighbours change")
     if unfilled:
         raise TopologyError(unfilled)
     return out
@@ -740,7 +873,8 @@ def _drop_slivers(geoms: list[BaseGeometry], inputs: list[BaseGeometry], keys: S
                   scale: _Scale, tolerance_m: float, sliver_m2: float | None,
                   ledger: _Ledger) -> list[BaseGeometry]:
     """Thin parts of the polygons a repair changed go to the neighbour with the longest border
-    (a polygon no repair touched keeps all its parts)."""
+    (a polygon no repair touched keeps all its parts); parts of at most ``NOISE_M2`` are
+    floating-point residue of the overlays and are dropped."""
     out = list(geoms)
     multi = [i for i, g in enumerate(geoms) if g is not inputs[i] and len(_parts(g)) > 1]
     if not multi:
@@ -748,6 +882,10 @@ def _drop_slivers(geoms: list[BaseGeometry], inputs: list[BaseGeometry], keys: S
     tree = shapely.STRtree(np.asarray(geoms, dtype=object))
     for i in sorted(multi, key=lambda n: keys[n]):
         parts = _parts(out[i])
+        kept = [p for p in parts if scale.area(p) > NOISE_M2]
+        if kept and len(kept) < len(parts):   # residue of overlay (≤ 1 mm²): dropped unlisted
+            out[i] = shapely.MultiPolygon(kept)
+            parts = kept
         slivers = [p for p in parts if _is_sliver(p, scale, tolerance_m, sliver_m2)]
         if not slivers or len(slivers) == len(parts):
             continue
