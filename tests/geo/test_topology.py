@@ -352,6 +352,7 @@ def test_a_sliver_along_an_outline_digitised_elsewhere_is_shared_out() -> None:
     assert {r.gained_by for r in fills} == {k for k, c in zip(keys, cells, strict=True)
                                             if c.boundary.intersection(outline.boundary).length > 0}
     for r in fills:   # each cell gets about 1.5 m along its outer side (two sides at a corner)
+        assert r.gained_by is not None
         i = keys.index(r.gained_by)
         side = metres(cells[i].boundary.intersection(outline.boundary))
         assert r.area_m2 == pytest.approx(1.5 * side, rel=0.1, abs=10)
