@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, insert, select, text, update
 from jurisgrid.auth.cache import forget
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.errors import InvalidInput, NotFound, Unauthenticated
+from jurisgrid.models.scheduled import PENDING
 from jurisgrid.models.tables import api_token, station
 
 PREFIX = "jg_"
@@ -121,7 +122,7 @@ def revoke(conn: Connection, token_id: int) -> TokenInfo:
     conn.execute(text(
         "UPDATE scheduled_edit SET cancelled_at = clock_timestamp(), cancelled_by = 'system', "
         "cancel_reason = 'token revoked', status = 'cancelled' "
-        "WHERE token_id = :t AND applied_revision IS NULL AND cancelled_at IS NULL"), {"t": token_id})
+        f"WHERE token_id = :t AND {PENDING}"), {"t": token_id})
     forget(res.token_hash)
     return get_token(conn, token_id)
 

@@ -96,11 +96,9 @@ def revert(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
     doomed = created["grid"]
     if doomed:
         for pt in ("address_point", "incident"):
-            conn.exec_driver_sql(
-                f"UPDATE {pt} p SET grid_id = (SELECT g.id FROM grid g WHERE ST_DWithin(g.geom, "
-                 "p.geom, 1e-7) "
-                f"AND g.id <> ALL(%(d)s) ORDER BY g.code LIMIT 1) WHERE p.grid_id = "
-                 "ANY(%(d)s)", {"d": doomed})
+            conn.exec_driver_sql(  # the boundary rule without the doomed grids
+                f"UPDATE {pt} p SET grid_id = jg_grid_at(p.geom, excluding => %(d)s) "
+                "WHERE p.grid_id = ANY(%(d)s)", {"d": doomed})
     for t in DELETE_ORDER:
         if created[t]:
             conn.exec_driver_sql(f"DELETE FROM {t} WHERE id = ANY(%(i)s)", {"i": created[t]})

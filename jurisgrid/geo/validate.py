@@ -18,10 +18,10 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from jurisgrid.geo.crs import Crs, transform_geometry
+from jurisgrid.geo.earth import METRES_PER_DEGREE as M_PER_DEG
 from jurisgrid.geo.geojson import GeoJSONError, parse_geojson
 
 GRID_SIZE = 1e-7          # degrees; the precision grid of all stored grid geometry
-M_PER_DEG = 111_320.0
 
 
 class GeometryProblem(ValueError):
