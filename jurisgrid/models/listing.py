@@ -51,10 +51,13 @@ def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[Colum
         conds.append(tb.c.code == f.code)
     if f.codes is not None:
         conds.append(tb.c.code.in_(f.codes))
-    if f.search:
+    if f.search and f.search.strip():
         col = tb.c[TEXT_COLUMN.get(table, "name")]
-        like = "%" + f.search.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        conds.append(or_(col.ilike(like), tb.c.code.startswith(f.search, autoescape=True)))
+        # spaces do not count: "南坝路1号" finds "南坝路 1号" and the other way round
+        term = "".join(f.search.split())
+        like = "%" + term.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        conds.append(or_(func.replace(col, " ", "").ilike(like),
+                         tb.c.code.startswith(f.search.strip(), autoescape=True)))
     for fk, (parent_table, parent_code) in f.parents.items():
         ptb = src.rows(parent_table)
         conds.append(tb.c[fk].in_(select(ptb.c.id).where(ptb.c.code == parent_code)))

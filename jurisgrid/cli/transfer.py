@@ -13,9 +13,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jurisgrid.cli_common import console
-from jurisgrid.cli_common import engine as _engine
-from jurisgrid.cli_common import fail as _fail
+from jurisgrid.cli.console import console
+from jurisgrid.cli.console import engine as _engine
+from jurisgrid.cli.console import fail as _fail
 from jurisgrid.errors import JurisgridError
 from jurisgrid.geo.crs import FileCrs
 

@@ -1,7 +1,7 @@
-"""Helpers shared by the ``jurisgrid`` command's modules (cli, cli_token, cli_io).
+"""What every module of the ``jurisgrid`` command shares: the console, failing, the engine.
 
-Kept apart from :mod:`jurisgrid.cli`, which imports the other command modules: they import
-these helpers from here, never from ``cli`` itself.
+Kept apart from :mod:`jurisgrid.cli` (the package), which imports the command modules: they
+import these helpers from here, never from the package itself.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from jurisgrid.auth.principal import Role
-from jurisgrid.cli_common import console as err
-from jurisgrid.cli_common import engine as _engine
-from jurisgrid.cli_common import fail as _fail
+from jurisgrid.cli.console import console as err
+from jurisgrid.cli.console import engine as _engine
+from jurisgrid.cli.console import fail as _fail
 from jurisgrid.errors import JurisgridError
 
 app = typer.Typer(help="API bearer tokens: only a hash is stored; the secret is shown once.",

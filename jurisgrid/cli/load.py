@@ -9,9 +9,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jurisgrid.cli_common import console
-from jurisgrid.cli_common import engine as _engine
-from jurisgrid.cli_common import fail as _fail
+from jurisgrid.cli.console import console
+from jurisgrid.cli.console import engine as _engine
+from jurisgrid.cli.console import fail as _fail
 from jurisgrid.errors import JurisgridError
 
 MAX_LISTED = 200
@@ -39,7 +39,7 @@ def _print_report(report: object, *, refused: bool) -> None:
             "layer", "repair", "units", "gained by", "m²", "where", title=f"{len(report.repairs)} repair(s)"
         )
         for r in report.repairs[:MAX_LISTED]:
-            where = f"{r['lon']:.6f}, {r['lat']:.6f}" if "lon" in r else "—"
+            where = f"{r['lon']:.6f}, {r['lat']:.6f}" if r.get("lon") is not None else "—"
             t.add_row(
                 r["layer"],
                 r["kind"],
