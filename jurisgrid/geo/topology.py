@@ -33,7 +33,9 @@ Rules, in the order they run:
    a tenth of the lattice, ~1 mm, merge) into faces. Every face covered by more than one
    polygon goes to the one of them whose own part (what it covers alone, plus the faces
    already given to it — faces are merged one at a time) shares the longest border with the
-   face, in metres; a tie goes to the smallest key. The others lose it — ``overlap_assigned``.
+   face, in metres. The others lose it — ``overlap_assigned``. An exact tie (equal to the
+   last bit; only constructed data has them) goes to the polygon the cleaner meets first in
+   its spatial index, which is deterministic but not always the smallest key.
    So a corner poking into a neighbour is cut off (the neighbour surrounds it), and a strip
    along a shifted edge goes to the side it borders longer. Shared edges come out identical
    in both neighbours (no T-junction along a repaired edge).
@@ -547,8 +549,9 @@ def _snap_dirty(geoms: list[BaseGeometry], dirty: set[int], keys: Sequence[str],
 
 def _clean(geoms: list[BaseGeometry], keys: Sequence[str], scale: _Scale) -> list[BaseGeometry]:
     """GEOS' coverage cleaner, run in local metres so that its "longest border" is measured in
-    metres (in degrees an east–west border would count 1/cos φ too long), in key order (a
-    tie goes to the polygon it meets first: the lower index, the smaller key).
+    metres (in degrees an east–west border would count 1/cos φ too long), in key order (so
+    the result does not depend on the input order; an exact tie goes to the polygon its
+    spatial index meets first).
 
     Coordinates come back exactly: an input vertex maps back to its own input coordinates
     (looked up, not recomputed), a new node is converted back once — the same for every
@@ -639,7 +642,7 @@ def repair_coverage(polygons: Sequence[Polygonal], *, keys: Sequence[str],
                     sliver_m2: float | None = None, strict: bool = False) -> CoverageRepair:
     """Repair a coverage of polygons (EPSG:4326) by the rules of the module docstring.
 
-    ``keys`` name the polygons (unique; ties go to the smallest). ``outline``: the area the
+    ``keys`` name the polygons (unique; gap ties go to the smallest). ``outline``: the area the
     coverage must fill exactly (the county), or None. ``tolerance_m``: snapping distance and
     the width below which a piece is a sliver; ``sliver_m2``: pieces up to this area are
     slivers too. ``strict``: raise :class:`TopologyError` listing every problem instead of
