@@ -122,7 +122,7 @@ UNION ALL SELECT 'community ' || h.code, NULL FROM community_history h
 """
 _POINT_STATION = """
 SELECT s.code FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id
-WHERE ST_Covers(g.geom, ST_GeomFromEWKB(decode(%(w)s, 'hex'))) ORDER BY g.code LIMIT 1
+WHERE g.id = jg_grid_at(ST_GeomFromEWKB(decode(%(w)s, 'hex')))
 """
 
 

@@ -49,17 +49,23 @@ def test_batch_agrees_with_oracle(gql, probe) -> None:  # type: ignore[no-untype
     assert bmis == [], f"{len(bmis)} boundary-flag mismatches, first at {pts[bmis[0]]}"
 
 
-def test_sql_rule_agrees_with_oracle(engine, probe) -> None:  # type: ignore[no-untyped-def]
-    """jg_grid_at() — the rule responsibleFor and the membership trigger use — on every probe."""
-    _, pts, codes, _ = probe
+@pytest.mark.parametrize("at", [None, "now()"], ids=["live", "as-of-now"])
+def test_sql_rule_agrees_with_oracle(engine, probe, at) -> None:  # type: ignore[no-untyped-def]
+    """jg_grid_at() — the rule responsibleFor, the membership trigger, as-of reads, revert and
+    the seed load use — on every probe, over the live grids and over the history's grids in
+    force now (the same grids, read from the other source), with its on-boundary half."""
+    _, pts, codes, boundary = probe
+    arg = f", {at}" if at else ""
     with engine.connect() as conn:
-        rows = conn.execute(text("""
-            SELECT g.code FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[]))
-                 WITH ORDINALITY AS p(x, y, i)
-            LEFT JOIN grid g ON g.id = jg_grid_at(ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))
-            ORDER BY p.i"""), {"x": pts[:, 0].tolist(), "y": pts[:, 1].tolist()}).scalars().all()
-    mismatches = [i for i in range(len(pts)) if rows[i] != codes[i]]
+        rows = conn.execute(text(f"""
+            SELECT g.code, jg_on_boundary(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))
+            FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[])) WITH ORDINALITY AS p(x, y, i)
+            LEFT JOIN grid g ON g.id = jg_grid_at(ST_SetSRID(ST_MakePoint(p.x, p.y), 4326){arg})
+            ORDER BY p.i"""), {"x": pts[:, 0].tolist(), "y": pts[:, 1].tolist()}).all()
+    mismatches = [i for i in range(len(pts)) if rows[i][0] != codes[i]]
     assert mismatches == [], f"{len(mismatches)} mismatches, first at {pts[mismatches[0]]}"
+    bmis = [i for i in range(len(pts)) if codes[i] and rows[i][1] != boundary[i]]
+    assert bmis == [], f"{len(bmis)} boundary-flag mismatches, first at {pts[bmis[0]]}"
 
 
 def test_single_point_agrees_with_oracle(gql, probe) -> None:  # type: ignore[no-untyped-def]
