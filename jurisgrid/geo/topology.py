@@ -37,7 +37,9 @@ Rules, in the order they run:
    last bit; only constructed data has them) goes to the polygon the cleaner meets first in
    its spatial index, which is deterministic but not always the smallest key.
    So a corner poking into a neighbour is cut off (the neighbour surrounds it), and a strip
-   along a shifted edge goes to the side it borders longer. Shared edges come out identical
+   along a shifted edge goes to the side it borders longer. Before that, a polygon lying
+   wholly inside another (an island drawn on top, no hole cut for it) keeps its area and the
+   other loses it. Shared edges come out identical
    in both neighbours (no T-junction along a repaired edge).
 5. **Gaps**: every piece of the outline that no polygon covers (without an outline: every hole
    of the union) goes to the polygon sharing the longest border with it (tie → smallest key)
@@ -681,6 +683,7 @@ def repair_coverage(polygons: Sequence[Polygonal], *, keys: Sequence[str],
 
     if outline is not None:
         cur = _clip(cur, outline, keys, ledger)
+    cur = _islands(cur, keys, ledger)
     before = cur
     cur = _clean(cur, keys, scale)
     ledger.moved(before, cur, "overlap_assigned")
@@ -803,10 +806,44 @@ def _snap_kept(g: BaseGeometry, points: list[list[float]]) -> BaseGeometry | Non
     """``g`` snapped to ``points`` within 0.1 mm, if that changes it, keeps it valid, and moves
     no point of it by more than 0.2 mm; else None."""
     noded = shapely.snap(g, shapely.multipoints(points), _BORDER_EPS_DEG)
+    if not noded.is_valid:
+        # two parts of one polygon meeting at a hair's angle can cross by 1e-16° once a vertex
+        # is inserted: make_valid undoes that without changing the area
+        noded = polygons_only(shapely.make_valid(noded, method="structure", keep_collapsed=False))
+        if abs(noded.area - g.area) > 1e-15:   # deg², ~1e-5 m²
+            return None
     if (not shapely.equals_exact(noded, g, 0) and noded.is_valid
             and shapely.hausdorff_distance(noded, g) <= 2 * _BORDER_EPS_DEG):
         return noded
     return None
+
+
+def _islands(geoms: list[BaseGeometry], keys: Sequence[str], ledger: _Ledger) -> list[BaseGeometry]:
+    """A polygon lying wholly inside another (an island drawn on top of its surroundings, with
+    no hole cut for it) keeps its area: the surrounding polygon loses it. Under the overlap
+    rule it would vanish — it borders nothing of its own. Exact duplicates are left alone (one
+    of them then has nothing left, which is refused)."""
+    arr = np.asarray(geoms, dtype=object)
+    inner, outer = shapely.STRtree(arr).query(arr, predicate="covered_by")
+    keep = inner != outer
+    inner, outer = inner[keep], outer[keep]
+    if not inner.size:
+        return geoms
+    dup = shapely.covers(arr[inner], arr[outer])
+    inside: dict[int, set[int]] = {}
+    for i, j in zip(inner[~dup].tolist(), outer[~dup].tolist(), strict=True):
+        inside.setdefault(j, set()).add(i)
+    out = list(geoms)
+    for j in sorted(inside, key=lambda n: keys[n]):
+        # only the outermost islands: one inside another is the other's business
+        top = [i for i in inside[j] if not any(i in inside.get(o, ()) for o in inside[j])]
+        for i in sorted(top, key=lambda n: keys[n]):
+            a = float(ledger.scale.area(geoms[i]))
+            ledger.add("overlap_assigned", geoms[i], changes={keys[j]: -a}, gained_by=keys[i],
+                       keys=tuple(sorted((keys[i], keys[j]))),
+                       detail=f"{keys[i]} lies wholly inside {keys[j]} and keeps its area")
+        out[j] = polygons_only(shapely.difference(geoms[j], shapely.union_all([geoms[i] for i in top])))
+    return out
 
 
 def _clip(geoms: list[BaseGeometry], outline: BaseGeometry, keys: Sequence[str],

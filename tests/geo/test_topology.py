@@ -359,6 +359,29 @@ def test_a_sliver_along_an_outline_digitised_elsewhere_is_shared_out() -> None:
         assert r.area_m2 == pytest.approx(1.5 * side, rel=0.1, abs=10)
 
 
+def test_islands_drawn_on_top_keep_their_area() -> None:
+    keys, cells, outline = quad_tiling(4)
+    c = cells[5].centroid
+    island = shapely.box(c.x - 20 * DX, c.y - 20 * DY, c.x + 20 * DX, c.y + 20 * DY)
+    inner = shapely.box(c.x - 5 * DX, c.y - 5 * DY, c.x + 5 * DX, c.y + 5 * DY)
+    k2 = [*keys, "ISLAND", "INNER"]
+    # cut out properly (holes): a clean coverage, untouched
+    holed = list(cells)
+    holed[5] = shapely.Polygon(cells[5].exterior, [island.exterior])
+    ring = shapely.Polygon(island.exterior, [inner.exterior])
+    res = repair_coverage([*holed, ring, inner], keys=k2, outline=outline)
+    assert res.repairs == []
+    # drawn on top, nested, no holes: each keeps its area, the one around it loses it
+    p = [*cells, island, inner]
+    res = repair_coverage(p, keys=k2, outline=outline)
+    check_coverage(res.polygons, outline)
+    check_ledger(p, res, k2)
+    assert {(r.gained_by, *r.changes) for r in res.repairs} == {("ISLAND", keys[5]), ("INNER", "ISLAND")}
+    assert shapely.equals(res.polygons[-1], inner)
+    assert shapely.equals(res.polygons[-2], ring)
+    assert shapely.equals(res.polygons[5], holed[5])
+
+
 def test_z_is_ignored() -> None:
     keys, cells, outline = quad_tiling(3)
     z = [shapely.force_3d(c, 5.0) for c in cells]
