@@ -112,6 +112,7 @@ class Result:
 
 MIN_SIZE = 200  # small scopes get the budget of this many blocks (it costs little)
 ATTEMPTS = 4  # starts tried until one reaches the tolerance
+COMPACT = 10.0  # weight of −Σ Polsby–Popper while balancing (Σx² has weight 1)
 MARGIN = 0.6  # balancing aims at 60 % of each tolerance, leaving room to shorten boundaries
 
 
@@ -237,7 +238,19 @@ class Balancer:
         if not states:
             raise BalanceCancelled("the time limit passed before a start was built") if stopped != "done" \
                 else InvalidInput("no start")
-        start, state = min(states, key=lambda ns: (max(1.0, max(ns[1].worst())), -ns[1].pp_sum()))
+        def rank(ns: tuple[str, State]) -> tuple[float, float]:
+            return max(1.0, max(ns[1].worst())), -ns[1].pp_sum()
+
+        states.sort(key=rank)
+        if stopped == "done" and max(states[0][1].worst()) > 1.0 and len(states) > 1:
+            # no start reached the tolerance: the free search from the two best, keep the better
+            try:
+                for _, st in states[:2]:
+                    self._free(st, rng, check, stages)
+            except Stop as s:
+                stopped = str(s)
+            states[:2] = sorted(states[:2], key=rank)
+        start, state = states[0]
         if stopped == "done":
             try:
                 self._finish(state, rng, check, stages)
@@ -295,7 +308,7 @@ class Balancer:
             anneal(state, e, rng, iterations=int(300 * n * effort), t0=temp, t1=temp / 300,
                    done=lambda s: max(s.worst()) <= 0.9, check=check, stage="balance")
             return
-        e = Energy(square=1.0, compact=10.0)
+        e = Energy(square=1.0, compact=COMPACT)
         for smooth, its, temp in ((0.3, 170, 0.3), (0.15, 70, 0.1)):
             if max(state.worst()) <= MARGIN:
                 break
@@ -304,23 +317,31 @@ class Balancer:
                    done=lambda s: max(s.worst()) <= MARGIN, check=check, stage="balance")
         state.smooth = 0.0
 
+    def _free(self, state: State, rng: random.Random, check: Callable[[str, float], None],
+              stages: dict[str, float]) -> None:
+        """Out of reach so far: anneal without the smoothing rule on Σx⁴ (the worst deviations
+        weigh most) at a temperature calibrated to the step size, keeping the best worst
+        deviation seen."""
+        if max(state.worst()) <= 1.0:
+            return
+        p = self.params
+        n, effort = max(state.b.n, MIN_SIZE), p.effort
+        goal = 0.9 if p.fewest_moves else MARGIN
+        t0 = time.perf_counter()
+        e = Energy(peak=1.0, compact=0.5, moves=0.01 if p.fewest_moves else 0.0)
+        temp = calibrate(state, e, rng)
+        anneal(state, e, rng, iterations=int(200 * n * effort), t0=temp, t1=temp / 1000,
+               done=lambda s: max(s.worst()) <= goal, check=check, stage="balance",
+               keep_best=lambda s: max(s.worst()))
+        stages["balance:free"] = stages.get("balance:free", 0.0) + time.perf_counter() - t0
+
     def _finish(self, state: State, rng: random.Random, check: Callable[[str, float], None],
                 stages: dict[str, float]) -> None:
         """A last, unrestricted annealing when no start reached the tolerance; then, in fewest-moves
         mode, put units back, otherwise the boundary-shortening pass."""
         p = self.params
         n, effort = max(state.b.n, MIN_SIZE), p.effort
-        t0 = time.perf_counter()
-        goal = 0.9 if p.fewest_moves else MARGIN
-        if max(state.worst()) > 1.0:
-            # out of reach so far: anneal freely on Σx⁴ (the worst deviations weigh most), keeping
-            # the best worst deviation seen
-            e = Energy(peak=1.0, compact=0.5, moves=0.01 if p.fewest_moves else 0.0)
-            temp = calibrate(state, e, rng)
-            anneal(state, e, rng, iterations=int(200 * n * effort), t0=temp, t1=temp / 1000,
-                   done=lambda s: max(s.worst()) <= goal, check=check, stage="balance",
-                   keep_best=lambda s: max(s.worst()))
-            stages["balance:free"] = time.perf_counter() - t0
+        self._free(state, rng, check, stages)
         if p.fewest_moves:
             t0 = time.perf_counter()
             self._put_back(state, check)
