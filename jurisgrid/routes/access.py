@@ -20,7 +20,6 @@ cookies), so a foreign page can read nothing it could not fetch with the token i
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jurisgrid.auth.resolve import resolve_principal
@@ -48,11 +47,26 @@ def private_cache_control(value: str | None) -> str:
     return ", ".join(["private", *kept])
 
 
-def add_vary(headers: MutableHeaders, field: str) -> None:
-    present = [v.strip().lower() for v in headers.get("vary", "").split(",") if v.strip()]
-    if "*" not in present and field.lower() not in present:
-        headers["vary"] = ", ".join([*(v.strip() for v in headers.get("vary", "").split(",")
-                                       if v.strip()), field])
+def with_policy(raw: list[tuple[bytes, bytes]], *, under_token: bool) -> list[tuple[bytes, bytes]]:
+    """Raw response headers with ``Vary: Authorization`` (and, for an answer under a token, a
+    private ``Cache-Control``). On raw bytes: this runs for every response, the hot ones too."""
+    out: list[tuple[bytes, bytes]] = []
+    vary = cache = False
+    for name, value in raw:
+        if name.lower() == b"vary":
+            vary = True
+            fields = [v.strip().lower() for v in value.split(b",")]
+            if b"authorization" not in fields and b"*" not in fields:
+                value = value + b", Authorization"
+        elif under_token and name.lower() == b"cache-control":
+            cache = True
+            value = private_cache_control(value.decode("latin-1")).encode("latin-1")
+        out.append((name, value))
+    if not vary:
+        out.append((b"vary", b"Authorization"))
+    if under_token and not cache:
+        out.append((b"cache-control", b"private"))
+    return out
 
 
 class AccessPolicy:
@@ -81,13 +95,12 @@ class AccessPolicy:
             await self.app(scope, receive, send)
             return
 
+        under_token = auth is not None
+
         async def send_with_policy(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                add_vary(headers, "Authorization")
-                if auth is not None:
-                    headers["cache-control"] = private_cache_control(headers.get("cache-control"))
+                message["headers"] = with_policy(list(message.get("headers", ())),
+                                                 under_token=under_token)
             await send(message)
 
         await self.app(scope, receive, send_with_policy)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from jurisgrid.routes.access import private_cache_control
+from jurisgrid.routes.access import private_cache_control, with_policy
 from tests.auth.conftest import MakeToken
 
 TILE = "/tiles/grids/10/816/419.mvt"
@@ -92,3 +92,15 @@ def test_static_files_stay_open(locked_client: TestClient) -> None:
 ])
 def test_private_cache_control(given: str | None, expected: str) -> None:
     assert private_cache_control(given) == expected
+
+
+def test_with_policy_on_raw_headers() -> None:
+    raw = [(b"content-type", b"x"), (b"cache-control", b"public, max-age=86400"), (b"vary", b"Accept")]
+    assert with_policy(raw, under_token=True) == [
+        (b"content-type", b"x"), (b"cache-control", b"private, max-age=86400"),
+        (b"vary", b"Accept, Authorization")]
+    assert with_policy(raw, under_token=False) == [
+        (b"content-type", b"x"), (b"cache-control", b"public, max-age=86400"),
+        (b"vary", b"Accept, Authorization")]
+    assert with_policy([(b"vary", b"authorization")], under_token=True) == [
+        (b"vary", b"authorization"), (b"cache-control", b"private")]
