@@ -26,6 +26,7 @@ take either.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -386,6 +387,12 @@ class Projection:
 FileCrs = Crs | Projection
 
 
+@functools.lru_cache(maxsize=64)
+def _projection(text: str) -> Projection:
+    """One :class:`Projection` per definition: building pyproj's transformers takes ~0.25 s."""
+    return Projection(text)
+
+
 def parse_file_crs(value: Any) -> FileCrs:
     """A file's coordinate system: one of :class:`Crs` (names, EPSG:4326/4490 — geographic
     WGS 84 and CGCS2000 stay the built-in, identical systems), or any other system pyproj
@@ -399,7 +406,7 @@ def parse_file_crs(value: Any) -> FileCrs:
     text = str(value).strip()
     if text.isdigit():
         text = f"EPSG:{text}"
-    proj = Projection(text)
+    proj = _projection(text)
     if proj.srs in ("EPSG:4326", "OGC:CRS84"):
         return Crs.WGS84
     if proj.srs == "EPSG:4490":

@@ -21,6 +21,7 @@ community (so grids tile their community and the county) — or, with ``strict``
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -57,6 +59,7 @@ from jurisgrid.onboard.readers import Table
 TOWNSHIP_CODE = re.compile(r"^[0-9]{9}$")
 COMMUNITY_CODE = re.compile(r"^[0-9]{12}$")
 GRID_CODE = re.compile(r"^[0-9]{15}$")
+FINE_GRID = 1e-9  # degrees: the precision of the coverage invariant's union (see fine_grid)
 MIN_PIECE_M2 = 1.0  # a generated community ∩ zone piece smaller than this is a sliver
 
 STATION_KINDS = {
@@ -161,6 +164,8 @@ def build(
     _zones(ctx, tables, plan)
     step("grids")
     _grids(ctx, tables, plan)
+    if "counties" not in tables:
+        _outlines_from_grids(plan)
     step("points and personnel")
     outline = shapely.union_all([c.geom for c in plan.counties])
     shapely.prepare(outline)
@@ -254,7 +259,7 @@ def _repair(ctx: Context, what: str, items: list[Any], outline: BaseGeometry | N
             )
         return False
     for x, g in zip(items, res.polygons, strict=True):
-        x.geom = g
+        x.geom = g       # not rounded again: repaired edges lie exactly on their neighbours'
     for r in res.repairs:
         ctx.report.repairs.append(
             {
@@ -263,14 +268,46 @@ def _repair(ctx: Context, what: str, items: list[Any], outline: BaseGeometry | N
                 "units": list(r.keys),
                 "gainedBy": r.gained_by,
                 "areaM2": round(r.area_m2, 4),
-                "lon": round(r.lon, 7),
-                "lat": round(r.lat, 7),
+                "lon": round(r.lon, 7) if math.isfinite(r.lon) else None,
+                "lat": round(r.lat, 7) if math.isfinite(r.lat) else None,
                 "sliver": r.sliver,
                 "changes": {k: round(v, 4) for k, v in r.changes.items()},
                 **({"detail": r.detail} if r.detail else {}),
             }
         )
     return True
+
+
+def _outlines_from_grids(plan: Plan) -> None:
+    """A derived county outline becomes the union of its grids once they are final.
+
+    Townships and communities from different files meet the outline with different vertices;
+    once reprojected, their edges between those vertices bow by fractions of a millimetre, which
+    over a county's whole outline can exceed the coverage invariant's 0.01 m². The union of the
+    grids is the outline they tile exactly; it differs from the townships' union only by that.
+    """
+    town = {t.code: t.county for t in plan.townships}
+    comm = {c.code: town[c.township] for c in plan.communities}
+    parts: dict[str, list[BaseGeometry]] = defaultdict(list)
+    for g in plan.grids:
+        parts[comm[g.community]].append(g.geom)
+    for c in plan.counties:
+        if parts.get(c.code):
+            c.geom = _multi(fine_grid(shapely.union_all(parts[c.code])))
+
+
+def fine_grid(g: BaseGeometry) -> BaseGeometry:
+    """``g`` with every coordinate rounded to 1e-9° (~0.1 mm), vertex by vertex.
+
+    Used for a derived county outline: the coverage invariant compares the outline with the
+    grids' union at this precision (``ST_Union(geom, 1e-9)``, models/invariants), so an outline
+    on the same grid matches it; off that grid, the difference along a county's whole outline
+    (5e-10° per vertex) can exceed the 0.01 m² tolerance. Grids themselves are not rounded: a
+    rounded vertex in the middle of a neighbour's long edge (a T-junction) would open a sliver.
+    A polygon the rounding would make invalid keeps its vertices.
+    """
+    out = shapely.set_precision(g, FINE_GRID, mode="pointwise")
+    return out if out.is_valid or not g.is_valid else g
 
 
 def _multi(g: BaseGeometry) -> BaseGeometry:
@@ -413,7 +450,8 @@ def _counties_townships_communities(ctx: Context, tables: dict[str, Table], plan
             counties.append(County(p, name or p, geom))
             ctx.where[("counties", p)] = ("townships", -1)
         ctx.derived(
-            f"{len(counties)} county outline(s) as the union of the townships"
+            f"{len(counties)} county outline(s) as the union of the townships (stored as the union "
+            "of their grids, the same area after repair)"
             + (" (one per 6-digit code prefix)" if len(prefixes) > 1 else "")
         )
     if not counties:
@@ -489,6 +527,19 @@ def _sectors(ctx: Context, tables: dict[str, Table], plan: Plan) -> None:
                 ctx.bad(t, i, f"unknown county {t.text(i, 'county')!r}", "county", code)
                 continue
             plan.sectors.append(Sector(code, name or code, county))
+        return
+    st = tables.get("stations")
+    named: dict[str, str] = {}  # sector code named by a station → its county
+    if st is not None and st.has("sector"):
+        for i in range(len(st)):
+            code, g = st.text(i, "sector"), st.geoms[i]
+            county = _county_of(plan, g) if g is not None else None
+            if code is not None and county is not None:
+                named.setdefault(code, county)
+    if named:
+        for code, county in sorted(named.items()):
+            plan.sectors.append(Sector(code, code, county))
+        ctx.derived(f"{len(named)} sector(s) from the stations' sector column (no sector file)")
         return
     for c in plan.counties:
         plan.sectors.append(Sector(f"{c.code}SQ01", f"{c.name}", c.code))
@@ -834,28 +885,54 @@ def _generate_grids(ctx: Context, plan: Plan) -> None:
 # --- points ---------------------------------------------------------------------------------------
 
 
-def _point(
-    ctx: Context, t: Table, i: int, code: str | None, outline: BaseGeometry
-) -> tuple[float, float] | None:
+@dataclass
+class _Points:
+    """A table's point coordinates and whether each lies in the county, computed at once."""
+
+    xy: np.ndarray
+    is_point: np.ndarray
+    inside: np.ndarray
+    problem_rows: set[int]
+
+
+def _points_of(t: Table, outline: BaseGeometry) -> _Points:
+    geoms = np.array(t.geoms, dtype=object)
+    is_point = np.zeros(len(t), dtype=bool)
+    xy = np.full((len(t), 2), np.nan)
+    if len(t):
+        present = np.array([g is not None for g in t.geoms])
+        kinds = np.full(len(t), -1)
+        kinds[present] = shapely.get_type_id(geoms[present])
+        is_point = (kinds == 0) & present
+        is_point[is_point] = ~shapely.is_empty(geoms[is_point])
+        xy[is_point, 0] = shapely.get_x(geoms[is_point])
+        xy[is_point, 1] = shapely.get_y(geoms[is_point])
+    inside = np.zeros(len(t), dtype=bool)
+    inside[is_point] = shapely.intersects_xy(outline, xy[is_point, 0], xy[is_point, 1])
+    return _Points(xy, is_point, inside, {p.index for p in t.problems})
+
+
+def _point(ctx: Context, t: Table, i: int, code: str | None, pts: _Points) -> tuple[float, float] | None:
     g = t.geoms[i]
     if g is None:
-        if not any(p.index == i for p in t.problems):
+        if i not in pts.problem_rows:
             ctx.bad(t, i, "no coordinates", "geometry", code)
         return None
-    if g.geom_type != "Point" or g.is_empty:
+    if not pts.is_point[i]:
         ctx.bad(t, i, f"expected a Point, got {g.geom_type}", "geometry", code)
         return None
-    if not shapely.intersects_xy(outline, g.x, g.y):
+    x, y = float(pts.xy[i, 0]), float(pts.xy[i, 1])
+    if not pts.inside[i]:
         ctx.bad(
             t,
             i,
-            f"the point ({g.x:.6f}, {g.y:.6f}) lies outside the county (wrong coordinate system, "
+            f"the point ({x:.6f}, {y:.6f}) lies outside the county (wrong coordinate system, "
             "or lon/lat swapped?)",
             "geometry",
             code,
         )
         return None
-    return g.x, g.y
+    return x, y
 
 
 def _count(ctx: Context, t: Table, i: int, f: str, code: str | None) -> int | None:
@@ -874,6 +951,7 @@ def _count(ctx: Context, t: Table, i: int, f: str, code: str | None) -> int | No
 
 
 def _addresses(ctx: Context, t: Table, plan: Plan, outline: BaseGeometry) -> None:
+    pts = _points_of(t, outline)
     if not t.has("code"):
         ctx.derived(f"address codes generated as {t.spec.path.stem}-<row> (no code column)")
     for i in range(len(t)):
@@ -883,7 +961,7 @@ def _addresses(ctx: Context, t: Table, plan: Plan, outline: BaseGeometry) -> Non
         assert code is not None
         address = t.text(i, "address")
         nums = [_count(ctx, t, i, f, code) for f in ("households", "population", "houses", "units")]
-        xy = _point(ctx, t, i, code, outline)
+        xy = _point(ctx, t, i, code, pts)
         if address is None:
             ctx.bad(t, i, "address is missing", "address", code)
             continue
@@ -920,6 +998,7 @@ def _when(ctx: Context, t: Table, i: int, code: str | None, tz: ZoneInfo) -> dat
 
 
 def _incidents(ctx: Context, t: Table, plan: Plan, outline: BaseGeometry) -> None:
+    pts = _points_of(t, outline)
     m = ctx.manifest
     try:
         tz = ZoneInfo(m.time_zone)
@@ -945,7 +1024,7 @@ def _incidents(ctx: Context, t: Table, plan: Plan, outline: BaseGeometry) -> Non
             continue
         raw = t.text(i, "category")
         when = _when(ctx, t, i, code, tz)
-        xy = _point(ctx, t, i, code, outline)
+        xy = _point(ctx, t, i, code, pts)
         if raw is None:
             ctx.bad(t, i, "category is missing", "category", code)
             continue

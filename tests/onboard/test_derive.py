@@ -55,7 +55,8 @@ def test_only_station_polygons_zones_and_grids_are_generated(
     with empty_engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT g.code, c.code, s.code, ST_AsBinary(g.geom) FROM grid g JOIN community c ON c.id = g.community_id "
+                "SELECT g.code, c.code, s.code, ST_AsBinary(g.geom) FROM grid g "
+                "JOIN community c ON c.id = g.community_id "
                 "JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id"
             )
         ).all()
@@ -135,8 +136,8 @@ def test_manifest_maps_names_and_refuses_typos(empty_engine: Engine, demo, tmp_p
     assert report.counts["grids"] == len(demo.grids) and not report.written
     assert counts(empty_engine)["grid"] == 0  # dry run: rolled back
     manifest.write_text('[grids]\nfiel = "wg2024.shp"\n', encoding="utf-8")
-    with pytest.raises(InvalidInput, match="unknown key.*fiel"):
+    with pytest.raises(InvalidInput, match=r"unknown key.*fiel"):
         load_jurisdiction(empty_engine, root, manifest_path=manifest)
     manifest.write_text('[grids]\ncolumns = { cod = "WGBM" }\n', encoding="utf-8")
-    with pytest.raises(InvalidInput, match="unknown field.*cod"):
+    with pytest.raises(InvalidInput, match=r"unknown field.*cod"):
         load_jurisdiction(empty_engine, root, manifest_path=manifest)
