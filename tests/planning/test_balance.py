@@ -15,6 +15,7 @@ from jurisgrid.planning.balance import (
     Progress,
     Target,
 )
+from jurisgrid.planning.geometry import rook_adjacency
 from jurisgrid.planning.units import UnitSet
 from tests.planning import oracle
 from tests.planning.cases import lattice
@@ -170,3 +171,27 @@ def test_workload_measure(units: UnitSet) -> None:
     ideal = values.sum() / 4
     assert max(abs(t - ideal) / ideal for t in tot.values()) <= 0.05 + 1e-9
     assert np.isclose(r.worst["workload"], max(abs(t - ideal) / ideal for t in tot.values()))
+
+
+def test_island_joins_through_a_bridge(units: UnitSet) -> None:
+    """A unit off the mainland is bridged to its nearest unit, so districts stay contiguous."""
+    import shapely
+
+    far = shapely.box(107.05, 30.85, 107.06, 30.86)  # 0.05° east of the lattice
+    geoms = np.append(units.geoms, np.array([far], dtype=object))
+    measures = {m: np.append(v, v.mean()) for m, v in units.measures.items()}
+    island = UnitSet((*units.codes, "island"), geoms, measures)
+    (bridge,) = rook_adjacency(geoms).bridges
+    partner = island.codes[min(bridge)]
+    assert partner.endswith("c9") and max(bridge) == len(units)  # to a cell of the east column
+    r = Balancer(BalanceParams(districts=4, targets=BOTH, seed=8)).solve(Problem(island))
+    assert r.within_tolerance and r.metrics.contiguous
+    # the bridge is the island's only neighbour: a contiguous district holds both ends
+    assert r.assignment["island"] == r.assignment[partner]
+
+
+def test_no_moves_allowed_keeps_the_base(units: UnitSet) -> None:
+    base = _stripes(units, 4)
+    r = Balancer(BalanceParams(targets=BOTH, max_moves=0, seed=1)).solve(Problem(units, base=base))
+    assert r.moved == 0 and [r.assignment[c] for c in units.codes] == base
+    assert not r.within_tolerance and any(lim.kind == "max_moves" for lim in r.limits)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -54,7 +54,7 @@ def test_scope_of_a_station(engine: Engine) -> None:
 
 def test_window_and_whole_county(engine: Engine) -> None:
     f = _frames(engine)
-    since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    since = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.connect() as conn:
         scope = read_scope(conn, None, since=since)
     assert len(scope.units) == len(f["grid"])
@@ -68,5 +68,5 @@ def test_unknown_station_and_bad_window(engine: Engine) -> None:
         with pytest.raises(NotFound):
             read_scope(conn, "NO-SUCH-STATION")
         with pytest.raises(InvalidInput):
-            read_scope(conn, None, since=datetime(2026, 2, 1, tzinfo=timezone.utc),
-                       until=datetime(2026, 1, 1, tzinfo=timezone.utc))
+            read_scope(conn, None, since=datetime(2026, 2, 1, tzinfo=UTC),
+                       until=datetime(2026, 1, 1, tzinfo=UTC))
