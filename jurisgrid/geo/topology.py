@@ -16,31 +16,30 @@ pieces of one repair add up exactly. The tolerance is applied in degrees of lati
 Rules, in the order they run:
 
 0. **Clean input is returned untouched.** When every polygon is valid and the overlaps, the
-   gaps and the parts outside the outline each total at most ``clean_m2`` (0.01 m², the
+   gaps and the parts outside the outline each total at most ``CLEAN_M2`` (0.01 m², the
    database's invariant tolerance), the input objects come back as they are, with no repair:
    a stored geometry is never treated as an edit of itself, whether or not its coordinates lie
-   on the 1e-7° lattice. Otherwise every piece larger than ``NOISE_M2`` is repaired, and every
-   polygon whose shape a repair did not change keeps its input geometry exactly.
+   on the 1e-7° lattice. Otherwise every piece larger than ``NOISE_M2`` (1 mm²) is repaired,
+   and every polygon whose shape no repair changed keeps its input geometry exactly.
 1. **Invalid rings** are fixed with ``make_valid`` (``structure`` method: shells bound area,
    holes remove it), keeping the polygonal parts — ``made_valid``.
-2. **Snapping**: each polygon that takes part in a problem (an overlap, a gap or a part outside
-   the outline), in key order, has its vertices snapped to the vertices of its neighbours and of
-   the outline within the tolerance, and their vertices inserted into its edges within the
-   tolerance (``shapely.snap``); a snap that would make the polygon invalid is not applied —
-   ``snapped_vertices``, with the area the polygon's shape changed by.
+2. **Snapping** (vertex clustering): a vertex of a polygon that takes part in a problem (an
+   overlap, a gap or a part outside the outline) moves onto a vertex within the tolerance that
+   belongs to another polygon or to the outline and ranks higher — outline vertices first,
+   then vertices shared by more polygons (the neighbours' consensus), then the vertex of the
+   smaller key. Vertices of the other polygons never move; a move that would make a polygon
+   invalid is not applied — ``snapped_vertices``, with the area the shape changed by.
 3. **Clip to the outline** (when one is given): parts outside are dropped — ``clipped_to_outline``.
-4. **Overlaps**: the coverage is noded (GEOS' coverage cleaner; vertices closer than 1e-8°,
-   a tenth of the lattice, ~1 mm, merge) into faces. Every face covered by more than one
-   polygon goes to the one of them whose own part (what it covers alone, plus the faces
-   already given to it — faces are merged one at a time) shares the longest border with the
-   face, in metres. The others lose it — ``overlap_assigned``. An exact tie (equal to the
-   last bit; only constructed data has them) goes to the polygon the cleaner meets first in
-   its spatial index, which is deterministic but not always the smallest key.
-   So a corner poking into a neighbour is cut off (the neighbour surrounds it), and a strip
-   along a shifted edge goes to the side it borders longer. Before that, a polygon lying
-   wholly inside another (an island drawn on top, no hole cut for it) keeps its area and the
-   other loses it. Shared edges come out identical
-   in both neighbours (no T-junction along a repaired edge).
+4. **Overlaps.** A polygon lying wholly inside another (an island drawn on top, no hole cut
+   for it) keeps its area and the other loses it. Then the coverage is noded (GEOS' coverage
+   cleaner; vertices closer than 1e-8°, a tenth of the lattice, ~1 mm, merge) into faces, and
+   every face covered by more than one polygon goes to the one of them whose own part (what
+   it covers alone, plus the faces already given to it — faces are merged one at a time)
+   shares the longest border with the face, in metres. The others lose it —
+   ``overlap_assigned``. So a corner poking into a neighbour is cut off (the neighbour
+   surrounds it), and a strip along a shifted edge goes to the side it borders longer. An
+   exact tie (equal to the last bit; only constructed data has them) goes to the polygon the
+   cleaner meets first in its spatial index: deterministic, not always the smallest key.
 5. **Gaps**: every piece of the outline that no polygon covers (without an outline: every hole
    of the union) goes to the polygon sharing the longest border with it (tie → smallest key)
    when that is at least a third of the piece's border with polygons, or that border is at
@@ -55,6 +54,12 @@ Rules, in the order they run:
 6. **Slivers of a polygon**: a part of a multi-part polygon changed by the steps above, thinner
    than the tolerance (or smaller than ``sliver_m2``), goes to the neighbour sharing the
    longest border with it (if it touches none along an edge, it stays) — ``sliver_dropped``.
+   Parts of at most 1 mm² are overlay residue and are dropped unlisted.
+7. **No T-junctions**: among the changed polygons and their neighbours, vertices closer than
+   1e-9° (0.1 mm) merge, and a vertex of one lying on another's edge is inserted into that
+   edge (the database measures areas on the sphere, where a T-junction opens a sliver). This
+   moves no shape by more than 0.2 mm and is listed as no repair, but the neighbour counts as
+   ``changed``.
 
 Result: polygons in input order, each valid, each Polygon or MultiPolygon (a Polygon input
 that stays in one piece stays a Polygon); pairwise overlaps and gaps inside the outline below
@@ -197,9 +202,6 @@ class _Scale:
         """``g`` scaled to metres (for lengths and widths; never converted back)."""
         k = np.array([self.kx, self.ky])
         return shapely.transform(g, lambda c: c * k)
-
-    def length(self, g: BaseGeometry) -> float:
-        return float(shapely.length(self.metric(g))) if not g.is_empty else 0.0
 
 
 def _point(g: BaseGeometry) -> tuple[float, float]:
