@@ -16,7 +16,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, text
 
 from jurisgrid.errors import InvalidGeometry
-from jurisgrid.geo.crs import Crs
+from jurisgrid.geo.crs import Crs, parse_file_crs
 from jurisgrid.io.transfer import ImportRefused, export_layer, import_file
 from jurisgrid.live.listener import ChangeListener
 from tests.io.conftest import snapshot
@@ -67,8 +67,9 @@ def _names(engine: Engine) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("fmt,crs", [("geojson", Crs.WGS84), ("gpkg", Crs.GCJ02), ("shp", Crs.CGCS2000),
-                                     ("csv", Crs.BD09)])
-def test_export_import_round_trip(io_engine: Engine, tmp_path: Path, fmt: str, crs: Crs) -> None:
+                                     ("csv", Crs.BD09), ("shp", "EPSG:4545"), ("gpkg", "EPSG:32648")])
+def test_export_import_round_trip(io_engine: Engine, tmp_path: Path, fmt: str, crs: Any) -> None:
+    crs = parse_file_crs(crs)       # Gauss–Krüger (CGCS2000, CM 108°E) and UTM 48N through pyproj
     before = _state(io_engine)
     path = tmp_path / f"grids.{fmt}"
     n = export_layer(io_engine, "grids", path, crs=crs)
