@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -40,8 +40,12 @@ from jurisgrid.errors import Unauthenticated
 from jurisgrid.gql.budget import RequestBudget, timeout_error
 from jurisgrid.gql.budget import install as install_budget_events
 from jurisgrid.gql.context import Context
+from jurisgrid.web.routes import STATIC
 
 log = logging.getLogger("jurisgrid.gql")
+
+
+GRAPHIQL_PAGE = STATIC / "graphiql.html"  # GraphiQL with its scripts from static/vendor (no CDN)
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -109,6 +113,11 @@ class GraphQLApp(GraphQL):
         if context.auth_error is not None:
             raise ConnectionRejectionError({"code": Unauthenticated.code,
                                             "message": str(context.auth_error)})
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL from the app's own static files (npm, vendored): it loads with no request
+        leaving the machine, with a tab per common job (web/static/js/graphiql-examples.js)."""
+        return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
 
     def decode_json(self, data: str | bytes) -> Any:
         return orjson.loads(data)

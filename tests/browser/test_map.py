@@ -99,7 +99,8 @@ def test_click_at_a_grid_interior_gives_its_card(page: Any, web_db: Engine, web_
     assert card.get_attribute("data-grid") == grid
     assert card.get_attribute("data-zone") == zone
     assert card.get_attribute("data-station") == station
-    assert page.locator("#card [data-field=onBoundary]").inner_text() == "no"
+    assert page.locator("#card [data-field=onBoundary]").get_attribute("data-value") == "no"
+    assert page.locator("#card [data-field=onBoundary]").inner_text() == "否"  # Chinese first
     q = "query($lon: Float!, $lat: Float!) { responsibleFor(lon: $lon, lat: $lat) { officers { role } } }"
     answer = httpx.post(f"{web_server}/graphql", json={"query": q, "variables": {
         "lon": clon, "lat": clat}}).json()["data"]["responsibleFor"]
@@ -136,7 +137,7 @@ def test_layer_toggle_hides_and_shows(page: Any) -> None:
     page.check("#layers input[data-layer=zones]")
     assert page.evaluate(vis) == "visible"
     page.select_option("#zone-colour", "kind")
-    assert "urban" in page.locator("[data-legend=zones]").inner_text()
+    assert "城区" in page.locator("[data-legend=zones]").inner_text()
     page.select_option("#zone-colour", "class")  # zone class under the sizing policy (tile `class`)
     assert "一类" in page.locator("[data-legend=zones]").inner_text()
     classes = page.evaluate("""() => [...new Set(window.jurisgrid.map
@@ -188,10 +189,10 @@ def test_editor_reassigns_a_grid_end_to_end(page: Any, web_server: str, web_db: 
     open_map(page)
     page.fill("#token", "not-a-token")
     page.click("#login button[type=submit]")
-    page.locator("#login-msg", has_text="refused").wait_for()
+    page.locator("#login-msg[data-refused=true]").wait_for()
     page.fill("#token", token)
     page.click("#login button[type=submit]")
-    page.locator("#login .who", has_text="editor").wait_for()
+    page.locator("#login .who[data-role=editor]").wait_for()
 
     zoom_to(page, lon, lat, 15)
     page.click("#edit-select")
@@ -213,7 +214,7 @@ def test_editor_reassigns_a_grid_end_to_end(page: Any, web_server: str, web_db: 
             "SELECT coalesce(sum(a.population), 0) FROM address_point a JOIN grid g ON g.id = a.grid_id "
             "WHERE g.code = :c"), {"c": code}).scalar_one()
     assert zone_now == from_zone
-    shown = int(page.locator("[data-field=impact-population]").inner_text().replace(",", ""))
+    shown = int(page.locator("[data-field=impact-population]").get_attribute("data-value") or -1)
     assert shown == population
     page.screenshot(path=str(ARTIFACTS / "reassign-dry-run.png"))
 
@@ -273,7 +274,7 @@ def test_time_slider_shows_the_zone_before_an_edit(page: Any, web_server: str, w
     slider.fill(str(top - 2))  # the stop before the newest revision (the edit above)
     page.wait_for_function("(z) => document.querySelector('#card').dataset.zone === z", arg=from_zone,
                            timeout=20_000)
-    assert "as of" in page.locator("#card .coords").inner_text()
+    assert "截至" in page.locator("#card .coords").inner_text()
     # the tiles follow: the grid drawn there is in its old zone (tiles requested with ?asOf=)
     drawn_zone = """([lon, lat]) => { const m = window.jurisgrid.map;
         const f = m.queryRenderedFeatures(m.project([lon, lat]), { layers: ['grids-fill'] })[0];
@@ -320,7 +321,7 @@ def test_search_by_address_opens_the_card_there(page: Any, web_db: Engine) -> No
             "SELECT address, ST_X(geom), ST_Y(geom) FROM address_point ORDER BY code LIMIT 1")).one()
     open_map(page)
     page.fill("#search", address)
-    hit = page.locator("#results li", has_text="Address").first
+    hit = page.locator("#results li", has_text="地址").first
     hit.wait_for(timeout=10_000)
     assert address in hit.inner_text()
     hit.click()

@@ -2,6 +2,7 @@
 // effect), one stop before the oldest, and "now" at the right end; without a `revisions` query
 // it steps by day over the past year. Disabled, with a note, when the server has no asOf.
 import { caps, escapeHtml, gql, setAsOf } from "./api.js";
+import { t, when } from "./i18n.js";
 
 const DAY = 24 * 3600 * 1000;
 let stops = []; // [{ asOf: ISO string | null, label }]
@@ -9,8 +10,8 @@ let stops = []; // [{ asOf: ISO string | null, label }]
 function dayStops() {
   const out = [];
   for (let d = 365; d >= 1; d--) {
-    const t = new Date(Date.now() - d * DAY).toISOString();
-    out.push({ asOf: t, label: `${t.slice(0, 10)}` });
+    const at = new Date(Date.now() - d * DAY).toISOString();
+    out.push({ asOf: at, label: when(at) });
   }
   return out;
 }
@@ -21,9 +22,9 @@ async function revisionStops() {
     .filter((r) => new Date(r.effectiveFrom) <= new Date());
   if (!revs.length) return [];
   const before = new Date(new Date(revs[0].effectiveFrom).getTime() - 1000).toISOString();
-  return [{ asOf: before, label: `before revision ${revs[0].id}` },
+  return [{ asOf: before, label: t("asof.before", { id: revs[0].id }) },
     ...revs.map((r) => ({ asOf: r.effectiveFrom,
-      label: `revision ${r.id} · ${r.effectiveFrom.slice(0, 16).replace("T", " ")}${r.reason ? ` · ${r.reason}` : ""}` }))];
+      label: t("asof.revision", { id: r.id, at: when(r.effectiveFrom), reason: r.reason ? ` · ${r.reason}` : "" }) }))];
 }
 
 /** (Re)build the stops; the slider goes back to "now". */
@@ -32,7 +33,7 @@ export async function loadTimeline() {
   const label = document.getElementById("asof-label");
   if (!caps.asOf) {
     slider.disabled = true;
-    label.textContent = "now (this server has no asOf yet)";
+    label.textContent = t("asof.noAsOf");
     return;
   }
   try {
@@ -40,12 +41,12 @@ export async function loadTimeline() {
   } catch {
     stops = dayStops();
   }
-  stops.push({ asOf: null, label: "now" });
+  stops.push({ asOf: null, label: t("asof.now") });
   slider.disabled = stops.length < 2;
   slider.min = "0";
   slider.max = String(Math.max(1, stops.length - 1)); // one stop: the knob still sits at "now"
   slider.value = slider.max;
-  label.textContent = stops.length < 2 ? "now (no revisions yet)" : "now";
+  label.textContent = stops.length < 2 ? t("asof.noRevisions") : t("asof.now");
   setAsOf(null);
 }
 
