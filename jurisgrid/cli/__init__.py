@@ -10,13 +10,13 @@
     edits   cli/edits.py     scheduled edits, the revision log, revert
     sizing  cli/sizing.py    sizing reports as CSV
 
-Every module prints through the one console of cli/console.py.
+Every module prints through the consoles of cli/console.py, and every command is registered
+through its Typer: a refused input (a domain error) is one red line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
-import typer
-
+from jurisgrid.cli.console import Typer
 from jurisgrid.cli.db import db_app
 from jurisgrid.cli.edits import app as edits_app
 from jurisgrid.cli.load import load_cmd
@@ -27,7 +27,7 @@ from jurisgrid.cli.sizing import app as sizing_app
 from jurisgrid.cli.token import app as token_app
 from jurisgrid.cli.transfer import export_app, import_app
 
-app = typer.Typer(help="jurisgrid — police-station jurisdictions on a map.", no_args_is_help=True)
+app = Typer(help="jurisgrid — police-station jurisdictions on a map.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(schema_app, name="schema")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import typer
 
-from jurisgrid.cli.console import console
+from jurisgrid.cli.console import Typer, console
 from jurisgrid.cli.console import engine as _engine
 from jurisgrid.cli.console import fail as _fail
 from jurisgrid.config import get_settings
 from jurisgrid.localdb import ClusterError, LocalCluster
 
-db_app = typer.Typer(help="The database: a project-local PostGIS cluster, or JURISGRID_DATABASE_URL.")
+db_app = Typer(help="The database: a project-local PostGIS cluster, or JURISGRID_DATABASE_URL.")
 
 
 def _cluster() -> LocalCluster:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
 
 from jurisgrid.auth.principal import Principal, Role
+from jurisgrid.cli.console import Typer
+from jurisgrid.cli.console import engine as _engine
+from jurisgrid.cli.console import out as console  # results on stdout; errors: cli/console.py
 
-app = typer.Typer(help="Edits: scheduled edits, the revision log, revert.", no_args_is_help=True)
-console = Console()
-
-
-def _engine() -> Engine:
-    from jurisgrid.db import get_engine
-
-    return get_engine()
+app = Typer(help="Edits: scheduled edits, the revision log, revert.", no_args_is_help=True)
 
 
 @app.command("apply-due")
@@ -51,14 +45,9 @@ def scheduled_cmd(all_: bool = typer.Option(False, "--all", help="also applied a
 def cancel_cmd(scheduled_id: int, reason: str = typer.Option(None, help="why")) -> None:
     """Cancel a pending scheduled edit (acts as the local admin)."""
     from jurisgrid.editing.schedule import cancel
-    from jurisgrid.errors import JurisgridError
 
-    try:
-        cancel(_engine(), scheduled_id, reason=reason,
-               principal=Principal(actor="cli", role=Role.ADMIN, station_code=None))
-    except JurisgridError as exc:
-        console.print(f"[red]{exc.code}: {exc.message}[/red]")
-        raise typer.Exit(1) from None
+    cancel(_engine(), scheduled_id, reason=reason,
+           principal=Principal(actor="cli", role=Role.ADMIN, station_code=None))
     console.print(f"scheduled edit {scheduled_id} cancelled")
 
 
@@ -81,14 +70,9 @@ def revert_cmd(revision: int, reason: str = typer.Option(None, help="why")) -> N
     """Restore the state before REVISION, as a new revision (acts as the local admin)."""
     from jurisgrid.config import get_settings
     from jurisgrid.editing.runner import run_edit
-    from jurisgrid.errors import JurisgridError
 
-    try:
-        out = run_edit(_engine(), "revert", {"revision": revision}, reason=reason,
-                       principal=Principal(actor="cli", role=Role.ADMIN, station_code=None),
-                       settings=get_settings().edit)
-    except JurisgridError as exc:
-        console.print(f"[red]{exc.code}: {exc.message}[/red]")
-        raise typer.Exit(1) from None
+    out = run_edit(_engine(), "revert", {"revision": revision}, reason=reason,
+                   principal=Principal(actor="cli", role=Role.ADMIN, station_code=None),
+                   settings=get_settings().edit)
     assert out.revision is not None
     console.print(f"reverted {revision} as revision {out.revision.id}")

@@ -9,9 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jurisgrid.cli.console import console
+from jurisgrid.cli.console import console, refuse
 from jurisgrid.cli.console import engine as _engine
-from jurisgrid.cli.console import fail as _fail
 from jurisgrid.errors import JurisgridError
 
 MAX_LISTED = 200
@@ -131,13 +130,13 @@ def load_cmd(
     except JurisgridError as exc:
         if exc.details:
             console.print(exc.details)
-        _fail(f"{exc.message} — nothing was written")
+        refuse(f"{exc.message} — nothing was written")
     assert report is not None
     _print_report(report, refused=refused is not None)
     if report_file is not None:
         report_file.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
         console.print(f"report written to {report_file}")
     if refused is not None:
-        _fail(refused)
+        refuse(refused)
     verb = "checked (dry run: rolled back)" if dry_run else "loaded"
     console.print(f"{verb} {source} in {report.seconds:.1f} s")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from jurisgrid.cli.console import console
+from jurisgrid.cli.console import Typer, console
 
-schema_app = typer.Typer(help="The GraphQL schema.")
+schema_app = Typer(help="The GraphQL schema.")
 
 
 @schema_app.command("export")

@@ -8,12 +8,12 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
-from jurisgrid.cli.console import console
+from jurisgrid.cli.console import Typer, console, refuse
 from jurisgrid.cli.console import engine as _engine
 from jurisgrid.cli.console import fail as _fail
 from jurisgrid.cli.sizing import seed_sf_cmd
 
-seed_app = typer.Typer(help="Load data.")
+seed_app = Typer(help="Load data.")
 seed_app.command("sf")(seed_sf_cmd)
 
 
@@ -54,7 +54,7 @@ def seed_demo(scale: float = typer.Option(1.0, help="population/incident scale (
               replace: bool = typer.Option(False, help="replace a county already loaded")) -> None:
     """Generate and load the demo county 渠县 (Qu County, Sichuan)."""
     if not 0 < scale <= 50:
-        _fail("--scale must be > 0 and ≤ 50")
+        refuse("--scale must be > 0 and ≤ 50")
     from jurisgrid.models.migrate import upgrade
 
     engine = _engine()

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from jurisgrid.errors import JurisgridError
+from jurisgrid.cli.console import Typer, console, engine, fail
+from jurisgrid.cli.console import out as stdout_console
+from jurisgrid.errors import InvalidInput
 
-app = typer.Typer(
+app = Typer(
     help="Sizing zones by population and incidents (issue 4): reports as CSV.", no_args_is_help=True
 )
-console = Console(stderr=True)
 
 CsvOpt = typer.Option(None, "--csv", help="write CSV to this file ('-' = stdout)")
 SinceOpt = typer.Option(None, help="window start, ISO 8601 with offset (default: policy window)")
@@ -25,14 +25,8 @@ UntilOpt = typer.Option(None, help="window end (exclusive), ISO 8601 with offset
 
 
 def _run(fn: Any) -> Any:
-    from jurisgrid.db import get_engine
-
-    try:
-        with get_engine().connect() as conn:
-            return fn(conn)
-    except JurisgridError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    with engine().connect() as conn:
+        return fn(conn)
 
 
 def _time(value: str | None) -> datetime | None:
@@ -41,11 +35,9 @@ def _time(value: str | None) -> datetime | None:
     try:
         t = datetime.fromisoformat(value)
     except ValueError:
-        console.print(f"[red]error:[/red] not an ISO 8601 time: {value!r}")
-        raise typer.Exit(1) from None
+        raise InvalidInput(f"not an ISO 8601 time: {value!r}") from None
     if t.tzinfo is None:
-        console.print(f"[red]error:[/red] {value!r} needs a UTC offset, e.g. 2026-01-01T00:00:00+08:00")
-        raise typer.Exit(1)
+        raise InvalidInput(f"{value!r} needs a UTC offset, e.g. 2026-01-01T00:00:00+08:00")
     return t
 
 
@@ -54,7 +46,7 @@ def _emit(header: list[str], rows: list[list[Any]], path: Path | None, title: st
         t = Table(*header, title=title)
         for r in rows:
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
-        Console().print(t)
+        stdout_console.print(t)
         return
     out = sys.stdout if str(path) == "-" else path.open("w", newline="", encoding="utf-8")
     try:
@@ -191,18 +183,16 @@ def seed_sf_cmd(seed: int = typer.Option(0, help="random seed for the incident p
     """Load the real San Francisco block groups (population, crime counts) into an empty database."""
     import time
 
-    from jurisgrid.db import get_engine
     from jurisgrid.models.migrate import upgrade
     from jurisgrid.seed.sf import load_sf
 
-    engine = get_engine()
-    upgrade(engine)
+    eng = engine()
+    upgrade(eng)
     t0 = time.perf_counter()
     try:
-        counts = load_sf(engine, seed=seed)
+        counts = load_sf(eng, seed=seed)
     except RuntimeError as exc:
-        console.print(f"[red]error:[/red] {exc} (use a fresh database, e.g. JURISGRID_DB_NAME=jurisgrid_sf)")
-        raise typer.Exit(1) from None
+        fail(f"{exc} (use a fresh database, e.g. JURISGRID_DB_NAME=jurisgrid_sf)")
     console.print(
         f"loaded San Francisco in {time.perf_counter() - t0:.1f} s: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jurisgrid.auth.principal import Role
+from jurisgrid.cli.console import Typer, out
 from jurisgrid.cli.console import console as err
 from jurisgrid.cli.console import engine as _engine
-from jurisgrid.cli.console import fail as _fail
-from jurisgrid.errors import JurisgridError
 
-app = typer.Typer(help="API bearer tokens: only a hash is stored; the secret is shown once.",
+app = Typer(help="API bearer tokens: only a hash is stored; the secret is shown once.",
                   no_args_is_help=True)
 
 
@@ -23,11 +21,8 @@ def create(role: Role = typer.Option(..., help="viewer < editor < planner < admi
     """Create a token and print its secret (once: only its hash is stored)."""
     from jurisgrid.auth.tokens import actor_name, issue_token
 
-    try:
-        with _engine().begin() as conn:
-            issued = issue_token(conn, role=role, station_code=station, label=label)
-    except JurisgridError as exc:
-        _fail(exc.message)
+    with _engine().begin() as conn:
+        issued = issue_token(conn, role=role, station_code=station, label=label)
     err.print(f"token {issued.id} ({role.value}{', station ' + station if station else ''}), "
               f"actor {actor_name(issued.id, label)} — the secret below is shown only now:")
     typer.echo(issued.secret)
@@ -46,7 +41,7 @@ def list_(active: bool = typer.Option(False, "--active", help="only tokens not r
                       f"{t.created_at:%Y-%m-%d %H:%M}",
                       f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "—",
                       f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "—")
-    Console().print(table)
+    out.print(table)
 
 
 @app.command("revoke")
@@ -54,9 +49,6 @@ def revoke(token_id: int = typer.Argument(..., help="the id shown by `token list
     """Revoke a token (servers stop accepting it within api.token_cache_ttl_s seconds)."""
     from jurisgrid.auth.tokens import revoke as revoke_token
 
-    try:
-        with _engine().begin() as conn:
-            info = revoke_token(conn, token_id)
-    except JurisgridError as exc:
-        _fail(exc.message)
+    with _engine().begin() as conn:
+        info = revoke_token(conn, token_id)
     err.print(f"token {info.id} ({info.actor}) revoked at {info.revoked_at:%Y-%m-%d %H:%M:%S %Z}")

@@ -13,15 +13,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jurisgrid.cli.console import console
+from jurisgrid.cli.console import Typer, console, refuse
 from jurisgrid.cli.console import engine as _engine
-from jurisgrid.cli.console import fail as _fail
 from jurisgrid.errors import JurisgridError
 from jurisgrid.geo.crs import FileCrs
 
-import_app = typer.Typer(help="Load a file: grids (one revision, invariants checked), addresses, incidents.",
+import_app = Typer(help="Load a file: grids (one revision, invariants checked), addresses, incidents.",
                          no_args_is_help=True)
-export_app = typer.Typer(help="Write a layer to a file (GeoJSON, GeoPackage, Shapefile or CSV).",
+export_app = Typer(help="Write a layer to a file (GeoJSON, GeoPackage, Shapefile or CSV).",
                          no_args_is_help=True)
 
 CRS_HELP = ("coordinate system of the file's numbers: WGS84, CGCS2000, GCJ02 (AMap/Tencent), BD09 (Baidu) "
@@ -30,14 +29,10 @@ MAX_LISTED = 1_000
 
 
 def _crs(value: str | None) -> FileCrs | None:
-    from jurisgrid.geo.crs import UnknownCrs, parse_file_crs
+    from jurisgrid.geo.crs import parse_file_crs
 
-    if value is None:
-        return None
-    try:
-        return parse_file_crs(value)
-    except UnknownCrs as exc:
-        _fail(str(exc))
+    # an unknown one raises UnknownCrs: refused (exit 2) by the command's error mapping
+    return None if value is None else parse_file_crs(value)
 
 
 class _Bars:
@@ -87,11 +82,11 @@ def _import(kind: str, path: Path, crs: str | None, partial: bool, dry_run: bool
                                  expected_revision=expected_revision, progress=_Bars(bar))
     except ImportRefused as exc:
         _print_problems(exc.details)
-        _fail(exc.message)
+        refuse(exc)
     except JurisgridError as exc:
         if exc.details:
             console.print(exc.details)
-        _fail(f"{exc.message} — nothing was imported")
+        refuse(f"{exc.message} — nothing was imported")
     if report.problems:
         _print_problems([p.as_dict() for p in report.problems])
         console.print(f"[yellow]--partial:[/yellow] skipped {report.skipped} bad feature(s)")
@@ -132,11 +127,8 @@ def _export_command(layer: str) -> None:
         from jurisgrid.io.transfer import export_layer
 
         engine = _engine()
-        try:
-            with _progress() as bar:
-                n = export_layer(engine, layer, path, crs=_crs(crs), progress=_Bars(bar))
-        except JurisgridError as exc:
-            _fail(exc.message)
+        with _progress() as bar:
+            n = export_layer(engine, layer, path, crs=_crs(crs), progress=_Bars(bar))
         console.print(f"wrote {n} {layer} to {path} ({crs})")
 
     command.__doc__ = f"Write the {layer} to a file."

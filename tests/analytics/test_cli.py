@@ -60,6 +60,6 @@ def test_csv_exports(engine, database_url, gql, tmp_path) -> None:
 
 def test_cli_bad_input(database_url) -> None:
     res = _cli(database_url, "balance", "--scope", "planet", "--code", "X")
-    assert res.returncode == 1 and "scope must be one of" in res.stderr
+    assert res.returncode == 2 and "scope must be one of" in res.stderr
     res = _cli(database_url, "report", "--since", "2026-01-01")
-    assert res.returncode == 1 and "UTC offset" in res.stderr
+    assert res.returncode == 2 and "UTC offset" in res.stderr

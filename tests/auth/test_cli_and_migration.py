@@ -52,9 +52,9 @@ def test_token_cli_refuses_bad_input(engine: Engine, database_url: str) -> None:
     r = _cli(database_url, "create", "--role", "boss")
     assert r.returncode != 0 and "boss" in r.stderr
     r = _cli(database_url, "create", "--role", "editor", "--station", "NOPE")
-    assert r.returncode == 1 and "no station with code 'NOPE'" in r.stderr
+    assert r.returncode == 2 and "no station with code 'NOPE'" in r.stderr
     r = _cli(database_url, "revoke", "999999999")
-    assert r.returncode == 1 and "no token with id" in r.stderr
+    assert r.returncode == 2 and "no token with id" in r.stderr
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM api_token")).scalar_one() == before
 

@@ -113,4 +113,4 @@ def test_cli_lists_and_cancels(edit_url: str, edit_engine, egql) -> None:  # typ
     assert str(sid) not in [ln.split()[0] for ln in cli("scheduled").stdout.splitlines() if ln.strip()]
     assert "cancelled by cli" in cli("scheduled", "--all").stdout
     twice = cli("cancel", str(sid))
-    assert twice.returncode == 1 and "already cancelled" in twice.stdout
+    assert twice.returncode == 2 and "already cancelled" in twice.stderr

@@ -61,8 +61,8 @@ def test_cli_export_import(io_engine: Engine, tmp_path: Path) -> None:
         {"type": "Feature", "properties": {"code": "X2", "households": 1, "population": 1},
          "geometry": {"type": "Point", "coordinates": [106.9, 30.8]}}]}))
     r = _cli(url, "import", "addresses", str(bad))
-    assert r.returncode == 1
+    assert r.returncode == 2  # refused input (jurisgrid/cli/console.py)
     assert "2 of 2 features are bad; nothing was imported" in r.stderr
     assert "swapped" in r.stderr and "population" in r.stderr and "address is missing" in r.stderr
     r = _cli(url, "import", "addresses", str(bad), "--crs", "mars")
-    assert r.returncode == 1 and "unknown coordinate system" in r.stderr
+    assert r.returncode == 2 and "unknown coordinate system" in r.stderr
