@@ -643,26 +643,18 @@ class _Ledger:
 
 def repair_coverage(polygons: Sequence[Polygonal], *, keys: Sequence[str],
                     outline: Polygonal | None = None, tolerance_m: float = 0.5,
-                    sliver_m2: float | None = None, strict: bool = False,
-                    grid_size: float | None = None) -> CoverageRepair:
+                    sliver_m2: float | None = None, strict: bool = False) -> CoverageRepair:
     """Repair a coverage of polygons (EPSG:4326) by the rules of the module docstring.
 
     ``keys`` name the polygons (unique; gap ties go to the smallest). ``outline``: the area the
     coverage must fill exactly (the county), or None. ``tolerance_m``: snapping distance and
     the width below which a piece is a sliver; ``sliver_m2``: pieces up to this area are
     slivers too. ``strict``: raise :class:`TopologyError` listing every problem instead of
-    repairing (a clean coverage passes). ``grid_size`` (degrees, e.g. 1e-9): every vertex of a
-    repaired polygon is rounded to that grid, and so is the same vertex wherever another
-    polygon has it (that polygon then counts as changed), so shared edges stay identical;
-    vertices on the outline keep the outline's coordinates, and polygons sharing no vertex
-    with a repaired one keep theirs.
+    repairing (a clean coverage passes).
     """
     if not (tolerance_m >= 0 and math.isfinite(tolerance_m)):
         raise TopologyError([Problem("bad_input", (), 0.0, None, None,
                                      f"tolerance_m must be a finite number ≥ 0, got {tolerance_m}")])
-    if grid_size is not None and not (grid_size > 0 and math.isfinite(grid_size)):
-        raise TopologyError([Problem("bad_input", (), 0.0, None, None,
-                                     f"grid_size must be a finite number > 0, got {grid_size}")])
     keys = [str(k) for k in keys]
     valid, invalid, outline = _check_input(polygons, keys, outline)
     scale = _Scale.at([*valid, *([outline] if outline is not None else [])])
@@ -702,8 +694,6 @@ def repair_coverage(polygons: Sequence[Polygonal], *, keys: Sequence[str],
     cur = _fill_gaps(cur, outline, keys, scale, tolerance_m, sliver_m2, ledger)
     cur = _drop_slivers(cur, valid, keys, scale, tolerance_m, sliver_m2, ledger)
     cur = _node(cur, valid)
-    if grid_size is not None:
-        cur = _round_changed(cur, valid, grid_size, outline)
 
     emptied = [i for i, g in enumerate(cur) if scale.area(g) <= NOISE_M2]
     if emptied:
@@ -811,54 +801,6 @@ def _node(geoms: list[BaseGeometry], inputs: list[BaseGeometry]) -> list[BaseGeo
             new = h if h is not g else None
         if new is not None:
             out[i] = _like(new, g)
-    return out
-
-
-def _round_changed(geoms: list[BaseGeometry], inputs: list[BaseGeometry], size: float,
-                   outline: BaseGeometry | None) -> list[BaseGeometry]:
-    """Every vertex of a changed polygon rounded to the ``size`` grid — in every polygon that
-    has that vertex, so shared vertices stay shared — except vertices on the outline, which
-    are the outline's. A polygon that rounding would make invalid is repaired with
-    ``make_valid`` if that keeps its area, else left as it was."""
-    changed = [i for i, g in enumerate(geoms) if g is not inputs[i]]
-    if not changed:
-        return geoms
-    arr = np.asarray(geoms, dtype=object)
-    verts = np.unique(shapely.get_coordinates(arr[changed]), axis=0)
-    rounded = np.round(verts / size) * size
-    moved = (rounded != verts).any(axis=1)
-    if outline is not None and moved.any():
-        rim = outline.boundary
-        shapely.prepare(rim)
-        moved[moved] = ~shapely.dwithin(shapely.points(verts[moved]), rim, 1e-12)
-    mapping = {tuple(v): tuple(r) for v, r in zip(verts[moved].tolist(), rounded[moved].tolist(),
-                                                 strict=True)}
-    if not mapping:
-        return geoms
-    _a, near = shapely.STRtree(arr).query(arr[changed], predicate="dwithin", distance=_BORDER_EPS_DEG)
-    out = list(geoms)
-
-    def snap(c: np.ndarray) -> np.ndarray:
-        res = c.copy()
-        for k, xy in enumerate(c.tolist()):
-            t = mapping.get(tuple(xy))
-            if t is not None:
-                res[k] = t
-        return res
-
-    for i in sorted({*changed, *near.tolist()}):
-        g = geoms[i]
-        try:
-            h = shapely.remove_repeated_points(shapely.transform(g, snap))
-        except shapely.errors.GEOSException:
-            continue
-        if shapely.equals_exact(h, g, 0):
-            continue
-        if not h.is_valid:
-            h = polygons_only(shapely.make_valid(h, method="structure", keep_collapsed=False))
-            if abs(h.area - g.area) > size * size * 1e3:
-                continue
-        out[i] = _like(h, g)
     return out
 
 

@@ -382,39 +382,6 @@ def test_islands_drawn_on_top_keep_their_area() -> None:
     assert shapely.equals(res.polygons[5], holed[5])
 
 
-@pytest.mark.parametrize("metres", [0.3, 2.0])
-def test_grid_size_rounds_repaired_polygons_and_what_they_share(metres: float) -> None:
-    keys, cells, outline = quad_tiling(8, seed=9)
-    rng = np.random.default_rng(5)
-    p = list(cells)
-    for k in rng.choice(len(cells), 12, replace=False).tolist():
-        p[k] = jitter(cells[k], metres, rng)
-    res = repair_coverage(p, keys=keys, outline=outline, grid_size=1e-9)
-    check_coverage(res.polygons, outline)
-    check_ledger(p, res, keys)
-    check_no_t_junctions(res.polygons)
-    rim = outline.boundary
-
-    def off_grid(g: shapely.Geometry) -> np.ndarray:
-        """The vertices of ``g`` off the 1e-9° grid and not on the outline (which keeps its own)."""
-        c = shapely.get_coordinates(g)
-        off = ~np.isclose(c / 1e-9, np.round(c / 1e-9), rtol=0, atol=1e-3).all(axis=1)
-        return c[off & (shapely.distance(shapely.points(c), rim) > 1e-12)]
-
-    repaired = {k for r in res.repairs for k in r.changes}
-    assert repaired
-    assert all(len(off_grid(g)) == 0 for k, g in zip(keys, res.polygons, strict=True) if k in repaired)
-    # the others keep their vertices, or have them on the grid (shared with a repaired one)
-    for k, g, b in zip(keys, res.polygons, p, strict=True):
-        if k not in repaired:
-            own = {tuple(v) for v in shapely.get_coordinates(b).tolist()}
-            assert all(tuple(v) in own for v in off_grid(g).tolist())
-    assert any(len(off_grid(g)) for g in res.polygons)        # the untouched keep theirs
-    assert repair_coverage(cells, keys=keys, outline=outline, grid_size=1e-9).repairs == []
-    with pytest.raises(TopologyError, match="grid_size"):
-        repair_coverage(p, keys=keys, outline=outline, grid_size=0.0)
-
-
 def test_z_is_ignored() -> None:
     keys, cells, outline = quad_tiling(3)
     z = [shapely.force_3d(c, 5.0) for c in cells]
