@@ -109,16 +109,36 @@ def read_layer(path: Path, *, points: bool, crs: FileCrs | None = None, layer: s
     crs = file_crs(path.name, None if fmt is Format.CSV else meta.get("crs"), crs)
     names = [str(n).lower() for n in meta["fields"]]
     n = len(data[0]) if len(data) else (0 if wkb is None else len(wkb))
-    rows = [{name: _plain(col[i]) for name, col in zip(names, data, strict=True)} for i in range(n)]
+    columns = [_plain_column(col) for col in data]
+    rows = [dict(zip(names, vals, strict=True)) for vals in zip(*columns, strict=True)] if columns \
+        else [{} for _ in range(n)]
     out = Layer(rows=rows, geoms=[None] * n, crs=crs)
     if fmt is Format.CSV:
         _csv_geometries(out, names, points=points)
     else:
         assert wkb is not None
-        for i, g in enumerate(wkb):
-            out.geoms[i] = _from_wkb(g, i, out.problems)
+        _from_wkb_all(wkb, out)
     to_wgs84_layer(out, crs)
     return out
+
+
+def _plain_column(col: np.ndarray) -> list[Any]:
+    """A column as plain Python values (NaN → None, bytes → str), a whole column at a time."""
+    if col.dtype.kind == "f":
+        return [None if v != v else v for v in col.tolist()]
+    if col.dtype.kind in "iub":
+        return list(col.tolist())
+    return [_plain(v) for v in col]
+
+
+def _from_wkb_all(wkb: np.ndarray, out: Layer) -> None:
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    for i in np.flatnonzero(shapely.is_missing(geoms)):
+        out.problems.append(FeatureProblem(int(i), "no geometry" if wkb[i] is None else
+                                           "unreadable geometry", "geometry"))
+    out.geoms = list(geoms)
+    for i in np.flatnonzero(shapely.is_missing(geoms)):
+        out.geoms[int(i)] = None
 
 
 def file_crs(name: str, declared: str | None, crs: FileCrs | None) -> FileCrs:
@@ -149,17 +169,6 @@ def _plain(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.decode()
     return v
-
-
-def _from_wkb(g: Any, i: int, problems: list[FeatureProblem]) -> BaseGeometry | None:
-    if g is None:
-        problems.append(FeatureProblem(i, "no geometry", "geometry"))
-        return None
-    try:
-        return shapely.from_wkb(g)
-    except shapely.errors.GEOSException as exc:
-        problems.append(FeatureProblem(i, f"unreadable geometry: {exc}", "geometry"))
-        return None
 
 
 def _pick(names: list[str], wanted: tuple[str, ...]) -> str | None:
