@@ -36,7 +36,7 @@ from jurisgrid.planning.blocks import Blocks, build_blocks
 from jurisgrid.planning.equipartition import equipartition
 from jurisgrid.planning.geometry import Adjacency, metres_per_degree, rook_adjacency
 from jurisgrid.planning.metrics import PlanMetrics, plan_metrics
-from jurisgrid.planning.search import Energy, State, Stop, anneal, calibrate, clock, descend, reshape
+from jurisgrid.planning.search import Energy, State, Stop, anneal, calibrate, clock, descend, reshape, resplit
 from jurisgrid.planning.units import UnitSet, assignment_array
 
 
@@ -113,6 +113,7 @@ class Result:
 MIN_SIZE = 200  # small scopes get the budget of this many blocks (it costs little)
 ATTEMPTS = 4  # starts tried until one reaches the tolerance
 COMPACT = 10.0  # weight of −Σ Polsby–Popper while balancing (Σx² has weight 1)
+REDRAW_CYCLES = 3  # merge–split and rebalance rounds before the last boundary shortening
 MARGIN = 0.6  # balancing aims at 60 % of each tolerance, leaving room to shorten boundaries
 
 
@@ -136,6 +137,7 @@ class Balancer:
         self.params = params
         self.progress = progress
         self.cancel = cancel
+        self._xy: np.ndarray | None = None  # block centres in metres, set with the starts
 
     # -- input ----------------------------------------------------------------------------------
     def _check(self, problem: Problem) -> None:
@@ -189,6 +191,7 @@ class Balancer:
         if k > blocks.n:
             raise InvalidInput(f"{k} districts but only {blocks.n} movable blocks")
         ideal = [sum(w) / k for w in blocks.weights]
+        self._xy = _block_xy(units, blocks)
 
         base_count: list[dict[int, int]] | None = None
         if base_idx is not None:
@@ -349,11 +352,33 @@ class Balancer:
             return
         if p.compactness and max(state.worst()) <= 1.0:
             t0 = time.perf_counter()
+            if p.max_moves is None:
+                self._redraw(state, rng, check)
+                stages["redraw"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
             e = Energy(compact=1.0, hard=True)
             reshape(state, e, rng, iterations=int(40 * n * effort), t0=0.005, t1=0.0002, pairs=0.5,
                     check=check, keep_best=lambda s: -s.pp_sum())
             descend(state, e, check=check, stage="compact")
             stages["compact"] = time.perf_counter() - t0
+
+    def _redraw(self, state: State, rng: random.Random, check: Callable[[str, float], None]) -> None:
+        """Cycles of merge–split (``search.resplit``: neighbouring districts redrawn along a
+        straight line that halves both, accepted up to 2.5 tolerances off when it raises their
+        Polsby–Popper sum by 0.01) and rebalancing; the most compact state within tolerance is
+        kept."""
+        assert self._xy is not None
+        tol = [t.tolerance for t in self.params.targets]
+        best = (state.pp_sum(), list(state.assign))
+        for _ in range(REDRAW_CYCLES):
+            if not resplit(state, self._xy, tol, rounds=1, bound=2.5, gain=0.01, check=check):
+                break
+            self._balance(state, rng, check)
+            if max(state.worst()) <= 1.0 and state.pp_sum() > best[0]:
+                best = (state.pp_sum(), list(state.assign))
+        if best[1] != state.assign:
+            state.assign = best[1]
+            state.reset()
 
     def _put_back(self, state: State, check: Callable[[str, float], None]) -> None:
         """Greedy: return moved blocks to their base district while tolerance, contiguity and

@@ -88,3 +88,26 @@ def equipartition(blocks: Blocks, xy: np.ndarray, k: int, tol: Sequence[float], 
 
     split(np.arange(blocks.n), k)
     return assign
+
+
+def line_splits(xy: np.ndarray, w: np.ndarray, tol: Sequence[float], top: int = 6) -> list[np.ndarray]:
+    """Halvings of a set of blocks by straight lines: for each of ``DIRECTIONS`` directions the
+    prefix (in projection order) whose shares of every measure are closest to one half; the
+    ``top`` best as boolean masks, best first. ``xy`` (n, 2) centres, ``w`` (n, M) weights."""
+    tot = w.sum(axis=0)
+    tot[tot == 0] = 1.0
+    tol_a = np.asarray(tol, dtype=float)
+    angles = np.linspace(0, np.pi, DIRECTIONS // 2, endpoint=False)
+    proj = xy @ np.column_stack([np.cos(angles), np.sin(angles)]).T
+    found: list[tuple[float, int, np.ndarray]] = []
+    for d in range(len(angles)):
+        order = np.argsort(proj[:, d], kind="stable")
+        cum = np.cumsum(w[order], axis=0) / tot
+        err = (np.abs(cum / 0.5 - 1.0) / tol_a).max(axis=1)
+        err[-1] = np.inf
+        i = int(np.argmin(err))
+        mask = np.zeros(len(xy), dtype=bool)
+        mask[order[: i + 1]] = True
+        found.append((float(err[i]), d, mask))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [m for _, _, m in found[:top]]

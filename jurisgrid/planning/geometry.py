@@ -22,6 +22,8 @@ from numpy.typing import NDArray
 from jurisgrid.geo.lookup import WGS84_A, WGS84_E2
 
 FloatArray = NDArray[np.float64]
+TOLERANCE_DEG = 1e-7  # about 1 cm: the precision grid of stored grid geometry (geo/validate.py)
+MIN_SHARED_M = 0.5  # a corner's neighbourhood within the tolerance is ~2 cm; an edge is far longer
 
 
 def metres_per_degree(lat: FloatArray | float) -> tuple[FloatArray, FloatArray]:
@@ -107,20 +109,24 @@ class Adjacency:
         return g
 
 
-def rook_adjacency(geoms: NDArray[Any], *, bridge: bool = True) -> Adjacency:
-    """Rook adjacency from an STRtree: candidate pairs whose envelopes meet, kept when the
-    intersection of their boundaries has positive length (a shared point — queen contact — is
-    not enough). With ``bridge``, separate parts (islands) are joined to the nearest unit of the
-    largest part, so districts over the whole scope can still be contiguous."""
+def rook_adjacency(geoms: NDArray[Any], *, bridge: bool = True, tolerance_deg: float = TOLERANCE_DEG,
+                   min_shared_m: float = MIN_SHARED_M) -> Adjacency:
+    """Rook adjacency from an STRtree: candidate pairs within ``tolerance_deg`` of each other,
+    kept when the part of one's boundary lying within that tolerance of the other's is longer
+    than ``min_shared_m`` — a shared edge, not a shared corner (queen contact) — so boundaries
+    that coincide only to floating-point precision still count. With ``bridge``, separate parts
+    (islands) are joined to the nearest unit of the largest part, so districts over the whole
+    scope can still be contiguous."""
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
     tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms, predicate="intersects")
+    i, j = tree.query(geoms, predicate="dwithin", distance=tolerance_deg)
     keep = i < j
     i, j = i[keep], j[keep]
     bounds = shapely.boundary(geoms)
-    shared = lengths_m(shapely.intersection(bounds[i], bounds[j])) if len(i) else np.zeros(0)
-    pos = shared > 0
+    near = shapely.buffer(bounds, tolerance_deg, quad_segs=2)
+    shared = lengths_m(shapely.intersection(bounds[i], near[j])) if len(i) else np.zeros(0)
+    pos = shared > min_shared_m
     edges = np.column_stack([i[pos], j[pos]]).astype(np.int64).reshape(-1, 2)
     adj = Adjacency(n, edges, shared[pos].astype(float))
     if not bridge or n < 2:

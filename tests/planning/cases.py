@@ -18,9 +18,11 @@ def lattice(rows: int = 10, cols: int = 10, *, seed: int = 0, village: int | Non
     codes, geoms, vill = [], [], []
     for r in range(rows):
         for c in range(cols):
-            x, y = LON0 + c * step, LAT0 + r * step
+            # on the 1e-7° grid, so neighbours share their edges exactly
+            x0, x1 = round(LON0 + c * step, 7), round(LON0 + (c + 1) * step, 7)
+            y0, y1 = round(LAT0 + r * step, 7), round(LAT0 + (r + 1) * step, 7)
             codes.append(f"r{r}c{c}")
-            geoms.append(shapely.box(x, y, x + step, y + step))
+            geoms.append(shapely.box(x0, y0, x1, y1))
             vill.append(f"v{r // village}-{c // village}" if village else None)
     n = rows * cols
     return UnitSet(

@@ -172,3 +172,21 @@ def test_empty_district_counts_in_the_ideal() -> None:
     assert got.measures["population"].ideal == pytest.approx(total / 2)
     assert got.district("B").units == 0 and got.district("B").totals["population"] == 0
     assert got.measures["population"].worst == pytest.approx(1.0)
+
+
+def test_adjacency_tolerates_float_noise() -> None:
+    """Boxes whose shared edges agree only to floating point (x + step vs the next box's x):
+    still the 12 rook pairs of a 3 × 3 block, with the edge lengths; corners do not count."""
+    step = 0.01
+    boxes = [shapely.box(106.9 + c * step, 30.8 + r * step, 106.9 + c * step + step, 30.8 + r * step + step)
+             for r in range(3) for c in range(3)]
+    adj = rook_adjacency(np.array(boxes, dtype=object))
+    want = {(i, i + 1) for i in range(9) if i % 3 < 2} | {(i, i + 3) for i in range(6)}
+    assert {tuple(e) for e in adj.edges.tolist()} == want
+    for (i, j), s in zip(adj.edges.tolist(), adj.shared_m, strict=True):
+        a, b = boxes[i].bounds, boxes[j].bounds
+        if j == i + 1:  # vertical shared edge
+            want_m = oracle.distance_m(a[2], a[1], a[2], a[3])
+        else:
+            want_m = oracle.distance_m(a[0], a[3], a[2], a[3])
+        assert s == pytest.approx(want_m, rel=4e-3), (i, j, b)  # sphere vs ellipsoid: ≤ 0.3 %
