@@ -129,7 +129,7 @@ def _export_command(layer: str) -> None:
         engine = _engine()
         with _progress() as bar:
             n = export_layer(engine, layer, path, crs=_crs(crs), progress=_Bars(bar))
-        console.print(f"wrote {n} {layer} to {path} ({crs})")
+        console.print(f"wrote {n} {layer} to {path} ({getattr(_crs(crs), 'value', 'WGS84')})")
 
     command.__doc__ = f"Write the {layer} to a file."
     export_app.command(layer)(command)
