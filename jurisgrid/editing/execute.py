@@ -29,6 +29,7 @@ from jurisgrid.editing.revisions import (
     check_points_unchanged_since,
     check_unchanged_since,
     close_revision,
+    edit_warnings,
     open_revision,
 )
 from jurisgrid.editing.validation import validate
@@ -113,6 +114,7 @@ def execute(conn: Connection, op: str, args: dict[str, Any], *, principal: Princ
         check_unchanged_since(conn, rid, baseline.revision, ignore=baseline.known)
         check_points_unchanged_since(conn, rid, baseline.revision, ignore=baseline.known)
     summary = close_revision(conn, rid)
+    summary.impact.warnings = edit_warnings(conn, rid, tracked=tracked)
     at, eff, actor, why = conn.exec_driver_sql(
         "SELECT at, effective_from, actor, reason FROM revision WHERE id = %(r)s", {"r": rid}).one()
     return EditOutcome(RevisionInfo(rid, at, actor, why, eff), summary.impact, repairs,

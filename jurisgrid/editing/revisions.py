@@ -61,6 +61,8 @@ class Impact:
     households: int = 0
     incidents: int = 0
     address_points: int = 0
+    # what a person should know before committing: {"code", "message", "units"} (edit_warnings)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -152,6 +154,40 @@ def check_points_unchanged_since(conn: Connection, revision_id: int, expected_re
     clashes = [{"kind": t, "code": code, "revision": int(rev)} for t, code, rev in conn.exec_driver_sql(
         _POINTS_CHANGED_SINCE, {"r": revision_id, "e": expected_revision, "ignore": sorted(ignore)})]
     _refuse(expected_revision, clashes)
+
+
+# Is any historised row of the revision different in content (a rewrite with the same values
+# still makes a history version)? The versions' bookkeeping columns do not count.
+_SAME = "'{hid,rev_from,rev_to,valid}'::text[]"
+_REALLY_CHANGED = "SELECT " + " OR ".join(
+    f"EXISTS (SELECT 1 FROM (SELECT * FROM {t}_history WHERE rev_to = %(r)s) b "
+    f"FULL JOIN (SELECT * FROM {t}_history WHERE rev_from = %(r)s) a ON a.id = b.id "
+    f"WHERE a.id IS NULL OR b.id IS NULL OR (to_jsonb(a) - {_SAME}) IS DISTINCT FROM (to_jsonb(b) - {_SAME}))"
+    for t in sorted(HISTORISED))
+
+
+def edit_warnings(conn: Connection, revision_id: int, *, tracked: bool) -> list[dict[str, Any]]:
+    """What the edit does that its author may not mean: zones cut into pieces, grids or zones
+    that change station, and (for an edit of historised units, ``tracked``) an edit that changes
+    nothing. Not refusals — a dry run shows them, and so does the committed result."""
+    out: list[dict[str, Any]] = []
+    r = {"r": revision_id}
+    if tracked and not conn.exec_driver_sql(_REALLY_CHANGED, r).scalar_one():
+        out.append({"code": "NO_CHANGE", "message": "the edit changes nothing: the units are already so",
+                    "units": []})
+        return out
+    for code, before, after in conn.exec_driver_sql(SQL["zone_pieces"], r):
+        if after > max(before, 1):
+            out.append({"code": "ZONE_SPLIT", "units": [code], "before": int(before), "after": int(after),
+                        "message": f"zone {code} is left in {after} pieces (it was in {before})"})
+    moves = conn.exec_driver_sql(SQL["station_moves"], r).all()
+    if moves:
+        pairs = sorted({(m.from_station, m.to_station) for m in moves})
+        out.append({"code": "STATION_CHANGE", "units": [m.code for m in moves],
+                    "stations": [list(p) for p in pairs],
+                    "message": "; ".join(f"{sum(1 for m in moves if (m.from_station, m.to_station) == p)} "
+                                         f"unit(s) move from station {p[0]} to {p[1]}" for p in pairs)})
+    return out
 
 
 def close_revision(conn: Connection, revision_id: int) -> RevisionSummary:

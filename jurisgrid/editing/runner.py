@@ -17,6 +17,7 @@ from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import EditOutcome, RevisionInfo, execute, map_db_error
 from jurisgrid.editing.registry import OPS
 from jurisgrid.editing.schedule import apply_due, schedule
+from jurisgrid.editing.staffing import breaches, staffing_warnings, stations_touched
 from jurisgrid.errors import InvalidInput
 
 __all__ = ["EditOutcome", "RevisionInfo", "execute", "map_db_error", "run_edit"]
@@ -49,8 +50,15 @@ def run_edit(engine: Engine, op: str, args: dict[str, Any], *, principal: Princi
     with engine.connect() as conn:
         trans = conn.begin()
         try:
+            savepoint = conn.begin_nested() if dry_run else None
             out = execute(conn, op, args, principal=principal, settings=settings, reason=reason,
                           effective_from=None, expected_revision=expected_revision)
+            if savepoint is not None:  # what committing would do to the staffing norms
+                assert out.revision is not None
+                touched = stations_touched(conn, out.revision.id)
+                after = breaches(conn, touched)
+                savepoint.rollback()
+                out.impact.warnings += staffing_warnings(breaches(conn, touched), after)
             if dry_run or future:
                 trans.rollback()
                 out.revision = None

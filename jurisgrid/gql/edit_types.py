@@ -23,6 +23,18 @@ class RevisionRef:
     effective_from: datetime
 
 
+@strawberry.type(description="Something an edit does that its author may not mean — shown, not refused.")
+class EditWarning:
+    code: str = strawberry.field(description=(
+        "ZONE_SPLIT (a zone left in more pieces than before), STATION_CHANGE (grids or zones "
+        "move to another station), NO_CHANGE (the units are already so), STAFFING_BREACH_CREATED "
+        "/ STAFFING_BREACH_CLEARED (a staffing norm of the sizing policy; dry runs only)"))
+    message: str
+    units: list[str] = strawberry.field(description="codes of the units concerned")
+    details: JSON = strawberry.field(
+        description="the figures behind it (pieces, stations, rule, value, limit)")
+
+
 @strawberry.type(description="What an edit changes (or, on a dry run, would change).")
 class Impact:
     grids: list[str] = strawberry.field(description="grids whose zone or shape changes")
@@ -32,6 +44,7 @@ class Impact:
     households: int
     incidents: int = strawberry.field(description="incidents that change zone or grid")
     address_points: int = strawberry.field(description="address points re-assigned to another grid")
+    warnings: list[EditWarning] = strawberry.field(description="what to look at before committing")
 
 
 @strawberry.type
@@ -88,6 +101,11 @@ CancelResult = Annotated[CancelSuccess | ConflictError | ForbiddenError | NotFou
                          strawberry.union("CancelResult")]
 
 
+def _warning(w: dict[str, Any]) -> EditWarning:
+    rest = {k: v for k, v in w.items() if k not in ("code", "message", "units")}
+    return EditWarning(code=w["code"], message=w["message"], units=list(w.get("units", [])), details=rest)
+
+
 def success(out: EditOutcome, *, dry_run: bool) -> EditSuccess:
     i = out.impact
     rev = out.revision
@@ -96,7 +114,8 @@ def success(out: EditOutcome, *, dry_run: bool) -> EditSuccess:
                                                       reason=rev.reason,
                                                       effective_from=rev.effective_from),
         impact=Impact(grids=i.grids, zones=i.zones, stations=i.stations, population=i.population,
-                      households=i.households, incidents=i.incidents, address_points=i.address_points),
+                      households=i.households, incidents=i.incidents, address_points=i.address_points,
+                      warnings=[_warning(w) for w in i.warnings]),
         dry_run=dry_run, repairs=out.repairs, scheduled_id=out.scheduled_id,
         changed_area=None if out.changed_area is None else GeoJSON(out.changed_area))
 

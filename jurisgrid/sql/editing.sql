@@ -147,3 +147,28 @@ SELECT 'station', coalesce(a.code, b.code) FROM
   (SELECT * FROM station_history WHERE rev_to = %(r)s) b
   FULL JOIN (SELECT * FROM station_history WHERE rev_from = %(r)s) a ON a.id = b.id
 WHERE b.geom IS DISTINCT FROM a.geom AND NOT coalesce(ST_Equals(b.geom, a.geom), false);
+
+-- name: zone_pieces
+-- Zones whose outline a revision changed, with their number of parts before and after it
+-- (a zone cut into pieces by an edit is worth a warning: its grids no longer hang together).
+SELECT coalesce(a.code, b.code) AS code, coalesce(ST_NumGeometries(b.geom), 0) AS before,
+       coalesce(ST_NumGeometries(a.geom), 0) AS after
+FROM (SELECT * FROM zone_history WHERE rev_to = %(r)s) b
+FULL JOIN (SELECT * FROM zone_history WHERE rev_from = %(r)s) a ON a.id = b.id
+WHERE NOT coalesce(ST_Equals(b.geom, a.geom), false);
+
+-- name: station_moves
+-- Grids and zones a revision put under another station: (kind, code, from station, to station).
+SELECT 'grid' AS kind, g.code, sb.code AS from_station, sa.code AS to_station
+FROM (SELECT * FROM grid_history WHERE rev_to = %(r)s) b
+JOIN (SELECT * FROM grid_history WHERE rev_from = %(r)s) g ON g.id = b.id
+JOIN zone zb ON zb.id = b.zone_id JOIN station sb ON sb.id = zb.station_id
+JOIN zone za ON za.id = g.zone_id JOIN station sa ON sa.id = za.station_id
+WHERE zb.station_id <> za.station_id
+UNION ALL
+SELECT 'zone', a.code, sb.code, sa.code
+FROM (SELECT * FROM zone_history WHERE rev_to = %(r)s) b
+JOIN (SELECT * FROM zone_history WHERE rev_from = %(r)s) a ON a.id = b.id
+JOIN station sb ON sb.id = b.station_id JOIN station sa ON sa.id = a.station_id
+WHERE b.station_id <> a.station_id
+ORDER BY 1, 2;
