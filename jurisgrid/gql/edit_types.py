@@ -102,7 +102,7 @@ CancelResult = Annotated[CancelSuccess | ConflictError | ForbiddenError | NotFou
 
 
 def _warning(w: dict[str, Any]) -> EditWarning:
-    rest = {k: v for k, v in w.items() if k not in ("code", "message", "units")}
+    rest: Any = {k: v for k, v in w.items() if k not in ("code", "message", "units")}
     return EditWarning(code=w["code"], message=w["message"], units=list(w.get("units", [])), details=rest)
 
 
