@@ -103,6 +103,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION jg_grid_at(geometry, timestamptz, text, integer[])")
     op.execute("DROP FUNCTION jg_grid_of(geometry, timestamptz, text, integer[])")
     op.execute("DROP FUNCTION jg_grids(timestamptz, text)")
+    op.execute("DROP FUNCTION jg_on_boundary(geometry, geometry)")  # 0010's upgrade makes it
     op.execute(previous.UPGRADE.replace("DROP FUNCTION jg_grid_at(geometry);", ""))
     for t in HISTORISED:
         op.execute(f"DROP TABLE {t}_future")
