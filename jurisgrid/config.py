@@ -101,6 +101,18 @@ class ServerSettings(BaseSettings):
     worker_missed_heartbeats: int = 5
 
 
+class WebSettings(BaseSettings):
+    """The web map. An optional raster base map under the jurisdictions — e.g. a 天地图 WMTS
+    key or a bureau's intranet tiles — as an XYZ URL template (``{z}/{x}/{y}``); off by default,
+    so the map works offline on the app's own tiles."""
+
+    model_config = _COMMON
+
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    basemap_tile_size: int = 256
+
+
 class Settings:
     """The one settings object: a bundle of the per-concern classes."""
 
@@ -109,6 +121,7 @@ class Settings:
         self.api = ApiSettings()
         self.server = ServerSettings()
         self.edit = EditSettings()
+        self.web = WebSettings()
 
 
 @lru_cache(maxsize=1)

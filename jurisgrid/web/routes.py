@@ -9,12 +9,14 @@ serving a page that cannot draw a map. No CDN: the page works offline.
 from __future__ import annotations
 
 import html
+import json
 import mimetypes
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+from jurisgrid.config import WebSettings
 from jurisgrid.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -51,15 +53,24 @@ The API works without it: <a href="/graphql">/graphql</a>, <a href="/tiles">/til
 <a href="/ogc">/ogc</a>.</p></body></html>"""
 
 
+def basemap_json(web: WebSettings) -> str:
+    """The optional base map for the page (``null`` when none is configured), as JSON safe inside
+    a ``<script>`` element."""
+    cfg = None if not web.basemap_url else {
+        "url": web.basemap_url, "attribution": web.basemap_attribution, "tileSize": web.basemap_tile_size}
+    return json.dumps(cfg, ensure_ascii=False).replace("<", "\\u003c")
+
+
 @router.get("/", response_class=HTMLResponse)
-async def index() -> Response:
+async def index(request: Request) -> Response:
     missing = missing_assets()
     if missing:
         items = "".join(f"<li><code>{html.escape(m)}</code></li>" for m in missing)
         return HTMLResponse(_MISSING_PAGE.format(items=items), status_code=503)
     page = (STATIC / "index.html").read_text(encoding="utf-8")
-    return HTMLResponse(page.replace("{{maplibre_version}}", maplibre_version() or ""),
-                        headers={"Cache-Control": "no-cache"})
+    page = page.replace("{{maplibre_version}}", maplibre_version() or "")
+    page = page.replace("{{basemap}}", basemap_json(request.app.state.settings.web))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/{path:path}")
