@@ -12,8 +12,9 @@ const REASSIGN = `mutation Reassign($grids: [String!]!, $toZone: String!, $reaso
   reassignGrids(grids: $grids, toZone: $toZone, reason: $reason, dryRun: $dryRun,
                 expectedRevision: $expectedRevision) {
     __typename
-    ... on EditSuccess { dryRun revision { id at actor reason }
-      impact { grids zones stations population households incidents addressPoints } }
+    ... on EditSuccess { dryRun revision { id at actor reason } changedArea
+      impact { grids zones stations population households incidents addressPoints
+               warnings { code message units details } } }
     ... on EditError { code message details }
     ... on ConflictError { currentRevision }
   }
@@ -143,14 +144,18 @@ function impactHtml(r) {
     <tr><th>${t("impact.addresses")}</th><td>${num(i.addressPoints)}</td></tr></table>`;
 }
 
-/** Warnings a dry run deserves before anyone commits it. */
-function warnings(r, target) {
-  const out = [];
-  if (r.impact.stations.length > 1) {
-    out.push({ kind: "station-change", text: t("edit.warnStation", { stations: r.impact.stations.join("、"),
-      target: target?.stationName || "" }) });
-  }
-  return out.map((w) => `<p class="warn" data-warning="${w.kind}">${escapeHtml(w.text)}</p>`).join("");
+/** The server's warnings (zones cut into pieces, station changes, staffing norms, no-ops), in
+ *  the page's language; `data-warning` is the code in kebab case (e.g. station-change). */
+function warnings(r) {
+  return (r.impact.warnings || []).map((w) => {
+    const key = `warn.${w.code}`;
+    const d = w.details || {};
+    const text = t(key, { units: w.units.join("、"), before: d.before ?? "", after: d.after ?? "",
+      stations: (d.stations || []).map((p) => p.join(" → ")).join("；"), rule: d.rule || "",
+      value: d.value != null ? num(d.value, 1) : "", limit: d.limit != null ? num(d.limit, 1) : "" });
+    const kind = w.code.toLowerCase().replace(/_/g, "-");
+    return `<p class="warn" data-warning="${escapeHtml(kind)}">${escapeHtml(text === key ? w.message : text)}</p>`;
+  }).join("");
 }
 
 function errorHtml(r) {
@@ -190,10 +195,10 @@ async function run(dryRun) {
       state.dryRunFor = null;
     } else if (dryRun) {
       state.dryRunFor = JSON.stringify([state.selected, target.code]);
-      out.innerHTML = `<h3>${escapeHtml(t("edit.dryTitle"))}</h3>${warnings(r, target)}${impactHtml(r)}`;
+      out.innerHTML = `<h3>${escapeHtml(t("edit.dryTitle"))}</h3>${warnings(r)}${impactHtml(r)}`;
     } else {
       const title = r.revision ? t("edit.committed", { id: r.revision.id }) : t("edit.committedNoId");
-      out.innerHTML = `<h3 data-committed="${r.revision?.id ?? ""}">${escapeHtml(title)}</h3>${impactHtml(r)}`;
+      out.innerHTML = `<h3 data-committed="${r.revision?.id ?? ""}">${escapeHtml(title)}</h3>${warnings(r)}${impactHtml(r)}`;
       for (const g of state.selected) state.gridZone.set(g, target.code);
       state.selected = [];
       state.dryRunFor = null;

@@ -156,8 +156,9 @@ async function main() {
   await initEdit({
     onSelection: (codes) => setSelectedGrids(codes),
     onShow: showRight,
-    onCommitted: () => {
+    onCommitted: (r) => {
       refreshTiles();
+      highlight(r?.changedArea || null); // what the edit changed, outlined
       loadTimeline(); // a new revision: a new stop; back to "now"
       $("asof-note").hidden = true;
       if (lastPoint) lookup(lastPoint[0], lastPoint[1], lastPoint[2]);
