@@ -1,9 +1,10 @@
 """Writing a :class:`~jurisgrid.onboard.plan.Plan` in one transaction, the way ``seed demo`` does.
 
 The same building blocks as the demo loader (:mod:`jurisgrid.seed.load`): rows go in through
-COPY (geometry as hex EWKB), address points and incidents through a staging table and one
-set-based insert that gives each its grid under the boundary rule, and zone and station
-outlines are derived as the exact unions of their grids (see ``_ZONE_OUTLINES``).
+COPY (geometry as hex EWKB). Address points and incidents get their grid by the boundary rule
+computed in memory over the loaded grids (:class:`~jurisgrid.geo.lookup.GridIndex`, the mirror
+of ``jg_grid_at`` that tests hold against it) and are copied with it — no per-point statement.
+Zone and station outlines are the exact unions of their grids (see ``_ZONE_OUTLINES``).
 Before committing, the invariants are checked over the whole database; any violation, or a
 code that already exists, rolls everything back.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from jurisgrid.errors import InvalidInput
+from jurisgrid.geo.lookup import GridIndex
 from jurisgrid.models.invariants import AREA_TOLERANCE_M2, STATEMENTS, Violation
 from jurisgrid.onboard.plan import Plan
-from jurisgrid.seed.load import _load_points as load_points  # the demo loader's staging + grid join
 from jurisgrid.seed.load import copy_rows
 
 # Zone and station outlines of the loaded units: exact unions of their grids. (models/derived.py
@@ -47,8 +47,8 @@ WHERE s.id = u.station_id
 
 def _invariants(conn: Any) -> list[Violation]:
     """The invariants of models/invariants.py that a load can break: coverage, outlines,
-    grids inside their communities. (Membership is not re-checked point by point: the points
-    were given their grids by the boundary rule's own statement, the demo loader's.)"""
+    grids inside their communities. (Membership is not re-checked point by point — 10⁵
+    ``jg_grid_at`` calls: the points were given their grids by the same rule, in memory.)"""
     out: list[Violation] = []
     gap, outside, overlap = conn.exec_driver_sql(STATEMENTS["coverage_gap_overlap"]).one()
     for what, m2 in (
@@ -85,6 +85,16 @@ def _multi(geoms: list[Any]) -> list[Any]:
 def _ids(cur: Any, table: str, codes: list[str]) -> dict[str, int]:
     cur.execute(f"SELECT code, id FROM {table} WHERE code = ANY(%s)", (codes,))
     return dict(cur.fetchall())
+
+
+def _grid_ids(
+    index: GridIndex, grid_ids: dict[str, int], lon: np.ndarray, lat: np.ndarray
+) -> list[int | None]:
+    res = index.resolve(lon, lat)
+    ids = np.array([grid_ids[c] for c in index.codes] + [0], dtype=np.int64)  # -1 → the sentinel
+    return [
+        int(v) if k >= 0 else None for k, v in zip(res.grid.tolist(), ids[res.grid].tolist(), strict=True)
+    ]
 
 
 def existing_counties(engine: Engine, codes: list[str]) -> list[str]:
@@ -238,39 +248,47 @@ def _write(
     )
     cur.execute("ANALYZE grid")
     grid_ids = _ids(cur, "grid", [g.code for g in gr])
+    # every point's grid by the boundary rule, in memory (geo/lookup.py: the same rule as
+    # jg_grid_at, tested against it); with grid_id set, the membership trigger does nothing
+    index = GridIndex([g.code for g in gr], [g.geom for g in gr])
     step("address points")
     ad = plan.addresses
     if ad:
-        load_points(
+        lon, lat = np.array([a.lon for a in ad]), np.array([a.lat for a in ad])
+        gid = _grid_ids(index, grid_ids, lon, lat)
+        copy_rows(
             cur,
-            SimpleNamespace(
-                lon=np.array([a.lon for a in ad]),
-                lat=np.array([a.lat for a in ad]),
-                code=[a.code for a in ad],
-                address=[a.address for a in ad],
-                households=np.array([a.households for a in ad]),
-                population=np.array([a.population for a in ad]),
-                houses=np.array([a.houses for a in ad]),
-                units=np.array([a.units for a in ad]),
+            "address_point",
+            ("code", "address", "households", "population", "houses", "units", "grid_id", "geom"),
+            zip(
+                [a.code for a in ad],
+                [a.address for a in ad],
+                [a.households for a in ad],
+                [a.population for a in ad],
+                [a.houses for a in ad],
+                [a.units for a in ad],
+                gid,
+                _hex(list(shapely.points(lon, lat))),
+                strict=True,
             ),
-            kind="address",
         )
     step("incidents")
     inc = plan.incidents
     if inc:
-        utc = np.array(
-            [np.datetime64(int(i.occurred_at.timestamp()), "s") for i in inc], dtype="datetime64[s]"
-        )
-        load_points(
+        lon, lat = np.array([i.lon for i in inc]), np.array([i.lat for i in inc])
+        gid = _grid_ids(index, grid_ids, lon, lat)
+        copy_rows(
             cur,
-            SimpleNamespace(
-                lon=np.array([i.lon for i in inc]),
-                lat=np.array([i.lat for i in inc]),
-                code=[i.code for i in inc],
-                category=[i.category for i in inc],
-                occurred_at=utc,
+            "incident",
+            ("code", "category", "occurred_at", "grid_id", "geom"),
+            zip(
+                [i.code for i in inc],
+                [i.category for i in inc],
+                [i.occurred_at.isoformat() for i in inc],
+                gid,
+                _hex(list(shapely.points(lon, lat))),
+                strict=True,
             ),
-            kind="incident",
         )
     step("personnel")
     copy_rows(cur, "person", ("code", "name", "phone"), ((p.code, p.name, p.phone) for p in plan.persons))

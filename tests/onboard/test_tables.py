@@ -110,6 +110,11 @@ def test_bd09_incidents_and_excel_personnel(empty_engine: Engine, demo, tmp_path
             ).all()
         )
         cats = dict(conn.execute(text("SELECT category, count(*) FROM incident GROUP BY 1")).all())
+        stale = conn.execute(
+            text(  # membership as the SQL boundary rule has it
+                "SELECT count(*) FROM incident WHERE grid_id IS DISTINCT FROM jg_grid_at(geom)"
+            )
+        ).scalar_one()
         occurred = conn.execute(
             text(
                 "SELECT to_char(occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') "
@@ -127,6 +132,7 @@ def test_bd09_incidents_and_excel_personnel(empty_engine: Engine, demo, tmp_path
             )
         }
     assert [got[f"J2024{k:05d}"] for k in range(len(pts))] == want  # the oracle's grids
+    assert stale == 0
     assert cats == {"CRIMINAL": 24, "PUBLIC_ORDER": 48, "电诈": 24, "DISPUTE": 24}
     assert occurred == "2024-05-08 08:07"  # naive time = Beijing time
     assert {k: (v[1], v[2]) for k, v in staff.items()} == {p[0]: (p[1], p[2]) for p in people}
