@@ -288,3 +288,28 @@ def test_editor_picks_zone_on_map_is_warned_commits_and_reverts(browser: Any, we
         assert page.log.errors == []
     finally:
         page.context.close()
+
+
+def test_zones_coloured_by_deviation_from_their_station_mean(page: Any, web_server: str) -> None:
+    api = httpx.post(f"{web_server}/graphql", json={"query": """{ zones(first: 1000) { edges { node {
+        code station { code } sizing { workload } } } } }"""}).json()["data"]["zones"]["edges"]
+    by_station: dict[str, list[tuple[str, float]]] = {}
+    for e in api:
+        n = e["node"]
+        by_station.setdefault(n["station"]["code"], []).append((n["code"], n["sizing"]["workload"]))
+    expected = {}
+    for zones in by_station.values():
+        mean = sum(w for _, w in zones) / len(zones)
+        for code, w in zones:
+            expected[code] = (w - mean) / mean if mean > 0 else 0.0
+    open_map(page)
+    page.select_option("#zone-colour", "deviation")
+    page.locator("[data-legend=zones]", has_text="工作量").wait_for(timeout=20_000)
+    paint = page.evaluate("window.jurisgrid.map.getPaintProperty('zones-fill', 'fill-color')")
+    colours = dict(zip(paint[2:-1:2], paint[3:-1:2], strict=True))
+    bands = [(-1e9, -0.3, "#2166ac"), (-0.3, -0.1, "#92c5de"), (-0.1, 0.1, "#f7f7f7"),
+             (0.1, 0.3, "#f4a582"), (0.3, 1e9, "#b2182b")]
+    assert set(colours) == set(expected)
+    for code, d in expected.items():
+        assert colours[code] == next(c for lo, hi, c in bands if lo <= d < hi), code
+    assert page.log.errors == []

@@ -13,6 +13,9 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 const KIND_COLOURS = { urban: "#e15759", rural: "#59a14f" };
 // zone class under the current sizing policy (tile property `class`; absent in asOf tiles)
 const CLASS_COLOURS = { "一类": "#d62728", "二类": "#ff7f0e", "三类": "#2ca02c" };
+// a zone's workload against its station's mean: diverging, under-loaded blue, over-loaded red
+const DEVIATION_BANDS = [[-Infinity, -0.3, "#2166ac"], [-0.3, -0.1, "#92c5de"], [-0.1, 0.1, "#f7f7f7"],
+  [0.1, 0.3, "#f4a582"], [0.3, Infinity, "#b2182b"]];
 const LABEL_FONT = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "sans-serif"];
 const HALO = { "text-halo-color": "#ffffff", "text-halo-width": 1.5 };
 
@@ -28,7 +31,8 @@ export const LAYERS = [
   { id: "incidents", on: false },
 ];
 
-const state = { map: null, tiles: new Map(), stations: [], zones: [], stationColour: new Map(), zoneColour: "station", labels: true };
+const state = { map: null, tiles: new Map(), stations: [], zones: [], stationColour: new Map(), zoneColour: "station",
+  labels: true, deviation: null };
 
 function tileUrl(layer) {
   const params = new URLSearchParams();
@@ -109,7 +113,33 @@ function zoneShadeExpr() {
   return expr;
 }
 
+function deviationBand(d) {
+  return DEVIATION_BANDS.find(([lo, hi]) => d >= lo && d < hi)[2];
+}
+
+/** Each zone's workload deviation from its station's mean (sizing under the current policy). */
+async function loadDeviation() {
+  const data = await gql("{ zones(first: 1000) { edges { node { code station { code } sizing { workload } } } } }");
+  const byStation = new Map();
+  for (const { node: z } of data.zones.edges) {
+    if (!byStation.has(z.station.code)) byStation.set(z.station.code, []);
+    byStation.get(z.station.code).push(z);
+  }
+  const dev = new Map();
+  for (const zones of byStation.values()) {
+    const mean = zones.reduce((a, z) => a + z.sizing.workload, 0) / zones.length;
+    for (const z of zones) dev.set(z.code, mean > 0 ? (z.sizing.workload - mean) / mean : 0);
+  }
+  state.deviation = dev;
+}
+
 function zoneFill() {
+  if (state.zoneColour === "deviation" && state.deviation?.size) {
+    const expr = ["match", ["get", "code"]];
+    for (const [code, d] of state.deviation) expr.push(code, deviationBand(d));
+    expr.push("#999999");
+    return expr;
+  }
   if (state.zoneColour === "kind") {
     return ["match", ["get", "kind"], "urban", KIND_COLOURS.urban, "rural", KIND_COLOURS.rural, "#999999"];
   }
@@ -244,8 +274,11 @@ export function highlight(geom) {
   if (src) src.setData(geom ? { type: "Feature", properties: {}, geometry: geom } : { type: "FeatureCollection", features: [] });
 }
 
-export function setZoneColour(mode) {
+export async function setZoneColour(mode) {
   state.zoneColour = mode;
+  if (mode === "deviation" && !state.deviation) {
+    try { await loadDeviation(); } catch (err) { console.warn("no zone sizing:", err.message); state.deviation = new Map(); }
+  }
   if (state.map.getLayer("zones-fill")) state.map.setPaintProperty("zones-fill", "fill-color", zoneFill());
   renderLegend();
 }
@@ -293,6 +326,11 @@ const LEGEND = {
     if (state.zoneColour === "kind") {
       return edge + Object.entries(KIND_COLOURS).map(([k, c]) => swatch("fill", c) + escapeHtml(kindLabel(k))).join(" ");
     }
+    if (state.zoneColour === "deviation") {
+      const pct = (v) => `${v > 0 ? "+" : ""}${Math.round(v * 100)}%`;
+      return edge + `<div>${escapeHtml(t("legend.deviation"))}</div>` + DEVIATION_BANDS.map(([lo, hi, c]) =>
+        `<div>${swatch("fill", c)}${lo === -Infinity ? `< ${pct(hi)}` : hi === Infinity ? `> ${pct(lo)}` : `${pct(lo)} … ${pct(hi)}`}</div>`).join("");
+    }
     if (state.zoneColour === "class") {
       return edge + Object.entries(CLASS_COLOURS).map(([k, c]) => swatch("fill", c) + k).join(" ") +
         " " + swatch("fill", "#999999") + (getAsOf() ? t("legend.noClassPast") : t("legend.unclassed"));
@@ -315,7 +353,7 @@ export function renderLegend() {
     ? `<p class="notice">${escapeHtml(t("legend.noTiles", { ids: missing.join(", ") }))}</p>` : "") +
     `<div class="layer"><label><input type="checkbox" id="labels" ${state.labels ? "checked" : ""}> ${escapeHtml(t("layer.labels"))}</label></div>
     <div class="layer"><label for="zone-colour">${escapeHtml(t("colour.by"))}</label>
-      <select id="zone-colour"><option value="station">${escapeHtml(t("colour.station"))}</option><option value="class">${escapeHtml(t("colour.class"))}</option><option value="kind">${escapeHtml(t("colour.kind"))}</option></select>
+      <select id="zone-colour"><option value="station">${escapeHtml(t("colour.station"))}</option><option value="class">${escapeHtml(t("colour.class"))}</option><option value="kind">${escapeHtml(t("colour.kind"))}</option><option value="deviation">${escapeHtml(t("colour.deviation"))}</option></select>
     </div>`;
   el.querySelector("#zone-colour").value = state.zoneColour;
   el.querySelector("#zone-colour").onchange = (e) => setZoneColour(e.target.value);
