@@ -10,7 +10,9 @@ not nearest on the ground.
 
 from __future__ import annotations
 
-import math
+from typing import Any
+
+import numpy as np
 
 METRES_PER_DEGREE = 111_320.0
 
@@ -20,11 +22,12 @@ WGS84_E2 = 6.69437999014e-3
 EARTH_RADIUS_M = 6_371_008.8          # mean radius (great-circle distances)
 
 
-def metres_per_degree(lat: float) -> tuple[float, float]:
-    """(metres per degree of longitude, metres per degree of latitude) at ``lat``: the radii of
-    curvature of the WGS 84 ellipsoid there (prime vertical N·cos φ, meridional M)."""
-    phi = math.radians(lat)
-    w = 1.0 - WGS84_E2 * math.sin(phi) ** 2
-    m_lat = math.radians(1.0) * WGS84_A * (1.0 - WGS84_E2) / w ** 1.5
-    m_lon = math.radians(1.0) * WGS84_A / math.sqrt(w) * math.cos(phi)
+def metres_per_degree(lat: Any) -> tuple[Any, Any]:
+    """(metres per degree of longitude, metres per degree of latitude) at ``lat`` (a number or
+    an array): the radii of curvature of the WGS 84 ellipsoid there (prime vertical N·cos φ,
+    meridional M)."""
+    phi = np.radians(lat)
+    w = 1.0 - WGS84_E2 * np.sin(phi) ** 2
+    m_lat = np.radians(1.0) * WGS84_A * (1.0 - WGS84_E2) / w ** 1.5
+    m_lon = np.radians(1.0) * WGS84_A / np.sqrt(w) * np.cos(phi)
     return m_lon, m_lat

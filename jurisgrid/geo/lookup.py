@@ -11,6 +11,7 @@ names the nearest grid *on the ground* (in metres, in a local frame at the point
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -45,7 +46,7 @@ def local_distance_m(lon: float, lat: float, geom: shapely.Geometry) -> float:
     return float(shapely.distance(local, shapely.Point(0.0, 0.0)))
 
 
-def nearest_search_radius_deg(lat: float, nearest_in_degrees: float) -> float:
+def nearest_search_radius_deg(lat: Any, nearest_in_degrees: Any) -> Any:
     """How far (in degrees) the grid nearest in metres can be, given the distance in degrees to
     the grid nearest in degrees: that grid is at most ``d·m_lat`` metres away, and a grid ``r``
     degrees away is at least ``r·m_lon`` metres away, so the one nearest in metres lies within
@@ -111,6 +112,30 @@ class GridIndex:
         best = min((local_distance_m(lon, lat, self.geoms[c]), self._rank[c], int(c)) for c in cands)
         return best[2], best[0]
 
+    def _nearest_many(self, points: np.ndarray, lon: np.ndarray, lat: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_nearest_m` for many points at once, vectorised: the candidates of every point
+        in one tree query, and every (point, candidate) distance in its point's local frame in
+        one GEOS call."""
+        _, deg = self._tree.query_nearest(points, all_matches=False, return_distance=True)
+        radius = nearest_search_radius_deg(lat, deg)
+        pi, gi = self._tree.query(points, predicate="dwithin", distance=radius)
+        m_lon, m_lat = metres_per_degree(lat[pi])
+        coords, which = shapely.get_coordinates(self.geoms[gi], return_index=True)
+        local = ((coords - np.column_stack([lon[pi], lat[pi]])[which])
+                 * np.column_stack([m_lon, m_lat])[which])
+        shapes = np.array(self.geoms[gi], dtype=object)  # set_coordinates replaces the items
+        shapely.set_coordinates(shapes, local)
+        metres = shapely.distance(shapes, shapely.Point(0.0, 0.0))
+        # per point: the smallest distance, ties to the smallest code
+        order = np.lexsort((self._rank[gi], metres, pi))
+        first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
+        nearest = np.full(len(points), -1, dtype=np.int64)
+        nearest_m = np.full(len(points), np.nan)
+        nearest[pi[first]] = gi[first]
+        nearest_m[pi[first]] = metres[first]
+        return nearest, nearest_m
+
     def _candidates(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point, grid) index pairs with the point within the tolerance of the grid.
 
@@ -147,7 +172,6 @@ class GridIndex:
         nearest_m = np.full(n, np.nan)
         missing = np.flatnonzero(~inside)
         if len(missing) and len(self.codes):
-            # nearest in metres (see _nearest_m), per point: points in no grid are few
-            for k in missing.tolist():
-                nearest[k], nearest_m[k] = self._nearest_m(points[k], lon[k], lat[k])
+            nearest[missing], nearest_m[missing] = self._nearest_many(
+                points[missing], lon[missing], lat[missing])
         return Resolution(grid=grid, on_boundary=on_boundary, nearest=nearest, nearest_m=nearest_m)
