@@ -2,16 +2,22 @@
 
 Method, on blocks (units, or whole villages when asked):
 
-1. **Start.** With no base constraint (locked units, a move budget, fewest moves) the start is the
-   best of several METIS runs on composite weights (see ``start``), relabelled to the base
-   districts it overlaps most; otherwise the base itself. Either is made contiguous (``repair``).
+1. **Starts.** When the base binds (locked units, a move budget, fewest moves) the base itself.
+   Otherwise, in this order until one reaches the tolerance: a straight-cut equipartition of both
+   measures (``equipartition``), the best of several METIS runs on composite weights (``start``;
+   pymetis passes one weight per unit), then equipartitions with other tie-breaks — relabelled to
+   the base districts they overlap most and made contiguous (``start.repair``).
 2. **Balance.** Simulated annealing, one border block at a time, the losing district kept
-   connected, on Σx² (x = deviation / tolerance, every measure and district) plus a light
-   compactness term; it ends as soon as every |x| is under a margin. Fewest-moves mode anneals on
-   the excess over the margin plus one per moved unit, then puts units back where that keeps
-   the tolerance.
-3. **Shorten boundaries.** Annealing and a steepest descent on −Σ Polsby–Popper, where no move
-   may take any deviation past its tolerance.
+   connected, on Σx² (x = deviation / tolerance, every measure and district) plus a compactness
+   term, first moving only blocks that share at least 30 % (then 15 %) of their boundary with
+   the district they join — that keeps boundaries short; it ends once every |x| ≤ 0.6. When no
+   start gets within tolerance, a free annealing on Σx⁴ (the worst weighs most) from the two best.
+   Fewest-moves mode anneals from the base on the excess over the tolerance plus a charge per
+   moved unit, then puts units back while the tolerance holds.
+3. **Shorten boundaries.** Cycles of merge–split (two neighbouring districts redrawn along a
+   straight line halving both measures, ``search.resplit``) and rebalancing, keeping the most
+   compact plan within tolerance; then annealing with single and paired moves and a steepest
+   descent on −Σ Polsby–Popper, where no move may take any deviation past its tolerance.
 
 Deterministic per seed: every stage runs a fixed number of proposals; the time limit is a
 backstop (``Result.stopped`` says when it cut a stage short — then the answer depends on speed).
@@ -161,6 +167,8 @@ class Balancer:
             raise InvalidInput("locked units, max_moves, fewest_moves and keeping the district count "
                                "need a base")
         problem.units.positions(list(p.locked), "locked unit")
+        if p.whole_villages and problem.units.village is None:
+            raise InvalidInput("whole villages asked, but the units carry no village keys")
 
     # -- solve ----------------------------------------------------------------------------------
     def solve(self, problem: Problem) -> Result:

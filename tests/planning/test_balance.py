@@ -149,6 +149,7 @@ def test_names_the_locked_units_in_conflict(units: UnitSet) -> None:
     (BalanceParams(targets=BOTH), "need a base"),
     (BalanceParams(districts=101), "only 100"),
     (BalanceParams(districts=3, targets=(Target("workload", 0.1),)), "workload"),
+    (BalanceParams(districts=3, whole_villages=True), "village keys"),
 ])
 def test_bad_params_are_refused(units: UnitSet, params: BalanceParams, match: str) -> None:
     with pytest.raises(InvalidInput, match=match):
