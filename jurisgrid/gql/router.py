@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -40,12 +41,9 @@ from jurisgrid.errors import Unauthenticated
 from jurisgrid.gql.budget import RequestBudget, timeout_error
 from jurisgrid.gql.budget import install as install_budget_events
 from jurisgrid.gql.context import Context
-from jurisgrid.web.routes import STATIC
 
 log = logging.getLogger("jurisgrid.gql")
 
-
-GRAPHIQL_PAGE = STATIC / "graphiql.html"  # GraphiQL with its scripts from static/vendor (no CDN)
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -62,9 +60,12 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
 class GraphQLApp(GraphQL):
     websocket_adapter_class = TextWebSocketAdapter
 
-    def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+    def __init__(self, schema: BaseSchema, settings: Settings, graphiql_page: Path | None = None) -> None:
+        """``graphiql_page``: the HTML of GraphiQL served at ``GET /graphql`` to browsers (the
+        web map's offline copy); strawberry's own page, which loads from a CDN, without it."""
         super().__init__(schema, graphql_ide="graphiql" if settings.api.graphiql else None)
         self.settings = settings
+        self.graphiql_page = graphiql_page
         install_budget_events()  # statements of a timed-out query are cancelled (gql/budget.py)
 
     async def get_context(self, request: Request | WebSocket,  # type: ignore[override]
@@ -116,8 +117,11 @@ class GraphQLApp(GraphQL):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """GraphiQL from the app's own static files (npm, vendored): it loads with no request
-        leaving the machine, with a tab per common job (web/static/js/graphiql-examples.js)."""
-        return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
+        leaving the machine, with a tab per common job."""
+        if self.graphiql_page is None:
+            return await super().render_graphql_ide(request)  # type: ignore[return-value]
+        page = self.graphiql_page.read_text(encoding="utf-8")
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     def decode_json(self, data: str | bytes) -> Any:
         return orjson.loads(data)

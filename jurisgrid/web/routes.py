@@ -21,6 +21,7 @@ from jurisgrid.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
 VENDOR = STATIC / "vendor" / "maplibre-gl"
+GRAPHIQL_PAGE = STATIC / "graphiql.html"  # GraphiQL with its scripts from static/vendor (no CDN)
 VENDOR_FILES = ("maplibre-gl.js", "maplibre-gl.css")
 
 router = APIRouter(include_in_schema=False)
