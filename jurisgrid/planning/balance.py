@@ -119,7 +119,7 @@ class Result:
 MIN_SIZE = 200  # small scopes get the budget of this many blocks (it costs little)
 ATTEMPTS = 4  # starts tried until one reaches the tolerance
 COMPACT = 10.0  # weight of −Σ Polsby–Popper while balancing (Σx² has weight 1)
-REDRAW_CYCLES = 3  # merge–split and rebalance rounds before the last boundary shortening
+REDRAW_CYCLES = 2  # merge–split and rebalance rounds before the last boundary shortening
 MARGIN = 0.6  # balancing aims at 60 % of each tolerance, leaving room to shorten boundaries
 
 
