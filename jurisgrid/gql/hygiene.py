@@ -190,6 +190,19 @@ class LiteralChecker:
                 self.errors.append(e)
 
 
+def _may_hold_text(type_: Any, seen: frozenset[str] = frozenset()) -> bool:
+    t = _unwrap(type_)
+    while isinstance(t, GraphQLList):
+        t = _unwrap(t.of_type)
+    if isinstance(t, GraphQLScalarType):
+        return t.name in TEXT_SCALARS or t.name in ("JSON", "GeoJSON")
+    if isinstance(t, GraphQLInputObjectType):
+        if t.name in seen:
+            return False
+        return any(_may_hold_text(f.type, seen | {t.name}) for f in t.fields.values())
+    return False  # enums
+
+
 @dataclass(frozen=True)
 class VariableCheck:
     name: str
@@ -204,6 +217,8 @@ def variable_checks(variable_types: Mapping[str, GraphQLInputType],
     is a name), labelled by the first use."""
     out = []
     for name, type_ in variable_types.items():
+        if not _may_hold_text(type_):  # Float, Int, Boolean, enums, Coordinates: nothing to check
+            continue
         used = uses.get(name) or [Use(f"${name}", False)]
         free = all(u.free_text for u in used)
         out.append(VariableCheck(name, type_, f"{used[0].label} (${name})", free))
