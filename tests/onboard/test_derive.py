@@ -141,3 +141,78 @@ def test_manifest_maps_names_and_refuses_typos(empty_engine: Engine, demo, tmp_p
     manifest.write_text('[grids]\ncolumns = { cod = "WGBM" }\n', encoding="utf-8")
     with pytest.raises(InvalidInput, match=r"unknown field.*cod"):
         load_jurisdiction(empty_engine, root, manifest_path=manifest)
+
+
+def test_tables_for_sectors_grid_zones_and_assignments(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Lists instead of columns: a sector list, a grid → zone table (the grid file has no zone
+    column), zones as a plain list, staff and their assignments as separate CSVs."""
+    import csv
+
+    root = write_set(demo, tmp_path / "lists", kinds=("townships", "communities"))
+    zs = zone_station(demo)
+    write_layer(
+        root / "网格.geojson",
+        columns={"code": [g.code for g in demo.grids], "name": [g.name for g in demo.grids]},
+        geoms=[g.geom for g in demo.grids],
+        geometry_type="MultiPolygon",
+        crs=Crs.WGS84,
+        layer="grids",
+    )
+    write_layer(
+        root / "stations.geojson",
+        columns={
+            "code": [s.code for s in demo.stations],
+            "name": [s.name for s in demo.stations],
+            "sector": [s.sector_code for s in demo.stations],
+        },
+        geoms=[s.seat for s in demo.stations],
+        geometry_type="Point",
+        crs=Crs.WGS84,
+        layer="stations",
+    )
+
+    def write_csv(name: str, header: list[str], rows: list[list[object]]) -> None:
+        with (root / name).open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+
+    sectors = sorted({s.sector_code for s in demo.stations})
+    write_csv("片区.csv", ["代码", "名称"], [[c, f"第{n + 1}片区"] for n, c in enumerate(sectors)])
+    used = sorted({g.zone_code for g in demo.grids})
+    write_csv("警务区.csv", ["警务区编码", "警务区名称", "派出所"], [[z, f"{z}警务区", zs[z]] for z in used])
+    write_csv("网格警务区.csv", ["网格编码", "警务区编码"], [[g.code, g.zone_code] for g in demo.grids])
+    write_csv("人员.csv", ["警号", "姓名"], [["P1", "甲"], ["P2", "乙"]])
+    write_csv(
+        "分工.csv",
+        ["警号", "职务", "派出所", "警务区", "起始日期"],
+        [
+            ["P1", "所长", demo.stations[0].code, "", "2025-01-01"],
+            ["P2", "社区民警", "", used[0], "2025-02-01"],
+            ["P2", "网格员", "", used[0], ""],
+        ],
+    )
+    report = load_jurisdiction(empty_engine, root)
+    assert report.written and report.bad == [], report.bad[:3]
+    assert report.sources["grid_zones"] == "网格警务区.csv" and report.sources["assignments"] == "分工.csv"
+    with empty_engine.connect() as conn:
+        zone_of = dict(
+            conn.execute(text("SELECT g.code, z.code FROM grid g JOIN zone z ON z.id = g.zone_id")).all()
+        )
+        n_sectors = conn.execute(text("SELECT count(*) FROM sector")).scalar_one()
+        assigned = conn.execute(
+            text(
+                "SELECT p.code, a.role, s.code, z.code, "
+                "(a.valid_from AT TIME ZONE 'Asia/Shanghai')::date::text FROM assignment a "
+                "JOIN person p ON p.id = a.person_id JOIN station s ON s.id = a.station_id "
+                "LEFT JOIN zone z ON z.id = a.zone_id ORDER BY p.code, a.role"
+            )
+        ).all()
+    assert zone_of == {g.code: g.zone_code for g in demo.grids}
+    assert n_sectors == len(sectors)
+    assert [tuple(r[:4]) for r in assigned] == [
+        ("P1", "chief", demo.stations[0].code, None),
+        ("P2", "community_officer", zs[used[0]], used[0]),
+        ("P2", "grid_worker", zs[used[0]], used[0]),
+    ]
+    assert assigned[0][4] == "2025-01-01" and assigned[1][4] == "2025-02-01"
