@@ -7,20 +7,24 @@ with the live table's column names — instead of naming the table. So one imple
 - :data:`LIVE` — the current tables (assignments: those in force now, ``valid_to IS NULL``);
 - :class:`AsOf` ``(at)`` — the versions in force at an instant: ``<table>_history WHERE valid
   @> at`` for the historised tables (assignments also within their own ``valid_from`` /
-  ``valid_to``), the current table for the others (county, sector, township, points).
+  ``valid_to``), the current table for the others (county, sector, township, points). After
+  now, with ``future_key``: also what the pending scheduled edits will have done by then, from
+  their cached effect (migration 0011, editing/asof.py) — still plain reads.
 
 Point membership (which grid an address point or incident is in) is stored for the live data
 (``grid_id``, kept by the triggers) and computed under any other source by the boundary rule,
-``jg_grid_at(geom, at)`` (migration 0010) — :attr:`Source.stores_membership` says which.
+``jg_grid_at(geom, at, future)`` (migrations 0010/0011) — :attr:`Source.stores_membership` says
+which, :meth:`Source.rule_args` gives the rule's source arguments.
 
 Rows read from a source other than :data:`LIVE` carry it under :data:`SOURCE`, so the relations
 of a node built from such a row are read from the same source, to any depth
 (:func:`source_of`). Live rows carry nothing: they are also shared with the in-memory index.
 
 **Extension point.** A plan (the planning issue) is a third kind: a subclass whose
-:meth:`rows` yields, for each table, the plan's overlay over its base (live or an instant) with
-the same column names, whose :attr:`stores_membership` is False, and whose :meth:`sql_args`
-tells ``jg_grids`` (migration 0010) which plan's grids to use.
+:meth:`rows` / :meth:`sql` yield, for each table, the plan's overlay over its base (live or an
+instant) with the same column names, whose :attr:`stores_membership` is False, and whose
+:meth:`rule_args` / :meth:`sql_args` tell ``jg_grids`` which plan's grids to use (it takes a
+plan argument next to ``at`` and ``future`` then). Nothing else in the read layer changes.
 """
 
 from __future__ import annotations
