@@ -137,20 +137,26 @@ def _read_xlsx(spec: LayerSpec) -> tuple[list[str], list[dict[str, Any]]]:
         if spec.sheet is not None and spec.sheet not in wb.sheetnames:
             raise InvalidInput(f"{spec.label}: no sheet {spec.sheet!r}; sheets: {', '.join(wb.sheetnames)}")
         ws = wb[spec.sheet] if spec.sheet is not None else wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        headers: list[str] = []
-        for rec in it:
-            if any(v is not None and str(v).strip() for v in rec):
-                headers = [str(v).strip() if v is not None else f"column{n + 1}" for n, v in enumerate(rec)]
-                break
-        rows = []
-        for rec in it:
-            if not any(v is not None and str(v).strip() for v in rec):
-                continue
-            rows.append({h: _cell(v) for h, v in zip(headers, rec, strict=False)})
+        records = [rec for rec in ws.iter_rows(values_only=True)
+                   if any(v is not None and str(v).strip() for v in rec)]
+        at = _header_row(spec.kind, records)
+        headers = [str(v).strip() if v is not None else f"column{n + 1}" for n, v in enumerate(records[at])] \
+            if records else []
+        rows = [{h: _cell(v) for h, v in zip(headers, rec, strict=False)} for rec in records[at + 1:]]
         return headers, rows
     finally:
         wb.close()
+
+
+def _header_row(kind: str, records: list[tuple[Any, ...]]) -> int:
+    """The header: the first of the first ten non-empty rows in which two or more of the kind's
+    fields are recognised (a sheet often starts with a merged title row, 「XX派出所民警名单」),
+    else the first non-empty row."""
+    for n, rec in enumerate(records[:10]):
+        names = [str(v).strip() for v in rec if v is not None and str(v).strip()]
+        if len(detect(kind, names)) >= 2:
+            return n
+    return 0
 
 
 def _cell(v: Any) -> Any:

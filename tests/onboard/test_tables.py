@@ -60,6 +60,8 @@ def _personnel_xlsx(path: Path, demo: Any, *, bad_role: bool = False) -> list[tu
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "民警名单"
+    ws.append(["示例派出所民警名单（2025年）"])  # a title row above the header, as sheets have
+    ws.merge_cells("A1:G1")
     ws.append(["序号", "警号", "姓名", "职务", "所属派出所", "警务区", "联系电话"])
     people = []
     zones = {z.code: z for z in demo.zones if any(g.zone_code == z.code for g in demo.grids)}
