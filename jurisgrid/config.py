@@ -54,6 +54,7 @@ class ApiSettings(BaseSettings):
     # bounded work per request (issue 16; gql/cost.py, gql/hygiene.py, routes/limits.py)
     max_cost: int = 200_000          # fields x the items of the lists they are under
     cost_list_default: int = 10      # items assumed of a list without `first` (a station's zones)
+    max_fields: int = 2_000          # field selections written in a document (validation's work)
     max_query_chars: int = 200_000   # query text, before parsing
     max_name_chars: int = 256        # codes, names, search and other short strings
     max_text_chars: int = 10_000     # free text (reason, address)

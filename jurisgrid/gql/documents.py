@@ -36,7 +36,16 @@ from strawberry.schema.schema import validate_document
 
 from jurisgrid.config import ApiSettings
 from jurisgrid.gql import budget
-from jurisgrid.gql.cost import CostLimits, OperationFigures, cost_error, limit_errors, measure, variable_sizes
+from jurisgrid.gql.cost import (
+    CostLimits,
+    OperationFigures,
+    cost_error,
+    fields_error,
+    limit_errors,
+    measure,
+    measure_document,
+    variable_sizes,
+)
 from jurisgrid.gql.hygiene import InputLimits, LiteralChecker, VariableCheck, check_variables, variable_checks
 
 CACHE_SIZE = 512
@@ -61,7 +70,7 @@ class DocumentLimits:
                             max_cost=api.max_cost, page_size_default=api.page_size_default,
                             page_size_max=api.page_size_max,
                             batch_max_points=api.batch_max_points,
-                            list_default=api.cost_list_default),
+                            list_default=api.cost_list_default, max_fields=api.max_fields),
             inputs=InputLimits(max_name_chars=api.max_name_chars,
                                max_text_chars=api.max_text_chars,
                                max_list_items=api.max_list_items))
@@ -132,10 +141,12 @@ def cached_documents(limits: DocumentLimits,
     def check(schema: GraphQLSchema, query: str) -> Checked:
         document = parse_query(query)
         checker = LiteralChecker(limits.inputs)
-        ops = measure(schema, document, limits.cost, visit_argument=checker)
+        ops, written = measure_document(schema, document, limits.cost, visit_argument=checker)
         # over a limit whatever the variables: refused before the standard rules run
         errors = [e for op in ops for e in limit_errors(op, limits.cost,
                                                         cost=not op.figures.sized_by)]
+        if written > limits.cost.max_fields:
+            errors.append(fields_error(written, limits.cost.max_fields))
         errors += checker.errors
         if not errors:
             errors = [_coded(e, GRAPHQL_VALIDATION_FAILED) if not (e.extensions or {}).get("code")

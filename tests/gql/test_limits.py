@@ -307,6 +307,11 @@ def test_parse_and_size_errors_carry_codes(client) -> None:
     assert err["extensions"]["code"] == "QUERY_TOO_LARGE" and "token" in err["message"]
     err = _error(_post(client, "{ currentRevision }" + " " * 300_000))
     assert err["extensions"]["code"] == "QUERY_TOO_LARGE"
+    # under the token limit, but 5,000 field selections: graphql-core's rules would take ~0.2 s
+    t0 = time.perf_counter()
+    err = _error(_post(client, "{ county { " + " ".join(["code"] * 5_000) + " } }"))
+    assert err["extensions"]["code"] == "QUERY_TOO_LARGE" and "5001 fields" in err["message"]
+    assert time.perf_counter() - t0 < 0.2
 
 
 def test_expected_errors_log_one_line(client, caplog) -> None:
