@@ -88,10 +88,12 @@ class Layer:
         return len(self.rows)
 
 
-def read_layer(path: Path, *, points: bool, crs: FileCrs | None = None, layer: str | None = None) -> Layer:
+def read_layer(path: Path, *, points: bool, crs: FileCrs | None = None, layer: str | None = None,
+               encoding: str | None = None) -> Layer:
     """Read every feature of the file's first layer (or ``layer``, for a GeoPackage). Features
     whose geometry cannot be read or whose coordinates are out of range get a problem (and
-    geometry None) — the rest converts to WGS84. ``crs`` None: the file's own, else WGS84."""
+    geometry None) — the rest converts to WGS84. ``crs`` None: the file's own, else WGS84.
+    ``encoding``: of a Shapefile's attributes when it has no ``.cpg`` (GBK/GB18030 often)."""
     import pyogrio.raw
     from pyogrio.errors import DataLayerError, DataSourceError
 
@@ -103,7 +105,8 @@ def read_layer(path: Path, *, points: bool, crs: FileCrs | None = None, layer: s
             meta, _, _, data = pyogrio.raw.read(path, read_geometry=False, encoding="UTF-8")
             wkb = None
         else:
-            meta, _, wkb, data = pyogrio.raw.read(path, layer=layer, datetime_as_string=True)
+            meta, _, wkb, data = pyogrio.raw.read(path, layer=layer, datetime_as_string=True,
+                                                  encoding=encoding)
     except (DataSourceError, DataLayerError) as exc:
         raise InvalidInput(f"{path.name}: cannot read it as {fmt.value}: {exc}") from None
     crs = file_crs(path.name, None if fmt is Format.CSV else meta.get("crs"), crs)

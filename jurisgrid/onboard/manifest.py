@@ -12,7 +12,8 @@ be silently ignored)::
     name = "渠县"
 
     [grids]                      # one table per kind: file (relative to the manifest), layer,
-    file = "wangge.shp"          # crs, sheet (Excel) and columns (our field = their column)
+    file = "wangge.shp"          # crs, sheet (Excel), encoding (a Shapefile without .cpg)
+    encoding = "GBK"             # and columns (our field = their column)
     columns = { code = "WGBM", name = "WGMC", zone = "JWQ" }
 
     [incidents]
@@ -33,7 +34,7 @@ from jurisgrid.errors import InvalidInput
 from jurisgrid.onboard.columns import FIELDS, FILE_NAMES, KINDS, SUFFIXES, normalise
 
 _TOP_KEYS = {"crs", "tolerance_m", "time_zone", "county", *KINDS}
-_LAYER_KEYS = {"file", "layer", "crs", "sheet", "columns"}
+_LAYER_KEYS = {"file", "layer", "crs", "sheet", "columns", "encoding"}
 _INCIDENT_KEYS = {"categories", "new_categories", "unknown_categories"}
 
 
@@ -47,6 +48,7 @@ class LayerSpec:
     sheet: str | None = None
     crs: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None  # a Shapefile's attribute encoding when it has no .cpg
 
     @property
     def label(self) -> str:
@@ -123,10 +125,17 @@ def read_manifest(path: Path) -> Manifest:
                 sheet=t.get("sheet"),
                 crs=t.get("crs"),
                 columns=columns,
+                encoding=t.get("encoding"),
             )
-        elif columns or "layer" in t or "crs" in t or "sheet" in t:
+        elif columns or {"layer", "crs", "sheet", "encoding"} & set(t):
             m.layers[kind] = LayerSpec(
-                kind, Path(), layer=t.get("layer"), sheet=t.get("sheet"), crs=t.get("crs"), columns=columns
+                kind,
+                Path(),
+                layer=t.get("layer"),
+                sheet=t.get("sheet"),
+                crs=t.get("crs"),
+                columns=columns,
+                encoding=t.get("encoding"),
             )
         if kind == "incidents":
             m.categories = _str_map(t.get("categories", {}), "[incidents].categories")
@@ -188,6 +197,7 @@ def discover(source: Path, manifest: Manifest) -> dict[str, LayerSpec]:
                 )
             base.columns, base.crs = spec.columns, spec.crs or base.crs
             base.sheet = spec.sheet or base.sheet
+            base.encoding = spec.encoding or base.encoding
             continue
         if not spec.path.exists():
             raise InvalidInput(f"manifest: [{kind}] file {spec.path} does not exist")

@@ -74,7 +74,7 @@ def read_table(spec: LayerSpec, crs: FileCrs | None) -> Table:
         to_wgs84_layer(Layer(table.rows, table.geoms, table.problems), table.crs)
         return table
     Format.of(spec.path)  # a clear error for an unknown suffix
-    layer = read_layer(spec.path, points=False, crs=crs, layer=spec.layer)
+    layer = read_layer(spec.path, points=False, crs=crs, layer=spec.layer, encoding=spec.encoding)
     headers = list(layer.rows[0]) if layer.rows else []
     table = Table(spec, headers, layer.rows, layer.geoms, layer.problems, crs=layer.crs)
     given = {f: c.lower() for f, c in spec.columns.items()}  # read_layer lower-cases names

@@ -216,3 +216,33 @@ def test_tables_for_sectors_grid_zones_and_assignments(empty_engine: Engine, dem
         ("P2", "grid_worker", zs[used[0]], used[0]),
     ]
     assert assigned[0][4] == "2025-01-01" and assigned[1][4] == "2025-02-01"
+
+
+def test_shapefile_without_cpg_in_gbk(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Shapefile written on a Chinese Windows machine: attributes in GBK and no .cpg. The
+    manifest's ``encoding`` reads the names right."""
+    import numpy as np
+    import pyogrio.raw
+
+    root = write_set(demo, tmp_path / "gbk", kinds=("townships", "stations", "grids"))
+    path = root / "村社区.shp"
+    pyogrio.raw.write(
+        path,
+        shapely.to_wkb(np.array([c.geom for c in demo.communities], dtype=object)),
+        [
+            np.array([c.code for c in demo.communities], dtype=object),
+            np.array([c.name for c in demo.communities], dtype=object),
+        ],
+        ["code", "name"],
+        driver="ESRI Shapefile",
+        geometry_type="MultiPolygon",
+        crs="EPSG:4326",
+        encoding="GBK",
+    )
+    path.with_suffix(".cpg").unlink()
+    (root / "manifest.toml").write_text('[communities]\nencoding = "GBK"\n', encoding="utf-8")
+    report = load_jurisdiction(empty_engine, root)
+    assert report.written and report.bad == []
+    with empty_engine.connect() as conn:
+        names = dict(conn.execute(text("SELECT code, name FROM community")).all())
+    assert names == {c.code: c.name for c in demo.communities}
