@@ -17,21 +17,21 @@ SINGLE = """query($lon: Float!, $lat: Float!) { responsibleFor(lon: $lon, lat: $
 
 
 @pytest.fixture(scope="module")
-def probe(engine):  # type: ignore[no-untyped-def]
+def probe(engine):
     grids = export_grids(engine)
     pts = probe_points(grids, n_random=10_000, seed=1)
     codes, boundary = oracle(grids, pts[:, 0], pts[:, 1])
     return grids, pts, codes, boundary
 
 
-def test_probe_covers_vertices_and_random_points(probe) -> None:  # type: ignore[no-untyped-def]
+def test_probe_covers_vertices_and_random_points(probe) -> None:
     _, pts, codes, boundary = probe
     assert len(pts) > 10_000
     assert sum(boundary) > 1_000          # vertices and midpoints are on boundaries
     assert codes.count(None) > 100        # the bbox also samples outside the county
 
 
-def test_batch_agrees_with_oracle(gql, probe) -> None:  # type: ignore[no-untyped-def]
+def test_batch_agrees_with_oracle(gql, probe) -> None:
     _, pts, codes, boundary = probe
     got_codes: list = []
     got_boundary: list = []
@@ -50,7 +50,7 @@ def test_batch_agrees_with_oracle(gql, probe) -> None:  # type: ignore[no-untype
 
 
 @pytest.mark.parametrize("at", [None, "now()"], ids=["live", "as-of-now"])
-def test_sql_rule_agrees_with_oracle(engine, probe, at) -> None:  # type: ignore[no-untyped-def]
+def test_sql_rule_agrees_with_oracle(engine, probe, at) -> None:
     """jg_grid_at() — the rule responsibleFor, the membership trigger, as-of reads, revert and
     the seed load use — on every probe, over the live grids and over the history's grids in
     force now (the same grids, read from the other source), with its on-boundary half."""
@@ -68,7 +68,7 @@ def test_sql_rule_agrees_with_oracle(engine, probe, at) -> None:  # type: ignore
     assert bmis == [], f"{len(bmis)} boundary-flag mismatches, first at {pts[bmis[0]]}"
 
 
-def test_single_point_agrees_with_oracle(gql, probe) -> None:  # type: ignore[no-untyped-def]
+def test_single_point_agrees_with_oracle(gql, probe) -> None:
     """responsibleFor over HTTP on a sample: boundary points, random inside, and outside."""
     _, pts, codes, boundary = probe
     rng = np.random.default_rng(3)
