@@ -32,6 +32,7 @@ from jurisgrid.gql.scalars import (
 )
 from jurisgrid.gql.source import loaders, read
 from jurisgrid.models import responsible as rq
+from jurisgrid.models.neighbours import grids_near
 from jurisgrid.models.source import LIVE, Source
 
 RULE = ("A point belongs to the grid with the smallest code among the grids within 1e-7° "
@@ -51,6 +52,20 @@ class NearestGrid:
     distance_m: float
 
 
+@strawberry.type(description="A grid near the point, across a boundary: who answers just over there.")
+class NeighbourGrid:
+    grid: Grid = strawberry.field(description="the grid (its zone and station through it)")
+    distance_m: float = strawberry.field(description="distance from the point in metres (its local frame)")
+
+
+MAX_NEIGHBOUR_M = 1_000.0
+
+
+def _near(conn: Connection, src: Source, lon: float, lat: float, within_m: float,
+          exclude: str | None) -> list[tuple[dict, float]]:
+    return grids_near(conn, lon=lon, lat=lat, within_m=within_m, exclude_code=exclude, source=src)
+
+
 @strawberry.type(description="Who is responsible for a point. " + RULE)
 class Responsibility:
     on_boundary: bool
@@ -64,6 +79,20 @@ class Responsibility:
     officers: list[Officer]
     nearest: NearestGrid | None = strawberry.field(
         description="Set when the point is in no grid: the nearest grid and how far it is.")
+    # where the question was asked (WGS 84) and of which source: for `neighbours`
+    lon_wgs84: strawberry.Private[float] = 0.0
+    lat_wgs84: strawberry.Private[float] = 0.0
+    source: strawberry.Private[Source] = LIVE
+
+    @strawberry.field(description=(
+        "The other grids within `withinM` metres of the point (default 5, at most 1,000), "
+        "nearest first: on or near a boundary, who is responsible just across it."))
+    async def neighbours(self, info: Info, within_m: float = 5.0) -> list[NeighbourGrid]:
+        if not 0 < within_m <= MAX_NEIGHBOUR_M:
+            raise InvalidInput(f"withinM must be more than 0 and at most {MAX_NEIGHBOUR_M:g} metres")
+        own = self.grid.row["code"] if self.grid is not None else None
+        found = await read(info, self.source, _near, self.lon_wgs84, self.lat_wgs84, within_m, own)
+        return [NeighbourGrid(grid=Grid(row=row), distance_m=d) for row, d in found]
 
 
 @strawberry.type(description="Answers for many points, as columns in input order; "
@@ -119,6 +148,7 @@ async def responsible_for(info: Info, lon: float, lat: float, crs: Crs,
         grid=wrap(Grid, "grid"), zone=wrap(Zone, "zone"), station=wrap(Station, "station"),
         community=wrap(Community, "community"), township=wrap(Township, "township"),
         sector=wrap(Sector, "sector"), officers=officers, nearest=nearest,
+        lon_wgs84=wlon, lat_wgs84=wlat, source=src,
     )
 
 

@@ -313,3 +313,26 @@ def test_zones_coloured_by_deviation_from_their_station_mean(page: Any, web_serv
     for code, d in expected.items():
         assert colours[code] == next(c for lo, hi, c in bands if lo <= d < hi), code
     assert page.log.errors == []
+
+
+def test_card_names_who_is_across_a_nearby_boundary(page: Any, web_db: Engine) -> None:
+    with web_db.connect() as conn:  # the middle of an edge two zones share
+        lon, lat, zones = conn.execute(text("""
+            SELECT ST_X(p), ST_Y(p), ARRAY[z1.code, z2.code] FROM grid g
+            JOIN grid h ON g.code < h.code AND g.geom && h.geom AND g.zone_id <> h.zone_id
+            JOIN zone z1 ON z1.id = g.zone_id JOIN zone z2 ON z2.id = h.zone_id,
+            LATERAL (SELECT ST_LineInterpolatePoint(
+                ST_LineMerge(ST_Intersection(g.geom, h.geom)), 0.5) AS p) x
+            WHERE ST_GeometryType(ST_LineMerge(ST_Intersection(g.geom, h.geom))) = 'ST_LineString'
+            ORDER BY ST_Length(ST_Intersection(g.geom, h.geom)) DESC LIMIT 1""")).one()
+    open_map(page)
+    page.evaluate("([lon, lat]) => window.jurisgrid.map.jumpTo({center: [lon, lat], zoom: 18})", [lon, lat])
+    page.wait_for_function("window.jurisgrid.map.loaded() && window.jurisgrid.map.areTilesLoaded()",
+                           timeout=30_000)
+    click_lonlat(page, lon, lat)
+    page.wait_for_function("document.querySelector('#card')?.dataset.zone", timeout=20_000)
+    own = page.locator("#card").get_attribute("data-zone")
+    other = next(z for z in zones if z != own)
+    page.locator("#card ul.neighbours li", has_text=other).wait_for(timeout=10_000)
+    assert "边界另一侧" in page.locator("#card h3").inner_text()
+    assert page.log.errors == []

@@ -11,6 +11,7 @@ const QUERY = (withAsOf) => `query Card($lon: Float!, $lat: Float!, $crs: Crs!${
     community { code name kind } township { name } sector { name }
     officers { role person { name phone } }
     nearest { grid { code name } distanceM }
+    neighbours(withinM: 5) { distanceM grid { code name zone { code name station { code name phone } } } }
   }
 }`;
 
@@ -41,6 +42,20 @@ function unit(u, kind) {
   return `${escapeHtml(u.name)} <code>${escapeHtml(u.code || "")}</code>${link}`;
 }
 
+/** Within a few metres of a boundary: who answers just across it (other zones and stations). */
+function neighboursHtml(r) {
+  const own = r.zone?.code;
+  const across = (r.neighbours || []).filter((n) => n.grid.zone.code !== own || !r.grid);
+  if (!across.length) return "";
+  const items = across.map((n) => {
+    const z = n.grid.zone, st = z.station;
+    const other = st.code !== r.station?.code;
+    return `<li data-neighbour="${escapeHtml(n.grid.code)}">${escapeHtml(t("card.neighbourAt", { d: num(n.distanceM, 1) }))}
+      ${escapeHtml(z.name)} <code>${escapeHtml(z.code)}</code>${other ? ` · ${escapeHtml(st.name)}${st.phone ? ` ${tel(st.phone)}` : ""}` : ""}</li>`;
+  }).join("");
+  return `<h3>${escapeHtml(t("card.neighbours"))}</h3><ul class="neighbours">${items}</ul>`;
+}
+
 export function renderCard(el, r, lon, lat) {
   const people = [...r.officers].sort((a, b) => roleRank(a.role) - roleRank(b.role));
   const officers = people.length
@@ -69,7 +84,7 @@ export function renderCard(el, r, lon, lat) {
       ${row(t("card.onBoundary"), `<span data-field="onBoundary" data-value="${r.onBoundary ? "yes" : "no"}">${escapeHtml(t(r.onBoundary ? "yes" : "no"))}</span>`)}
       ${row(t("card.toBoundary"), dist)}
       ${row(t("card.officers"), officers)}
-    </table>`;
+    </table>${neighboursHtml(r)}`;
   el.dataset.grid = r.grid?.code || "";
   el.dataset.zone = r.zone?.code || "";
   el.dataset.station = r.station?.code || "";
