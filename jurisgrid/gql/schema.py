@@ -17,6 +17,7 @@ from jurisgrid.errors import JurisgridError
 from jurisgrid.gql.documents import DocumentLimits, cached_documents
 from jurisgrid.gql.errors import DomainErrors
 from jurisgrid.gql.execution import PlainSubtreeExecutor
+from jurisgrid.gql.glossary import describe
 from jurisgrid.gql.history import HistoryQuery
 from jurisgrid.gql.mutations import EditMutation
 from jurisgrid.gql.mutations_units import UnitMutation
@@ -70,7 +71,7 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
     query = merge_types("Query", QUERY_PARTS) if len(QUERY_PARTS) > 1 else Query
     mutation = merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None
     subscription = merge_types("Subscription", SUBSCRIPTION_PARTS) if SUBSCRIPTION_PARTS else None
-    return Schema(
+    schema = Schema(
         query=query,
         mutation=mutation,
         subscription=subscription,
@@ -80,6 +81,8 @@ def build_schema(api: ApiSettings | None = None) -> strawberry.Schema:
         # plain-attribute objects in one step; JURISGRID_FAST_EXECUTION=false: graphql-core's own
         execution_context_class=PlainSubtreeExecutor if api.fast_execution else None,
     )
+    describe(schema._schema)  # every root field and argument described (gql/glossary.py)
+    return schema
 
 
 def export_sdl() -> str:
