@@ -13,7 +13,8 @@ Method, on blocks (units, or whole villages when asked):
    the district they join — that keeps boundaries short; it ends once every |x| ≤ 0.6. When no
    start gets within tolerance, a free annealing on Σx⁴ (the worst weighs most) from the two best.
    Fewest-moves mode anneals from the base on the excess over the tolerance plus a charge per
-   moved unit, then puts units back while the tolerance holds.
+   moved unit, then on the moved-unit count alone within the tolerance, then puts units back
+   greedily while the tolerance holds.
 3. **Shorten boundaries.** Cycles of merge–split (two neighbouring districts redrawn along a
    straight line halving both measures, ``search.resplit``) and rebalancing, keeping the most
    compact plan within tolerance; then annealing with single and paired moves and a steepest
@@ -355,6 +356,12 @@ class Balancer:
         self._free(state, rng, check, stages)
         if p.fewest_moves:
             t0 = time.perf_counter()
+            if max(state.worst()) <= 1.0:
+                # anneal on the moved-unit count alone, single and paired moves, never leaving
+                # the tolerance; the state with fewest moves seen is kept
+                reshape(state, Energy(moves=1.0, compact=0.5, hard=True), rng,
+                        iterations=int(100 * n * effort), t0=0.5, t1=0.02, pairs=0.5, check=check,
+                        stage="put_back", keep_best=lambda s: s.moved)
             self._put_back(state, check)
             stages["put_back"] = time.perf_counter() - t0
             return
