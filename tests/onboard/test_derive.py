@@ -18,7 +18,7 @@ from jurisgrid.onboard.pipeline import load_jurisdiction
 from tests.onboard.conftest import counts, write_set, zone_station
 
 
-def _station_polygons(demo) -> dict[str, shapely.Geometry]:  # type: ignore[no-untyped-def]
+def _station_polygons(demo) -> dict[str, shapely.Geometry]:
     zs = zone_station(demo)
     parts: dict[str, list[shapely.Geometry]] = {}
     for g in demo.grids:
@@ -28,7 +28,7 @@ def _station_polygons(demo) -> dict[str, shapely.Geometry]:  # type: ignore[no-u
 
 def test_only_station_polygons_zones_and_grids_are_generated(
     empty_engine: Engine, demo, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     root = write_set(demo, tmp_path / "qu", kinds=("townships", "communities"))
     polys = _station_polygons(demo)
     codes = sorted(polys)
@@ -70,7 +70,7 @@ def test_only_station_polygons_zones_and_grids_are_generated(
         assert area_m2(g.difference(comm[c])) < 0.01 and area_m2(g.difference(polys[s])) < 1.0, code
 
 
-def test_several_counties_from_one_file_set(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_several_counties_from_one_file_set(empty_engine: Engine, demo, tmp_path: Path) -> None:
     root = write_set(demo, tmp_path / "two")
     towns = sorted(demo.townships, key=lambda t: t.code)
     half = {t.code for t in towns[: len(towns) // 2]}
@@ -99,7 +99,7 @@ def test_several_counties_from_one_file_set(empty_engine: Engine, demo, tmp_path
     report = load_jurisdiction(empty_engine, root)
     assert report.written and report.bad == [], report.bad[:3]
     with empty_engine.connect() as conn:
-        by_county = dict(
+        by_county: dict[str, int] = dict(
             conn.execute(
                 text("SELECT c.code, count(*) FROM township t JOIN county c ON c.id = t.county_id GROUP BY 1")
             ).all()
@@ -110,7 +110,7 @@ def test_several_counties_from_one_file_set(empty_engine: Engine, demo, tmp_path
     assert counts(empty_engine)["grid"] == len(demo.grids)
 
 
-def test_manifest_maps_names_and_refuses_typos(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_manifest_maps_names_and_refuses_typos(empty_engine: Engine, demo, tmp_path: Path) -> None:
     root = write_set(demo, tmp_path / "odd", kinds=("townships", "communities", "stations"))
     zs = zone_station(demo)
     write_layer(
@@ -143,7 +143,7 @@ def test_manifest_maps_names_and_refuses_typos(empty_engine: Engine, demo, tmp_p
         load_jurisdiction(empty_engine, root, manifest_path=manifest)
 
 
-def test_tables_for_sectors_grid_zones_and_assignments(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tables_for_sectors_grid_zones_and_assignments(empty_engine: Engine, demo, tmp_path: Path) -> None:
     """Lists instead of columns: a sector list, a grid → zone table (the grid file has no zone
     column), zones as a plain list, staff and their assignments as separate CSVs."""
     import csv
@@ -196,7 +196,7 @@ def test_tables_for_sectors_grid_zones_and_assignments(empty_engine: Engine, dem
     assert report.written and report.bad == [], report.bad[:3]
     assert report.sources["grid_zones"] == "网格警务区.csv" and report.sources["assignments"] == "分工.csv"
     with empty_engine.connect() as conn:
-        zone_of = dict(
+        zone_of: dict[str, str] = dict(
             conn.execute(text("SELECT g.code, z.code FROM grid g JOIN zone z ON z.id = g.zone_id")).all()
         )
         n_sectors = conn.execute(text("SELECT count(*) FROM sector")).scalar_one()
@@ -218,7 +218,7 @@ def test_tables_for_sectors_grid_zones_and_assignments(empty_engine: Engine, dem
     assert assigned[0][4] == "2025-01-01" and assigned[1][4] == "2025-02-01"
 
 
-def test_shapefile_without_cpg_in_gbk(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_shapefile_without_cpg_in_gbk(empty_engine: Engine, demo, tmp_path: Path) -> None:
     """A Shapefile written on a Chinese Windows machine: attributes in GBK and no .cpg. The
     manifest's ``encoding`` reads the names right."""
     import numpy as np
@@ -244,5 +244,5 @@ def test_shapefile_without_cpg_in_gbk(empty_engine: Engine, demo, tmp_path: Path
     report = load_jurisdiction(empty_engine, root)
     assert report.written and report.bad == []
     with empty_engine.connect() as conn:
-        names = dict(conn.execute(text("SELECT code, name FROM community")).all())
+        names: dict[str, str] = dict(conn.execute(text("SELECT code, name FROM community")).all())
     assert names == {c.code: c.name for c in demo.communities}

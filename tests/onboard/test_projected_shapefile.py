@@ -30,7 +30,7 @@ def _oracle_grids(path: Path) -> tuple[list[str], list[shapely.Geometry]]:
     return codes, geoms
 
 
-def test_gauss_kruger_shapefiles_load_and_answer(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_gauss_kruger_shapefiles_load_and_answer(empty_engine: Engine, demo, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from jurisgrid.app import create_app

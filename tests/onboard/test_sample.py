@@ -93,8 +93,10 @@ def test_stats_and_tiles_work_on_it(empty_engine: Engine) -> None:
         for code, poly in stations.items()
     }
     assert sum(want.values()) == sum(int(r["人口"]) for r in rows)
-    q = ("{ county { stats { population incidents { total } } } "
-         "zones(first: 10) { nodes { code stats { population } } } }")
+    q = (
+        "{ county { stats { population incidents { total } } } "
+        "zones(first: 10) { nodes { code stats { population } } } }"
+    )
     with TestClient(create_app(engine=empty_engine, settings=Settings())) as client:
         data = client.post("/graphql", json={"query": q}).json()["data"]
         assert data["county"]["stats"]["population"] == sum(want.values())

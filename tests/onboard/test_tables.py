@@ -26,7 +26,8 @@ CATS = ["刑事", "PUBLIC_ORDER", "噪音扰民", "电诈", "纠纷"]
 def _points(demo: Any, n: int, seed: int = 5) -> tuple[np.ndarray, list[str]]:
     """``n`` WGS 84 points well inside grids (≥ 1e-5° from any edge), with their grid codes."""
     rng = np.random.default_rng(seed)
-    out, codes = [], []
+    out: list[tuple[float, float]] = []
+    codes: list[str] = []
     while len(out) < n:
         g = demo.grids[int(rng.integers(len(demo.grids)))]
         x0, y0, x1, y1 = g.geom.bounds
@@ -84,7 +85,7 @@ categories = { "噪音扰民" = "PUBLIC_ORDER" }
 """
 
 
-def test_bd09_incidents_and_excel_personnel(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bd09_incidents_and_excel_personnel(empty_engine: Engine, demo, tmp_path: Path) -> None:
     root = write_set(demo, tmp_path / "qu", crs="WGS84", ext="geojson")
     pts, want = _points(demo, 120)
     _incidents_csv(root / "警情.csv", pts)
@@ -106,12 +107,14 @@ def test_bd09_incidents_and_excel_personnel(empty_engine: Engine, demo, tmp_path
         ("电诈", 24, "added as category 电诈")
     ]
     with empty_engine.connect() as conn:
-        got = dict(
+        got: dict[str, str] = dict(
             conn.execute(
                 text("SELECT i.code, g.code FROM incident i LEFT JOIN grid g ON g.id = i.grid_id")
             ).all()
         )
-        cats = dict(conn.execute(text("SELECT category, count(*) FROM incident GROUP BY 1")).all())
+        cats: dict[str, int] = dict(
+            conn.execute(text("SELECT category, count(*) FROM incident GROUP BY 1")).all()
+        )
         stale = conn.execute(
             text(  # membership as the SQL boundary rule has it
                 "SELECT count(*) FROM incident WHERE grid_id IS DISTINCT FROM jg_grid_at(geom)"
@@ -142,7 +145,7 @@ def test_bd09_incidents_and_excel_personnel(empty_engine: Engine, demo, tmp_path
     assert counts(empty_engine)["person"] == 10
 
 
-def test_bad_rows_write_nothing(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_rows_write_nothing(empty_engine: Engine, demo, tmp_path: Path) -> None:
     root = write_set(demo, tmp_path / "qu", crs="WGS84", ext="gpkg")
     pts, _ = _points(demo, 20)
     _incidents_csv(

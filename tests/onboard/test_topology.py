@@ -98,7 +98,7 @@ def _messy_gpkg(demo: Any, path: Path) -> tuple[str, str, str, float]:
     return a, b, d.code, area_m2(poke)
 
 
-def test_overlaps_and_gaps_are_repaired_and_listed(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_overlaps_and_gaps_are_repaired_and_listed(empty_engine: Engine, demo, tmp_path: Path) -> None:
     path = tmp_path / "qu.gpkg"
     a, b, d, overlap = _messy_gpkg(demo, path)
     assert overlap > 50  # a real overlap, not noise
@@ -133,7 +133,7 @@ def test_overlaps_and_gaps_are_repaired_and_listed(empty_engine: Engine, demo, t
     assert counts(empty_engine)["grid"] == len(demo.grids) + 1
 
 
-def test_strict_refuses_and_writes_nothing(empty_engine: Engine, demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_strict_refuses_and_writes_nothing(empty_engine: Engine, demo, tmp_path: Path) -> None:
     path = tmp_path / "qu.gpkg"
     a, _b, _d, _ = _messy_gpkg(demo, path)
     with pytest.raises(LoadRefused) as err:
