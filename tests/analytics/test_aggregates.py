@@ -140,19 +140,10 @@ def test_personnel(engine, frames, level: str) -> None:
 
 
 @pytest.fixture
-def count_reads(engine):  # type: ignore[no-untyped-def]
-    """Statements on the request path: GraphQL reads run on the sibling autocommit engine
-    (jurisgrid.db.read_engine), which the shared count_sql fixture does not listen to."""
-    from sqlalchemy import event
-
-    from jurisgrid.db import read_engine
-    from tests.conftest import StatementCounter
-
-    counter = StatementCounter()
-    reader = read_engine(engine)
-    event.listen(reader, "before_cursor_execute", counter)
-    yield counter
-    event.remove(reader, "before_cursor_execute", counter)
+def count_reads(count_sql):  # type: ignore[no-untyped-def]
+    """Statements on the request path: the shared counter listens to the engine and its read
+    sibling (GraphQL reads run on jurisgrid.db.read_engine) and counts only this test's own."""
+    return count_sql
 
 
 def test_graphql_stats_agree_and_batch(gql, frames, count_reads) -> None:
