@@ -15,7 +15,11 @@ and WGS84 when it has none. A file that declares a projected system contradictin
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +64,17 @@ class Format(enum.StrEnum):
 _SUFFIXES = {Format.GEOJSON: (".geojson", ".json"), Format.GPKG: (".gpkg",), Format.SHP: (".shp",),
              Format.CSV: (".csv",)}
 _SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+# NUL and other control characters (tabs and line breaks too: names and codes are one line) —
+# they cannot be stored (PostgreSQL refuses NUL in text) and have no place in a name
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def control_character(text: str) -> str | None:
+    """The first control character of ``text`` as ``U+XXXX``, or None when there is none."""
+    m = _CONTROL.search(text)
+    return None if m is None else f"U+{ord(m.group()):04X}"
 
 
 @dataclass
@@ -122,7 +137,27 @@ def read_layer(path: Path, *, points: bool, crs: FileCrs | None = None, layer: s
         assert wkb is not None
         _from_wkb_all(wkb, out)
     to_wgs84_layer(out, crs)
+    out.problems += _nul_problems(path, fmt)
     return out
+
+
+def _nul_problems(path: Path, fmt: Format) -> list[FeatureProblem]:
+    """Text fields holding a NUL character, which GDAL silently cuts off there (``"a\\u0000b"``
+    reads as ``"a"`` — data lost without a word). Only GeoJSON and CSV can carry one; the file
+    is parsed a second time only when its bytes contain a NUL at all."""
+    raw = path.read_bytes()
+    found: list[tuple[int, str]] = []
+    if fmt is Format.GEOJSON and b"\\u0000" in raw:
+        features = json.loads(raw).get("features") or []
+        found = [(i, k) for i, f in enumerate(features)
+                 for k, v in ((f or {}).get("properties") or {}).items()
+                 if isinstance(v, str) and "\x00" in v]
+    elif fmt is Format.CSV and b"\x00" in raw:
+        reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace")))
+        header = [h.strip().lower() for h in next(reader, [])]
+        found = [(i, header[j] if j < len(header) else str(j)) for i, row in enumerate(reader)
+                 for j, v in enumerate(row) if "\x00" in v]
+    return [FeatureProblem(i, f"{k} contains the control character U+0000", k) for i, k in found]
 
 
 def _plain_column(col: np.ndarray) -> list[Any]:

@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from jurisgrid.geo.crs import Crs
 from jurisgrid.geo.validate import GeometryProblem, area_m2, recover_lattice, validate_area
-from jurisgrid.io.formats import FeatureProblem, Layer
+from jurisgrid.io.formats import FeatureProblem, Layer, control_character
 
 # naive times in a file are local time in China (UTC+8); times with an offset keep it
 LOCAL_TZ = timezone(timedelta(hours=8))
@@ -87,6 +87,9 @@ class _Row:
             if required:
                 self.fail(name, f"{name} is missing")
             return None
+        bad = control_character(s)
+        if bad is not None:
+            self.fail(name, f"{name} contains the control character {bad}")
         return s
 
     def count(self, name: str, *, required: bool = True) -> int:

@@ -21,7 +21,14 @@ from shapely.geometry.base import BaseGeometry
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import FileCrs
-from jurisgrid.io.formats import FeatureProblem, Format, Layer, read_layer, to_wgs84_layer
+from jurisgrid.io.formats import (
+    FeatureProblem,
+    Format,
+    Layer,
+    control_character,
+    read_layer,
+    to_wgs84_layer,
+)
 from jurisgrid.onboard.columns import detect
 from jurisgrid.onboard.manifest import LayerSpec
 
@@ -38,6 +45,7 @@ class Table:
     problems: list[FeatureProblem] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     crs: FileCrs | None = None
+    _flagged: set[tuple[int, str]] = field(default_factory=set)  # (row, field) with a control char
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -57,6 +65,10 @@ class Table:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         s = str(v).strip()
+        bad = control_character(s) if s else None
+        if bad is not None and (i, f) not in self._flagged:
+            self._flagged.add((i, f))
+            self.problems.append(FeatureProblem(i, f"{f} contains the control character {bad}", f))
         return s or None
 
 

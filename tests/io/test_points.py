@@ -145,3 +145,22 @@ def test_dry_run_writes_nothing(io_engine: Engine, tmp_path: Path) -> None:
     r = import_file(io_engine, "addresses", path, dry_run=True).result
     assert r is not None and r.inserted == 1
     assert snapshot(io_engine, "address_point") == before
+
+
+def test_a_nul_or_control_character_is_a_bad_feature(io_engine: Engine, tmp_path: Path) -> None:
+    """A NUL byte in a name or code (PostgreSQL cannot store it) is reported by index and field,
+    and nothing is written — it used to reach the database."""
+    x, y = _inside_point(io_engine)
+    feats = [
+        _pt(x, y, code="IO-NUL-OK", address="南坝路 1号", households=1, population=2),
+        _pt(x, y, code="IO-NUL-1", address="南坝路\x002号", households=1, population=2),
+        _pt(x, y, code="IO-NUL\x1b-2", address="南坝路 3号", households=1, population=2),
+    ]
+    path = _write_geojson(tmp_path / "a.geojson", feats)
+    before = snapshot(io_engine, "address_point")
+    with pytest.raises(ImportRefused, match="2 of 3 features are bad; nothing was imported") as exc:
+        import_file(io_engine, "addresses", path)
+    reasons = {d["index"]: d["reason"] for d in exc.value.details}
+    assert "U+0000" in reasons[1] and "address" in reasons[1]
+    assert "U+001B" in reasons[2] and "code" in reasons[2]
+    assert snapshot(io_engine, "address_point") == before
