@@ -52,6 +52,18 @@ def test_main_views_have_no_serious_accessibility_violations(browser: Any, web_s
         page.wait_for_timeout(300)
         assert _serious(page) == [], "station panel"
         page.screenshot(path=str(ARTIFACTS / f"a11y-{size[0]}.png"))
+        # the editor's panel and its history list
+        from jurisgrid.auth.tokens import create_token
+
+        with web_db.begin() as conn:
+            token = create_token(conn, role="editor", label=f"a11y-{size[0]}")
+        page.fill("#token", token)
+        page.click("#login button[type=submit]")
+        page.locator("#edit #edit-select").wait_for(timeout=20_000)
+        page.click("#history summary")
+        page.locator("#history-list ol, #history-list p").first.wait_for(state="attached", timeout=20_000)
+        assert _serious(page) == [], "edit panel"
+        page.screenshot(path=str(ARTIFACTS / f"a11y-{size[0]}-edit.png"))
         assert page.log.errors == []
     finally:
         page.context.close()

@@ -68,6 +68,21 @@ def test_layouts_keep_the_map_and_controls_usable(browser: Any, web_server: str,
             page.click("#sidebar [data-close=sidebar]")
             assert page.locator("#sidebar").is_hidden()
         page.screenshot(path=str(ARTIFACTS / f"everyday-{size}.png"))
+        # each view at this size: the card of a click, then a station panel from search
+        box = _box(page, "#map canvas")
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.querySelector('#card')?.dataset.station !== undefined "
+                               "&& document.querySelector('#card table')", timeout=20_000)
+        assert page.locator("#right").is_visible()
+        right = _box(page, "#right")
+        assert right["x"] >= -0.5 and right["x"] + right["width"] <= w + 0.5
+        page.screenshot(path=str(ARTIFACTS / f"everyday-{size}-card.png"))
+        page.fill("#search", "派出所")
+        page.locator("#results li[data-i]").first.wait_for(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / f"everyday-{size}-search.png"))
+        page.locator("#results li[data-i]").first.click()
+        page.locator("#panel h2").wait_for(timeout=20_000)
+        page.screenshot(path=str(ARTIFACTS / f"everyday-{size}-station.png"))
         assert page.log.errors == [] and page.log.external == []
     finally:
         page.context.close()
@@ -335,4 +350,22 @@ def test_card_names_who_is_across_a_nearby_boundary(page: Any, web_db: Engine) -
     other = next(z for z in zones if z != own)
     page.locator("#card ul.neighbours li", has_text=other).wait_for(timeout=10_000)
     assert "边界另一侧" in page.locator("#card h3").inner_text()
+    assert page.log.errors == []
+
+
+def test_search_finds_an_address_typed_without_its_spaces(page: Any, web_db: Engine) -> None:
+    with web_db.connect() as conn:
+        code, address, lon, lat = conn.execute(text(
+            "SELECT code, address, ST_X(geom), ST_Y(geom) FROM address_point "
+            "WHERE address LIKE '% %' ORDER BY code LIMIT 1")).one()
+    open_map(page)
+    page.fill("#search", address.replace(" ", ""))
+    hit = page.locator("#results li[data-i]", has_text=code).first
+    hit.wait_for(timeout=10_000)
+    hit.click()
+    page.wait_for_function("document.querySelector('#card table') !== null", timeout=20_000)
+    shown = page.locator("#card .coords").inner_text().split(",")
+    assert abs(float(shown[0]) - lon) < 1e-5 and abs(float(shown[1].split("·")[0]) - lat) < 1e-5
+    grid, _zone, _station = _expected_at(web_db, lon, lat)
+    assert page.locator("#card").get_attribute("data-grid") == grid
     assert page.log.errors == []
