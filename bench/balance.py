@@ -15,10 +15,8 @@ import argparse
 import pickle
 import statistics
 import time
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +25,9 @@ import numpy as np
 import pymetis
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
-from jurisgrid.db import dispose, make_engine
-from jurisgrid.localdb import LocalCluster
+from bench.scratch import scratch_database
 from jurisgrid.planning.balance import BalanceParams, Balancer, Problem, Target
 from jurisgrid.planning.geometry import Adjacency, rook_adjacency
 from jurisgrid.planning.metrics import plan_metrics
@@ -42,27 +38,6 @@ CACHE = Path(".jurisgrid/bench-cache")
 PS02 = "511725PS02"
 
 
-@contextmanager
-def _scratch(prefix: str, fill: Callable[[Engine], Any]) -> Iterator[Engine]:
-    from jurisgrid.models.migrate import upgrade
-
-    cluster = LocalCluster(Path(".jurisgrid").resolve())
-    cluster.start()
-    server = cluster.url("postgres")
-    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        fill(engine)
-        yield engine
-    finally:
-        dispose(engine)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _fill_sf(engine: Engine) -> None:
@@ -86,7 +61,7 @@ def scope(name: str, *, refresh: bool = False) -> Scope:
             cached: Scope = pickle.load(f)
         return cached
     fill, station = (_fill_sf, None) if name == "sf" else (_fill_demo, PS02)
-    with _scratch(f"bench_balance_{name}", fill) as engine, engine.connect() as conn:
+    with scratch_database(f"bench_balance_{name}", fill) as engine, engine.connect() as conn:
         out = read_scope(conn, station)
     CACHE.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
