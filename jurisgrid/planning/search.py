@@ -17,12 +17,26 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from jurisgrid.planning.blocks import Blocks
 
 FOUR_PI = 4 * math.pi
+
+
+def reach(nbrs: Sequence[Iterable[int]], start: int, inside: AbstractSet[int]) -> set[int]:
+    """The units of ``inside`` reachable from ``start`` through neighbours inside it."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        u = stack.pop()
+        for w in nbrs[u]:
+            if w in inside and w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return seen
 
 
 @dataclass(frozen=True)
@@ -126,14 +140,7 @@ class State:
             return True
         # local test: the district's neighbours of v joined through each other
         sset = set(same)
-        seen = {same[0]}
-        stack = [same[0]]
-        while stack:
-            u = stack.pop()
-            for w in self.nbrs[u]:
-                if w in sset and w not in seen:
-                    seen.add(w)
-                    stack.append(w)
+        seen = reach(self.nbrs, same[0], sset)
         if len(seen) == len(sset):
             return True
         # full search over the district without v
@@ -465,15 +472,7 @@ def calibrate(state: State, e: Energy, rng: random.Random, samples: int = 300) -
 
 def _one_piece(state: State, blocks: list[int]) -> bool:
     inside = set(blocks)
-    seen = {blocks[0]}
-    stack = [blocks[0]]
-    while stack:
-        u = stack.pop()
-        for v in state.nbrs[u]:
-            if v in inside and v not in seen:
-                seen.add(v)
-                stack.append(v)
-    return len(seen) == len(inside)
+    return len(reach(state.nbrs, blocks[0], inside)) == len(inside)
 
 
 def resplit(state: State, xy: object, tol: list[float], *, rounds: int = 2, bound: float = 1.0,
