@@ -171,8 +171,10 @@ def edit_warnings(conn: Connection, revision_id: int, *, tracked: bool) -> list[
     that change station, and (for an edit of historised units, ``tracked``) an edit that changes
     nothing. Not refusals — a dry run shows them, and so does the committed result."""
     out: list[dict[str, Any]] = []
+    if not tracked:  # a point edit writes no grid or zone version: nothing to look at
+        return out
     r = {"r": revision_id}
-    if tracked and not conn.exec_driver_sql(_REALLY_CHANGED, r).scalar_one():
+    if not conn.exec_driver_sql(_REALLY_CHANGED, r).scalar_one():
         out.append({"code": "NO_CHANGE", "message": "the edit changes nothing: the units are already so",
                     "units": []})
         return out
