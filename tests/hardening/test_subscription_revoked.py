@@ -4,10 +4,8 @@ made by another process (here: a plain UPDATE, which no cache of this process he
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,21 +14,15 @@ from starlette.websockets import WebSocketDisconnect
 
 from jurisgrid.gql.subscriptions import REVOKED_CLOSE_CODE
 from tests.auth.conftest import MakeToken
-from tests.live.test_subscription import PROTO, SUB, notify, wait_subscribed
+from tests.live.test_subscription import (  # deadline: the same autouse 20 s alarm
+    PROTO,
+    SUB,
+    deadline,  # noqa: F401
+    notify,
+    wait_subscribed,
+)
 
 TTL_S = 0.5
-
-
-@pytest.fixture(autouse=True)
-def deadline() -> Iterator[None]:
-    def boom(*_: Any) -> None:
-        raise TimeoutError("no WebSocket message within 20 s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")
