@@ -81,25 +81,34 @@ def _healthy(base: str) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc")
-def test_workers_listen_on_own_sockets_and_a_dead_one_is_replaced(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+def test_workers_listen_on_own_sockets_and_a_dead_one_is_replaced(database_url: str, engine,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "JURISGRID_DATABASE_URL": database_url}
-    proc = subprocess.Popen([sys.executable, "-m", "jurisgrid.cli", "serve", "--port", str(port),
-                             "--workers", "2"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    # the server's output goes to a file, not a pipe nobody reads while we wait: on a slow
+    # machine the health polls' access-log lines filled the 64 KiB pipe and blocked the workers
+    log = tmp_path / "serve.log"
+    with log.open("w") as out_file:
+        proc = subprocess.Popen([sys.executable, "-m", "jurisgrid.cli", "serve", "--port",
+                                 str(port), "--workers", "2"], env=env, stdout=out_file,
+                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _healthy(base) and len(_workers(proc.pid, port)) == 2)
-        assert len(_listening_inodes(port)) == 2  # two sockets, one per worker
-        first = _workers(proc.pid, port)
-        victim = min(first)
-        os.kill(victim, signal.SIGKILL)
-        _wait(lambda: len(_workers(proc.pid, port)) == 2 and victim not in _workers(proc.pid, port))
-        assert _healthy(base)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        try:
+            _wait(lambda: _healthy(base) and len(_workers(proc.pid, port)) == 2)
+            assert len(_listening_inodes(port)) == 2  # two sockets, one per worker
+            first = _workers(proc.pid, port)
+            victim = min(first)
+            os.kill(victim, signal.SIGKILL)
+            _wait(lambda: len(_workers(proc.pid, port)) == 2
+                  and victim not in _workers(proc.pid, port))
+            assert _healthy(base)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; server output:\n{log.read_text()}") from None
         assert not _listening_inodes(port)  # every worker stopped
-        out = proc.stdout.read() if proc.stdout else ""
+        out = log.read_text()
         assert f"worker {victim} exited" in out and "with 2 workers" in out
     finally:
         if proc.poll() is None:
