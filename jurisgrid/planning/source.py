@@ -15,8 +15,14 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection
 
+from jurisgrid.analytics.report import resolve_window
 from jurisgrid.errors import NotFound
+from jurisgrid.models import aggregates as agg
 from jurisgrid.models.aggregates import check_window
+from jurisgrid.models.policy import current_policy
+from jurisgrid.planning.compare import Alternative, Context
+from jurisgrid.planning.geometry import rook_adjacency
+from jurisgrid.planning.staffing import ZoneInfo
 from jurisgrid.planning.units import UnitSet
 
 _GRIDS = """
@@ -41,9 +47,15 @@ WHERE (%(station)s::text IS NULL OR st.code = %(station)s::text)
   AND (%(until)s::timestamptz IS NULL OR i.occurred_at < %(until)s::timestamptz)
 GROUP BY g.code, i.category
 """
+_ZONES = """
+SELECT z.id, z.code, z.name, z.kind, z.has_office, st.code AS station FROM zone z
+JOIN station st ON st.id = z.station_id
+WHERE %(station)s::text IS NULL OR st.code = %(station)s::text
+ORDER BY z.code
+"""
 _SEATS = """
 SELECT st.code, ST_X(st.seat), ST_Y(st.seat) FROM station st
-WHERE %(station)s::text IS NULL OR st.code = %(station)s::text
+WHERE (%(station)s::text IS NULL OR st.code = %(station)s::text) AND st.seat IS NOT NULL
 """
 
 
@@ -96,3 +108,33 @@ def read_scope(
     )
     return Scope(units, tuple(r.zone for r in rows), tuple(r.station for r in rows),
                  {r.zone: r.station for r in rows}, seats)
+
+
+def read_zones(conn: Connection, station: str | None = None) -> dict[str, ZoneInfo]:
+    """Every zone of ``station`` (or of the county) — with no grids too, as an empty district
+    counts in the ideal — with its attributes and the officers assigned to it now."""
+    rows = list(conn.exec_driver_sql(_ZONES, {"station": station}).mappings())
+    if not rows:
+        raise NotFound(f"no zones for station {station}" if station else "no zones")
+    staff = agg.personnel(conn, "zone", [r["id"] for r in rows])
+    return {r["code"]: ZoneInfo(r["code"], r["name"], r["station"], r["kind"], bool(r["has_office"]),
+                                staff[r["id"]].officers, staff[r["id"]].community_officers)
+            for r in rows}
+
+
+def live_alternative(scope: Scope, zones: dict[str, ZoneInfo]) -> Alternative:
+    """Today's assignment of the scope's grids, as an alternative."""
+    return Alternative("live", "live", dict(zip(scope.units.codes, scope.zone, strict=True)), zones)
+
+
+def read_context(conn: Connection, station: str | None = None, *, since: datetime | None = None,
+                 until: datetime | None = None) -> Context:
+    """What evaluating plans of ``station`` (or the county) needs: its grids with incidents in
+    the window (missing ends: the policy's default window, as ``sizingReport``), its zones, the
+    current policy, and today's assignment as the base."""
+    pv = current_policy(conn)
+    window = resolve_window(conn, pv.policy, since, until)
+    scope = read_scope(conn, station, since=window.since, until=window.until)
+    zones = read_zones(conn, station)
+    return Context(scope.units, rook_adjacency(scope.units.geoms), pv.policy, pv.version, window.since,
+                   window.until, window.days, scope.seats, live_alternative(scope, zones), station)
