@@ -1,4 +1,5 @@
-"""Relay-style connections (first/after, pageInfo, totalCount) with a server-side cap."""
+"""Relay-style connections (first/after, last/before, pageInfo, totalCount) with a server-side
+cap; cursors are keyset positions (models/filters.py)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,14 @@ def decode_cursor(cursor: str | None) -> str | None:
 
 @strawberry.type
 class PageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(
+        description="more items after this page (paging forwards; false when paging backwards)")
     end_cursor: str | None
+    has_previous_page: bool = strawberry.field(
+        default=False,
+        description="more items before this page (paging backwards with last/before; "
+                    "false when paging forwards)")
+    start_cursor: str | None = None
 
 
 @strawberry.type

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import Crs
+from jurisgrid.gql import filters as power_filters
 from jurisgrid.gql import responsible as resp
-from jurisgrid.gql.connections import Connection, Edge, PageInfo, decode_cursor, encode_cursor
+from jurisgrid.gql.connections import Connection, Edge, PageInfo
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.inputs import WithinDistance, spatial_filter
 from jurisgrid.gql.nodes import (
@@ -34,28 +37,55 @@ from jurisgrid.models.listing import ListFilter
 from jurisgrid.models.source import LIVE
 
 
+@dataclass
+class Power:
+    """The query-power arguments of a list (gql/filters.py): ``filter``, ``orderBy`` and
+    backward paging (``last``/``before``)."""
+
+    filter: Any = None
+    order_by: list[Any] | None = None
+    last: int | None = None
+    before: str | None = None
+    crs: Crs = Crs.WGS84
+
+
 async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
-                      after: str | None, as_of: datetime | None = None) -> Connection[Any]:
+                      after: str | None, as_of: datetime | None = None,
+                      power: Power | None = None) -> Connection[Any]:
     """A page of ``table`` under the source ``as_of`` asks for, every filter applied to the
     rows of that source (spatial ones to its geometry, parents by their code there)."""
     ctx = info.context
     src = source_for(as_of)
-    n = ctx.page_size(first if first is not None else ctx.settings.api.page_size_default)
-    rows = await read(info, src, listing.page, table, f, first=n, after=decode_cursor(after))
+    p = power or Power()
+    if p.last is not None and (first is not None or after is not None):
+        raise InvalidInput("page forwards (first/after) or backwards (last/before), not both")
+    if p.before is not None and p.last is None:
+        raise InvalidInput("before needs last")
+    backwards = p.last is not None
+    n = ctx.page_size(p.last if backwards else
+                      first if first is not None else ctx.settings.api.page_size_default)
+    f.filter = power_filters.to_filter(table, p.filter, p.crs)
+    window = listing.Window(size=n, after=after, before=p.before, backwards=backwards,
+                            order=power_filters.to_order(table, p.order_by, p.crs))
+    rows = await read(info, src, listing.page, table, f, first=n, window=window)
+    more = len(rows) > n
+    rows = rows[:n][::-1] if backwards else rows[:n]
     cls = NODE_TYPES[table]
     edges = []
-    for r in rows[:n]:
+    for r in rows:
         if src == LIVE:
             ctx.loaders.prime(table, r)
-        edges.append(Edge(cursor=encode_cursor(r["code"]), node=cls(row=r)))
+        edges.append(Edge(cursor=r[listing.CURSOR], node=cls(row=r)))
 
     async def count() -> int:
         return await read(info, src, listing.count, table, f)
 
     return Connection(
         edges=edges,
-        page_info=PageInfo(has_next_page=len(rows) > n,
-                           end_cursor=edges[-1].cursor if edges else None),
+        page_info=PageInfo(has_next_page=more and not backwards,
+                           end_cursor=edges[-1].cursor if edges else None,
+                           has_previous_page=more and backwards,
+                           start_cursor=edges[0].cursor if edges else None),
         count_fn=count,
     )
 
@@ -63,7 +93,7 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
 async def _by_code(info: Info, table: str, code: str, as_of: datetime | None = None) -> Any:
     src = source_for(as_of)
     row = await loaders(info).by_code(table, src).load(code)
-    if row is None:
+    if row is None or not await visible(info, table, src, row):
         return None
     if src == LIVE:
         info.context.loaders.prime(table, row)
@@ -84,6 +114,9 @@ AsOf = Annotated[datetime | None, strawberry.argument(
     description="answer as of this instant (history; a future instant sees scheduled edits) — "
                 "relations, geometry and officers nested under the answer too; stats and "
                 "sizing are current only (an error under asOf)")]
+FILTER_ARG = strawberry.argument(description="typed filter: comparisons on any field, and/or/not, "
+                                 "spatial tests (GeoJSON in `crs`); ANDed with the other arguments")
+ORDER_ARG = strawberry.argument(description="sort terms, then by code; default: by code")
 Search = Annotated[str | None,
                    strawberry.argument(description="code prefix or part of the name/address")]
 
@@ -94,7 +127,6 @@ class Query:
     async def county(self, info: Info) -> County | None:
         rows = await read(info, LIVE, listing.page, "county", ListFilter(), first=1)
         return County(row=rows[0]) if rows else None
-
     # -- lookups by code -------------------------------------------------------------------
     @strawberry.field
     async def sector(self, info: Info, code: str) -> Sector | None:
@@ -136,9 +168,13 @@ class Query:
     @strawberry.field
     async def sectors(self, info: Info, first: int | None = None, after: str | None = None,
                       code: str | None = None, codes: list[str] | None = None,
-                      search: Search = None) -> Connection[Sector]:
+                      search: Search = None,
+                    filter: Annotated[power_filters.SectorFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.SectorOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Sector]:
         f = ListFilter(code=code, codes=codes, search=search)
-        return await _connection(info, "sector", f, first, after)
+        return await _connection(info, "sector", f, first, after,
+                                 power=Power(filter, order_by, last, before, Crs(Crs.WGS84)))
 
     @strawberry.field
     async def townships(self, info: Info, first: int | None = None, after: str | None = None,
@@ -146,9 +182,13 @@ class Query:
                         within_distance: WithinDistance | None = None,
                         crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                         code: str | None = None, codes: list[str] | None = None,
-                        search: Search = None) -> Connection[Township]:
+                        search: Search = None,
+                    filter: Annotated[power_filters.TownshipFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.TownshipOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Township]:
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes, search=search)
-        return await _connection(info, "township", f, first, after)
+        return await _connection(info, "township", f, first, after,
+                                 power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def communities(self, info: Info, first: int | None = None, after: str | None = None,
@@ -158,11 +198,15 @@ class Query:
                           code: str | None = None, codes: list[str] | None = None,
                           search: Search = None,
                           township: str | None = None,
-                    as_of: AsOf = None) -> Connection[Community]:
+                    as_of: AsOf = None,
+                    filter: Annotated[power_filters.CommunityFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.CommunityOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Community]:
         parents = {"township_id": ("township", township)} if township else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "community", f, first, after, as_of)
+        return await _connection(info, "community", f, first, after, as_of,
+                                 power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def stations(self, info: Info, first: int | None = None, after: str | None = None,
@@ -172,11 +216,15 @@ class Query:
                        code: str | None = None, codes: list[str] | None = None,
                        search: Search = None,
                        sector: str | None = None,
-                    as_of: AsOf = None) -> Connection[Station]:
+                    as_of: AsOf = None,
+                    filter: Annotated[power_filters.StationFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.StationOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Station]:
         parents = {"sector_id": ("sector", sector)} if sector else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "station", f, first, after, as_of)
+        return await _connection(info, "station", f, first, after, as_of,
+                                 power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def zones(self, info: Info, first: int | None = None, after: str | None = None,
@@ -185,11 +233,15 @@ class Query:
                     crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                     code: str | None = None, codes: list[str] | None = None,
                     search: Search = None, station: str | None = None,
-                    as_of: AsOf = None) -> Connection[Zone]:
+                    as_of: AsOf = None,
+                    filter: Annotated[power_filters.ZoneFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.ZoneOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Zone]:
         parents = {"station_id": ("station", station)} if station else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "zone", f, first, after, as_of)
+        return await _connection(info, "zone", f, first, after, as_of,
+                                 power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def grids(self, info: Info, first: int | None = None, after: str | None = None,
@@ -200,7 +252,10 @@ class Query:
                     search: Search = None, zone: str | None = None,
                     community: str | None = None,
                     station: str | None = None,
-                    as_of: AsOf = None) -> Connection[Grid]:
+                    as_of: AsOf = None,
+                    filter: Annotated[power_filters.GridFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.GridOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Grid]:
         parents = {}
         if zone:
             parents["zone_id"] = ("zone", zone)
@@ -208,7 +263,8 @@ class Query:
             parents["community_id"] = ("community", community)
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents, via_zone_station=station)
-        return await _connection(info, "grid", f, first, after, as_of)
+        return await _connection(info, "grid", f, first, after, as_of,
+                                 power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def address_points(self, info: Info, first: int | None = None,
@@ -219,11 +275,15 @@ class Query:
                              crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                              code: str | None = None, codes: list[str] | None = None,
                              search: Search = None,
-                             grid: str | None = None) -> Connection[AddressPoint]:
+                             grid: str | None = None,
+                    filter: Annotated[power_filters.AddressPointFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.AddressPointOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[AddressPoint]:
         parents = {"grid_id": ("grid", grid)} if grid else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "address_point", f, first, after)
+        return await _connection(info, "address_point", f, first, after,
+                                 power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def incidents(self, info: Info, first: int | None = None, after: str | None = None,
@@ -233,18 +293,26 @@ class Query:
                         code: str | None = None, codes: list[str] | None = None,
                         category: str | None = None, since: datetime | None = None,
                         until: datetime | None = None,
-                        grid: str | None = None) -> Connection[Incident]:
+                        grid: str | None = None,
+                    filter: Annotated[power_filters.IncidentFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.IncidentOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Incident]:
         parents = {"grid_id": ("grid", grid)} if grid else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      parents=parents, category=category, since=since, until=until)
-        return await _connection(info, "incident", f, first, after)
+        return await _connection(info, "incident", f, first, after,
+                                 power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def persons(self, info: Info, first: int | None = None, after: str | None = None,
                       code: str | None = None, codes: list[str] | None = None,
-                      search: Search = None) -> Connection[Person]:
+                      search: Search = None,
+                    filter: Annotated[power_filters.PersonFilter | None, FILTER_ARG] = None,
+                    order_by: Annotated[list[power_filters.PersonOrderBy] | None, ORDER_ARG] = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Person]:
         f = ListFilter(code=code, codes=codes, search=search)
-        return await _connection(info, "person", f, first, after)
+        return await _connection(info, "person", f, first, after,
+                                 power=Power(filter, order_by, last, before, Crs(Crs.WGS84)))
 
     # -- who is responsible here? ----------------------------------------------------------
     @strawberry.field(description="Who is responsible for this point. " + resp.RULE)

@@ -1,4 +1,8 @@
-"""Filtered, keyset-paginated lists of units (ordered by code) under a source, and their counts."""
+"""Filtered, keyset-paginated lists of units under a source, and their counts.
+
+Fixed filters (``bbox``, ``code``, parents …) and the typed ``filter`` (models/filters.py) are
+ANDed; the order is ``order`` then the code; pages go forwards (``first``/``after``) or
+backwards (``last``/``before``) by keyset on the sort values, each row carrying its cursor."""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from sqlalchemy import ColumnElement, Connection, FromClause, cast, func, litera
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.earth import METRES_PER_DEGREE
-from jurisgrid.models.rows import Row, columns, run
+from jurisgrid.models import filters as flt
+from jurisgrid.models.rows import Row, columns
 from jurisgrid.models.source import Source
 
 TEXT_COLUMN = {"address_point": "address", "incident": "category"}
@@ -36,6 +41,7 @@ class ListFilter:
     since: datetime | None = None
     until: datetime | None = None
     category: str | None = None
+    filter: flt.Filter | None = None   # the typed filter (models/filters.py)
 
 
 def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[ColumnElement[bool]]:
@@ -71,6 +77,8 @@ def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[Colum
         conds.append(tb.c.occurred_at < f.until)
     if f.category is not None:
         conds.append(tb.c.category == f.category)
+    if f.filter is not None:
+        conds.append(flt.condition(table, tb, f.filter))
     return conds
 
 
@@ -93,15 +101,51 @@ def _spatial(geom: Any, f: ListFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def page(conn: Connection, src: Source, table: str, f: ListFilter, *, first: int,
-         after: str | None = None) -> list[Row]:
-    """Up to ``first + 1`` rows after the code ``after`` (the extra row tells hasNextPage)."""
+CURSOR = "_cursor"  # the key under which a listed row carries its cursor
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which page: ``size`` rows after ``after`` (forwards) or, with ``backwards``, the last
+    ``size`` rows before ``before``; ``order`` then the code."""
+
+    size: int
+    after: str | None = None
+    before: str | None = None
+    backwards: bool = False
+    order: tuple[flt.SortKey, ...] = ()
+
+
+def page_select(src: Source, table: str, f: ListFilter, w: Window) -> tuple[Any, FromClause, int]:
+    """The SELECT of a page's rows (``size + 1`` of them, in the page's direction: the extra
+    one tells whether there is more), each with its sort values labelled ``_k0`` …; and the
+    rows ``tb`` it reads, and the number of sort values."""
     tb = src.rows(table)
     conds = _where(src, table, tb, f)
-    if after is not None:
-        conds.append(tb.c.code > after)
-    q = columns(tb, table).where(*conds).order_by(tb.c.code).limit(first + 1)
-    return run(conn, src, q)
+    exprs = flt.sort_exprs(table, tb, w.order)
+    for cur, after in ((w.after, True), (w.before, False)):
+        if cur is not None:
+            conds.append(flt.keyset(exprs, flt.decode_cursor(cur, len(exprs)), after))
+    keys = [e.label(f"_k{i}") for i, (e, _) in enumerate(exprs)]
+    q = (columns(tb, table).add_columns(*keys).where(*conds)
+         .order_by(*flt.order_by(exprs, w.backwards)).limit(w.size + 1))
+    return q, tb, len(exprs)
+
+
+def page(conn: Connection, src: Source, table: str, f: ListFilter, *, first: int,
+         after: str | None = None, window: Window | None = None) -> list[Row]:
+    """Up to ``size + 1`` rows in the window's order (the extra row tells hasNextPage, or
+    hasPreviousPage backwards: then the rows come last first), each with its cursor under
+    :data:`CURSOR`."""
+    w = window or Window(size=first, after=after)
+    q, _, n = page_select(src, table, f, w)
+    keyed = not flt.is_default(w.order)
+    out = []
+    for r in conn.execute(q).mappings():
+        row = {k: v for k, v in r.items() if not k.startswith("_k")}
+        row[CURSOR] = flt.encode_cursor([r[f"_k{i}"] for i in range(n)], keyed)
+        out.append(src.tag(row))
+    return out
 
 
 def count(conn: Connection, src: Source, table: str, f: ListFilter) -> int:
