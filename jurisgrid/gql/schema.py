@@ -22,13 +22,14 @@ from jurisgrid.gql.history import HistoryQuery
 from jurisgrid.gql.mutations import EditMutation
 from jurisgrid.gql.mutations_units import UnitMutation
 from jurisgrid.gql.permissions import AuthQuery
+from jurisgrid.gql.planning import PlanningQuery
 from jurisgrid.gql.query import Query
 from jurisgrid.gql.scalars import SCALAR_MAP
 from jurisgrid.gql.sizing import SizingMutation, SizingQuery
 from jurisgrid.gql.subscriptions import JurisdictionSubscription
 
 # Each capability contributes its own root types; they are merged here (one line per part).
-QUERY_PARTS: tuple[type, ...] = (Query, AuthQuery, HistoryQuery, SizingQuery)
+QUERY_PARTS: tuple[type, ...] = (Query, AuthQuery, HistoryQuery, SizingQuery, PlanningQuery)
 MUTATION_PARTS: tuple[type, ...] = (EditMutation, UnitMutation, SizingMutation)
 SUBSCRIPTION_PARTS: tuple[type, ...] = (JurisdictionSubscription,)
 
