@@ -60,7 +60,8 @@ def _single_point_sql(src: Source) -> str:
 
 
 # the live statement: the instant is NULL, so the planner keeps only the live tables' branch
-SINGLE_POINT_SQL = _single_point_sql(LIVE).replace("%(at)s", "NULL").replace("%(future)s", "NULL")
+SINGLE_POINT_SQL = (_single_point_sql(LIVE).replace("%(at)s", "NULL")
+                    .replace("%(future)s", "NULL").replace("%(plan)s", "NULL"))
 
 
 @dataclass

@@ -25,6 +25,7 @@ of a node built from such a row are read from the same source, to any depth
 instant) with the same column names, whose :attr:`stores_membership` is False, and whose
 :meth:`rule_args` / :meth:`sql_args` tell ``jg_grids`` which plan's grids to use (it takes a
 plan argument next to ``at`` and ``future`` then). Nothing else in the read layer changes.
+That is :class:`jurisgrid.models.plan_source.PlanSource` (migration 0013).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ class Source(ABC):
         """The future key (migration 0011) whose cached scheduled edits are part of the rows."""
         return None
 
-    def rule_args(self) -> tuple[datetime | None, str | None]:
-        """The source's arguments to ``jg_grids`` / ``jg_grid_at`` / ``jg_nearest_grid``."""
+    def rule_args(self) -> tuple[Any, ...]:
+        """The source's arguments to ``jg_grids`` / ``jg_grid_at`` / ``jg_nearest_grid``
+        (``at``, ``future`` and, for a plan, ``plan``: migration 0013)."""
         return self.at, self.future
 
     @abstractmethod
@@ -98,7 +100,7 @@ class Source(ABC):
         (:meth:`sql_args`)."""
 
     def sql_args(self) -> dict[str, Any]:
-        return {"at": self.at, "future": self.future}
+        return {"at": self.at, "future": self.future, "plan": None}
 
     def tag(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` marked as read from this source (live rows stay unmarked)."""

@@ -188,6 +188,11 @@ from jurisgrid.tiles.tables import define_tile_tables  # noqa: E402
 
 define_tile_tables(metadata)
 
+# migration 0013 (issue 12, PLANS): plans, their edits and their overlay of the unit tables
+from jurisgrid.models.plan_tables import define_plan_tables  # noqa: E402
+
+define_plan_tables(metadata)
+
 # tables that carry a geometry column, and the name of that column
 GEOMETRY_COLUMNS: dict[str, tuple[str, ...]] = {
     t.name: tuple(c.name for c in t.columns if isinstance(c.type, Geometry))

@@ -1,0 +1,75 @@
+"""The read layer's third source (models/source.py, "Extension point"): a plan.
+
+Under a plan the rows of a historised unit table are the live rows the plan does not override
+plus the plan's own rows (``plan_<table>``, migration 0013), with the live column names — for
+``assignment`` only those in force now, as live. Other tables (county, sector, township, points)
+are the live ones. A point's grid is its stored ``grid_id`` while the plan keeps the live grids'
+shapes and codes (the usual case: a plan moves grids between zones), else the boundary rule over
+the plan's grids (``jg_grid_at(geom, NULL, NULL, plan)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import FromClause, Integer, Table, bindparam, exists, select, union_all
+
+from jurisgrid.models.plan_tables import PLANNED
+from jurisgrid.models.plans import overlay_sql
+from jurisgrid.models.source import Source
+from jurisgrid.models.tables import metadata
+
+_TABLES: dict[str, Table] = dict(metadata.tables)
+
+
+@dataclass(frozen=True)
+class PlanSource(Source):
+    """The data as plan ``plan_id`` has it. ``reshapes`` (the plan row's flag): its grids differ
+    in shape or code from the live ones, so stored point memberships do not hold under it."""
+
+    plan_id: int
+    reshapes: bool = False
+
+    @property
+    def key(self) -> Hashable:
+        return ("plan", self.plan_id, self.reshapes)
+
+    def __post_init__(self) -> None:
+        # the stored grid_id holds while the plan keeps the live grids
+        object.__setattr__(self, "stores_membership", not self.reshapes)
+
+    def rule_args(self) -> tuple[Any, ...]:
+        return None, None, self.plan_id
+
+    def sql_args(self) -> dict[str, Any]:
+        return {"at": None, "future": None, "plan": self.plan_id}
+
+    def rows(self, table: str) -> FromClause:
+        if table not in PLANNED:
+            return _TABLES[table]
+        return _overlay(table, bindparam(None, self.plan_id, type_=Integer))
+
+    def sql(self, table: str) -> str:
+        if table not in PLANNED:
+            return table
+        return f"({_overlay_text(table)})"
+
+
+@cache
+def _overlay_text(table: str) -> str:
+    return overlay_sql(table, "%(plan)s::integer")
+
+
+def _overlay(table: str, plan: Any) -> FromClause:
+    base, over = _TABLES[table], _TABLES[f"plan_{table}"]
+    cols = [c.name for c in base.columns]
+    live = select(*[base.c[c] for c in cols]).where(
+        ~exists().where(over.c.plan_id == plan, over.c.id == base.c.id))
+    own = select(*[over.c[c] for c in cols]).where(over.c.plan_id == plan, ~over.c.deleted)
+    if table == "assignment":
+        live = live.where(base.c.valid_to.is_(None))
+        own = own.where(over.c.valid_to.is_(None))
+    return union_all(live, own).subquery(table)
