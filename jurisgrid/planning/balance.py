@@ -20,6 +20,10 @@ Method, on blocks (units, or whole villages when asked):
    compact plan within tolerance; then annealing with single and paired moves and a steepest
    descent on −Σ Polsby–Popper, where no move may take any deviation past its tolerance.
 
+Constraints: contiguous districts, whole villages (blocks), locked units, a moved-unit budget and
+station boundaries kept (a unit joins only districts of its base district's station; a village
+kept whole across a station boundary stays where most of it is, and is reported).
+
 Deterministic per seed: every stage runs a fixed number of proposals; the time limit is a
 backstop (``Result.stopped`` says when it cut a stage short — then the answer depends on speed).
 Before searching, ``diagnose`` names what makes a target impossible (a unit holding more than a
@@ -33,6 +37,7 @@ import random
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -69,6 +74,7 @@ class BalanceParams:
     whole_villages: bool = False
     locked: tuple[str, ...] = ()  # unit codes that stay in their base district
     max_moves: int | None = None  # at most this many units off their base district
+    station_boundaries: bool = False  # no unit joins a district of another parent (station)
     fewest_moves: bool = False
     compactness: bool = True  # run the boundary-shortening pass
     seed: int = 0
@@ -81,6 +87,7 @@ class Problem:
     units: UnitSet
     base: Mapping[str, Hashable] | Sequence[Hashable] | None = None
     adjacency: Adjacency | None = None
+    parent_of: Mapping[Any, Hashable] | None = None  # base district → its station
 
 
 @dataclass(frozen=True)
@@ -163,10 +170,19 @@ class Balancer:
             raise InvalidInput("max_moves must be non-negative")
         if p.time_limit_s <= 0 or p.effort <= 0:
             raise InvalidInput("time_limit_s and effort must be positive")
-        needs_base = p.locked or p.max_moves is not None or p.fewest_moves or p.districts is None
+        needs_base = p.locked or p.max_moves is not None or p.fewest_moves or p.districts is None \
+            or p.station_boundaries
         if needs_base and problem.base is None:
-            raise InvalidInput("locked units, max_moves, fewest_moves and keeping the district count "
-                               "need a base")
+            raise InvalidInput("locked units, max_moves, fewest_moves, station boundaries and keeping the "
+                               "district count need a base")
+        if p.station_boundaries:
+            assert problem.base is not None
+            districts = set(assignment_array(problem.units, problem.base))
+            if problem.parent_of is None or not districts <= set(problem.parent_of):
+                raise InvalidInput("station boundaries kept needs the station of every base district")
+            if p.districts is not None and p.districts != len(districts):
+                raise InvalidInput(f"station boundaries kept keeps the base's {len(districts)} districts; "
+                                   f"asked for {p.districts}")
         problem.units.positions(list(p.locked), "locked unit")
         if p.whole_villages and problem.units.village is None:
             raise InvalidInput("whole villages asked, but the units carry no village keys")
@@ -210,7 +226,22 @@ class Balancer:
                     bc = base_count[blocks.of_unit[u]]
                     bc[d] = bc.get(d, 0) + 1
         locked = self._locked(units, blocks, base_idx)
+        parents = self._parents(problem, blocks, base_idx, keys, locked) if p.station_boundaries else None
         limits = self._diagnose(units, blocks, names, ideal, tol, locked, keys)
+        if parents is not None:
+            assert problem.parent_of is not None
+            for b in range(blocks.n):
+                stations = sorted({str(problem.parent_of[keys[base_idx[u]]]) for u in blocks.members[b]}) \
+                    if base_idx is not None else []
+                if len(stations) > 1:
+                    codes = _blocks_of(units, blocks, b)
+                    village = units.village[blocks.members[b][0]] if units.village else "?"
+                    limits.append(Limit("village_across_stations",
+                                        f"village {village} "
+                                        f"lies in stations {', '.join(stations)}: kept whole, it stays in "
+                                        f"district {keys[locked[b]]} and its other grids change station",
+                                        codes))
+            limits.extend(self._diagnose_parents(blocks, names, ideal, tol, keys, parents, problem.parent_of))
 
         def on_cancel() -> None:
             raise BalanceCancelled("balancing cancelled")
@@ -221,7 +252,8 @@ class Balancer:
 
         check = clock(p.time_limit_s - (time.perf_counter() - t_start), self.cancel, on_cancel, report)
         rng = random.Random(p.seed)
-        use_base = base_count is not None and (p.fewest_moves or bool(p.locked) or p.max_moves is not None)
+        use_base = base_count is not None and (p.fewest_moves or bool(p.locked) or p.max_moves is not None
+                                               or p.station_boundaries)
         states: list[tuple[str, State]] = []
         stopped = "done"
         try:
@@ -239,6 +271,8 @@ class Balancer:
                                                 codes, impossible=True))
                 state = State(blocks, k, assign, ideal, tol, locked=locked, base=base_count,
                               contiguous=p.contiguous, max_moves=p.max_moves)
+                if parents is not None:
+                    state.block_parent, state.district_parent = parents
                 t0 = time.perf_counter()
                 states.append((name, state))
                 self._balance(state, rng, check)
@@ -274,8 +308,10 @@ class Balancer:
         t0 = time.perf_counter()
         labels = [keys[state.assign[blocks.of_unit[u]]] for u in range(len(units))]
         workload = p.workload
+        parent_of = problem.parent_of if problem.parent_of is not None and \
+            all(d in problem.parent_of for d in keys) else None
         metrics = plan_metrics(units, labels, districts=keys, measures=names, workload=workload,
-                               adjacency=adjacency, base=base_raw)
+                               adjacency=adjacency, base=base_raw, parent_of=parent_of)
         stages["metrics"] = time.perf_counter() - t0
         worst = {m: metrics.measures[m].worst for m in names}
         within = all(worst[m] <= t + 1e-9 for m, t in zip(names, tol, strict=True))
@@ -440,6 +476,54 @@ class Balancer:
                     details=[{"units": named}])
             locked[b] = next(iter(ds))
         return locked
+
+    def _parents(self, problem: Problem, blocks: Blocks, base_idx: list[int] | None, keys: list[Hashable],
+                 locked: list[int]) -> tuple[list[int], list[int]]:
+        """Station boundaries kept: each block's station and each district's, as small integers.
+        A block whose units lie in districts of different stations (a village across a station
+        boundary, kept whole) cannot move without changing some unit's station: it stays."""
+        assert base_idx is not None and problem.parent_of is not None
+        names: dict[Hashable, int] = {}
+        district = [names.setdefault(problem.parent_of[d], len(names)) for d in keys]
+        block: list[int] = []
+        for b, members in enumerate(blocks.members):
+            ps = {district[base_idx[u]] for u in members}
+            if len(ps) == 1:
+                block.append(ps.pop())
+            else:
+                if locked[b] < 0:
+                    counts: dict[int, int] = {}
+                    for u in members:
+                        counts[base_idx[u]] = counts.get(base_idx[u], 0) + 1
+                    locked[b] = max(sorted(counts), key=lambda d: counts[d])
+                block.append(district[locked[b]])
+        return block, district
+
+    def _diagnose_parents(self, blocks: Blocks, names: list[str], ideal: list[float], tol: list[float],
+                          keys: list[Hashable], parents: tuple[list[int], list[int]],
+                          parent_of: Mapping[Any, Hashable]) -> list[Limit]:
+        """With station boundaries kept, a station's zones share its total: when their mean is off
+        the ideal by more than the tolerance, at least one zone of it must be too."""
+        block, district = parents
+        out: list[Limit] = []
+        for s in sorted(set(district)):
+            zones = [keys[d] for d, ps in enumerate(district) if ps == s]
+            station = parent_of[zones[0]]
+            for m, name in enumerate(names):
+                if ideal[m] <= 0:
+                    continue
+                total = sum(w for w, ps in zip(blocks.weights[m], block, strict=True) if ps == s)
+                mean = total / len(zones)
+                dev = (mean - ideal[m]) / ideal[m]
+                if abs(dev) > tol[m]:
+                    out.append(Limit(
+                        "station_total",
+                        f"station {station}'s {len(zones)} zone(s) hold {total:g} {name}, {mean:.0f} each on "
+                        f"average, {dev:+.0%} off the ideal {ideal[m]:.0f}: with station boundaries kept no "
+                        f"zone plan of it is within ±{tol[m]:.0%} — plan each station on its own, or let "
+                        "grids change station",
+                        (), name, True))
+        return out
 
     def _diagnose(self, units: UnitSet, blocks: Blocks, names: list[str], ideal: list[float],
                   tol: list[float], locked: list[int], keys: list[Hashable]) -> list[Limit]:

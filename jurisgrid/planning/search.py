@@ -4,7 +4,8 @@
 count, and the set of border blocks, all updated incrementally; a move's effect on the energy
 is computed from those sums and the block's neighbour lengths (no geometry). A move is legal
 when the block is not locked, its district keeps another block and stays connected (when
-contiguity is asked), and the moved-unit budget holds. Connectivity: a block whose neighbours in
+contiguity is asked), the moved-unit budget holds, and — with station boundaries kept — the
+district it joins is of the block's own station. Connectivity: a block whose neighbours in
 its district are already joined to each other through those neighbours is not a cut vertex; only
 otherwise a breadth-first search over the district decides.
 
@@ -76,6 +77,9 @@ class State:
         self.max_moves = max_moves
         self.nbrs = [list(d.keys()) for d in blocks.nbr]
         self.smooth = 0.0  # a move needs this share of the block's shared boundary on dst's side
+        # station boundaries kept: a block may only join a district of its own parent (station)
+        self.block_parent: list[int] | None = None
+        self.district_parent: list[int] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -166,6 +170,9 @@ class State:
         """Every rule but connectivity (the costly one, checked last)."""
         a = self.assign[v]
         if a == dst or self.locked[v] >= 0 or self.count[a] <= 1:
+            return False
+        if self.block_parent is not None and self.district_parent is not None \
+                and self.block_parent[v] != self.district_parent[dst]:
             return False
         if self.smooth > 0:
             sd = so = 0.0
@@ -497,6 +504,8 @@ def resplit(state: State, xy: object, tol: list[float], *, rounds: int = 2, boun
         for a, b in pairs:
             members = [v for v in range(state.b.n) if state.assign[v] in (a, b)]
             if any(state.locked[v] >= 0 for v in members):
+                continue
+            if state.district_parent is not None and state.district_parent[a] != state.district_parent[b]:
                 continue
             idx = np.array(members)
             before = state.pp(a) + state.pp(b)
