@@ -2,32 +2,37 @@
 ``comparePlans``. Thin: the figures are computed by jurisgrid/planning (compare, staffing,
 metrics) over the scope read once per request (planning/source.read_context).
 
-Scope: a station (``station``) or the whole county. A station-scoped token sees only its own
-station: without ``station`` it gets its station, asking another one or the county is Forbidden.
+Scope: a station (``station``) or the whole county; by default the plans' station when every
+plan named is of one station. A station-scoped token sees only its own station: without
+``station`` it gets its station, asking another one, the county or another station's plan is
+Forbidden. Plans are read through the plans storage (planning/stored.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Connection
 from strawberry.types import Info
 
 from jurisgrid.auth.principal import Principal
+from jurisgrid.editing.plans import require_plan_access
 from jurisgrid.errors import Forbidden, InvalidInput
+from jurisgrid.models import plans as store
 from jurisgrid.planning import compare as cmp
 from jurisgrid.planning.source import read_context
+from jurisgrid.planning.stored import plan_alternative, plans_scope
 
 Since = Annotated[datetime | None, strawberry.argument(
     description="incidents from this instant (inclusive); default: the sizing policy's window")]
 Until = Annotated[datetime | None, strawberry.argument(
     description="incidents to this instant (exclusive); default: just after the latest incident")]
 StationArg = Annotated[str | None, strawberry.argument(
-    description="the station whose zones are planned (派出所 code); null: the whole county "
-                "(a station-scoped token: its own station)")]
+    description="the station whose zones are planned (派出所 code); null: the plans' station when "
+                "they are all of one, else the whole county (a station-scoped token: its own station)")]
 
 
 @strawberry.type(description="How evenly one measure is spread over the zones of a plan.")
@@ -219,6 +224,23 @@ def planning_scope(principal: Principal, station: str | None) -> str | None:
                     details=[{"actor": principal.actor, "station": own, "asked": station}])
 
 
+def plan_id(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"not a plan id: {value!r}") from None
+
+
+def read_plans(conn: Connection, principal: Principal, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The plans named, each readable by ``principal`` (NotFound / Forbidden otherwise)."""
+    out = []
+    for raw in ids:
+        plan = store.get_plan(conn, plan_id(raw))
+        require_plan_access(principal, plan, write=False)
+        out.append(plan)
+    return out
+
+
 def _moves(moves: Sequence[GridMoveInput] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for m in moves or ():
@@ -235,16 +257,25 @@ class PlanningQuery:
                                   "distance) and per plan (deviations, split villages, moves, rule checks); "
                                   "with `moves`, of a what-if (nothing is stored).")
     async def plan_metrics(
-        self, info: Info, station: StationArg = None, since: Since = None, until: Until = None,
+        self, info: Info,
+        plan: Annotated[strawberry.ID | None, strawberry.argument(
+            description="a stored plan's id; null: today's assignment (live)")] = None,
+        station: StationArg = None, since: Since = None, until: Until = None,
         moves: Annotated[list[GridMoveInput] | None, strawberry.argument(
-            description="grids given to other zones for a what-if (nothing is stored)")] = None,
+            description="grids given to other zones for a what-if on top (nothing is stored)")] = None,
     ) -> PlanMetrics:
-        scope = planning_scope(info.context.principal, station)
+        principal = info.context.principal
         given = _moves(moves)
 
         def run(conn: Connection) -> PlanMetrics:
+            stored = read_plans(conn, principal, [plan]) if plan is not None else []
+            scope = planning_scope(principal, station if station is not None or not stored
+                                   else plans_scope(stored))
             ctx = read_context(conn, scope, since=since, until=until)
-            alt = cmp.with_moves(ctx.base, given, key="what-if", name="what-if") if given else ctx.base
+            alt = plan_alternative(conn, ctx, stored[0]) if stored else ctx.base
+            if given:
+                key = "what-if" if alt.key == "live" else f"{alt.key}+what-if"
+                alt = cmp.with_moves(alt, given, key=key, name=key)
             return plan_metrics_type(ctx, cmp.evaluate(ctx, alt))
 
         return await info.context.db(run)
@@ -252,18 +283,25 @@ class PlanningQuery:
     @strawberry.field(description="Plans side by side over one scope, window and policy: the figures of "
                                   "each (as `planMetrics`), the grids whose zone differs, and a CSV.")
     async def compare_plans(
-        self, info: Info, station: StationArg = None, since: Since = None, until: Until = None,
+        self, info: Info,
+        plans: Annotated[list[strawberry.ID] | None, strawberry.argument(
+            description="stored plans' ids, in the order to show them")] = None,
+        station: StationArg = None, since: Since = None, until: Until = None,
         include_live: Annotated[bool, strawberry.argument(
             description="put today's assignment first")] = True,
         what_ifs: Annotated[list[list[GridMoveInput]] | None, strawberry.argument(
             description="what-ifs on today's assignment, one list of moves each (nothing is stored)")] = None,
     ) -> PlanComparison:
-        scope = planning_scope(info.context.principal, station)
+        principal = info.context.principal
         extra = [_moves(w) for w in what_ifs or ()]
 
         def run(conn: Connection) -> PlanComparison:
+            stored = read_plans(conn, principal, plans or [])
+            scope = planning_scope(principal, station if station is not None or not stored
+                                   else plans_scope(stored))
             ctx = read_context(conn, scope, since=since, until=until)
             alts: list[cmp.Alternative] = [ctx.base] if include_live else []
+            alts += [plan_alternative(conn, ctx, p) for p in stored]
             alts += [cmp.with_moves(ctx.base, m, key=f"what-if-{i + 1}", name=f"what-if {i + 1}")
                      for i, m in enumerate(extra)]
             return comparison_type(ctx, cmp.compare(ctx, alts))
