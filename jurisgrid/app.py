@@ -18,10 +18,9 @@ from jurisgrid.gql.router import GraphQLApp, GraphQLLane
 from jurisgrid.gql.schema import build_schema
 from jurisgrid.live import stop_all as stop_listeners
 from jurisgrid.routes import health, lookup, ogc, tiles
-from jurisgrid.routes.access import AccessPolicy
-from jurisgrid.routes.failures import FailureBoundary
+from jurisgrid.routes.edge import Edge
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
-from jurisgrid.routes.limits import BodyLimit
+from jurisgrid.routes.replica_lane import ReplicaLane
 from jurisgrid.web import routes as web_routes
 
 
@@ -67,11 +66,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # routes/tiles.py) and GraphQL (gql/router.py)
     app.add_middleware(tiles.TileLane)
     app.add_middleware(GraphQLLane, graphql=graphql)
-    # outermost: who may see the pages and cache headers under a token (routes/access.py),
-    # then no raw 500, database down -> 503 (routes/failures.py)
-    app.add_middleware(AccessPolicy, settings=settings)
-    app.add_middleware(FailureBoundary)
-    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)  # 413 before reading
+    if settings.db.replica_urls:  # REST reads on read replicas (issue 17; routes/replica_lane.py)
+        app.add_middleware(ReplicaLane)
+    # outermost, one layer: 413 before reading a too-large body, no raw 500 / database down
+    # -> 503, the page gate and cache headers under a token (routes/edge.py)
+    app.add_middleware(Edge, settings=settings)
     app.openapi = tiles.documented(app.openapi)  # type: ignore[method-assign]
 
     @app.exception_handler(JurisgridError)

@@ -1,5 +1,7 @@
 """Who may see the pages around the API, and how shared caches may keep answers.
 
+Applied by the edge middleware (routes/edge.py).
+
 **The pages follow the anonymous-read setting.** With ``JURISGRID_ANONYMOUS_READS=false`` the
 web map (``/``), GraphiQL (``GET /graphql``), ``/docs``, ``/docs/oauth2-redirect``, ``/redoc``
 and ``/openapi.json`` answer 401 without a valid bearer token, like the data routes. The map
@@ -20,24 +22,12 @@ cookies), so a foreign page can read nothing it could not fetch with the token i
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from jurisgrid.auth.resolve import resolve_principal
-from jurisgrid.config import Settings
-from jurisgrid.errors import Unauthenticated
-from jurisgrid.routes.jsonresponse import error_response
+from starlette.types import Scope
 
 # pages that show the API or the map: closed like the data when anonymous reads are off
 PAGES = frozenset({"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 # answers that never depend on the caller: no Vary
 UNVARIED_PREFIXES = ("/static/", "/healthz")
-
-
-def _authorization(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return value.decode("latin-1")
-    return None
 
 
 def private_cache_control(value: str | None) -> str:
@@ -69,38 +59,7 @@ def with_policy(raw: list[tuple[bytes, bytes]], *, under_token: bool) -> list[tu
     return out
 
 
-class AccessPolicy:
-    """ASGI middleware applying the module docstring's two rules to every HTTP request."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-
-    def _gated(self, scope: Scope) -> bool:
-        path = scope["path"]
-        return path in PAGES or (path == "/graphql" and scope["method"] == "GET")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        auth = _authorization(scope)
-        if not self.settings.api.anonymous_reads and self._gated(scope):
-            try:  # a missing, malformed, unknown or revoked token: 401
-                await resolve_principal(scope["app"].state.engine, self.settings.api, auth)
-            except Unauthenticated as exc:
-                await error_response(exc)(scope, receive, send)
-                return
-        if scope["path"].startswith(UNVARIED_PREFIXES):
-            await self.app(scope, receive, send)
-            return
-
-        under_token = auth is not None
-
-        async def send_with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = with_policy(list(message.get("headers", ())),
-                                                 under_token=under_token)
-            await send(message)
-
-        await self.app(scope, receive, send_with_policy)
+def gated(scope: Scope) -> bool:
+    """The request asks for a page that follows the anonymous-read setting."""
+    path = scope["path"]
+    return path in PAGES or (path == "/graphql" and scope["method"] == "GET")

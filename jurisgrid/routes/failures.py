@@ -1,5 +1,7 @@
 """The outermost error boundary: no request ends as a raw ``text/plain`` 500.
 
+Applied by the edge middleware (routes/edge.py).
+
 The hot paths answer in front of FastAPI's routing (``TileLane``, ``GraphQLLane``), and the
 GraphQL app resolves the caller's token before it executes anything; an exception from any of
 them used to reach Starlette's last-resort handler, a bare ``Internal Server Error``. Here,
@@ -22,7 +24,7 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from jurisgrid.db import log_unavailable, unavailable
 from jurisgrid.errors import JurisgridError, ServiceUnavailable
@@ -56,44 +58,19 @@ def graphql_error_body(err: JurisgridError) -> bytes:
     return orjson.dumps({"data": None, "errors": [{"message": err.message, "extensions": ext}]})
 
 
-class FailureBoundary:
-    """ASGI middleware: see the module docstring. Websockets pass through untouched."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception as exc:
-            if started:  # part of the answer is out: nothing better to do than to end it
-                raise
-            await self._answer(scope, receive, send, exc)
-
-    @staticmethod
-    async def _answer(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
-        err = as_domain_error(exc)
-        where = f"{scope.get('method')} {scope.get('path')}"
-        if err is None:
-            log.error("unexpected error answering %s", where, exc_info=exc)
-            err = Unexpected("Unexpected error.")
-        elif isinstance(err, ServiceUnavailable):
-            log_unavailable(where, exc)
-        response: Response
-        if scope.get("path") == "/graphql":
-            response = Response(graphql_error_body(err), status_code=err.http_status,
-                                media_type="application/json", headers=error_headers(err))
-        else:
-            response = error_response(err)
-        await response(scope, receive, send)
+async def answer_failure(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+    """Answer an exception that reached the edge before any byte of the response was sent."""
+    err = as_domain_error(exc)
+    where = f"{scope.get('method')} {scope.get('path')}"
+    if err is None:
+        log.error("unexpected error answering %s", where, exc_info=exc)
+        err = Unexpected("Unexpected error.")
+    elif isinstance(err, ServiceUnavailable):
+        log_unavailable(where, exc)
+    response: Response
+    if scope.get("path") == "/graphql":
+        response = Response(graphql_error_body(err), status_code=err.http_status,
+                            media_type="application/json", headers=error_headers(err))
+    else:
+        response = error_response(err)
+    await response(scope, receive, send)

@@ -1,5 +1,7 @@
 """A limit on request bodies, before anything reads them: HTTP 413 with a JSON error.
 
+Applied by the edge middleware (routes/edge.py).
+
 Why in front of everything: a 60 MB GraphQL body was accepted, read into memory and parsed
 before any limit looked at it. A ``Content-Length`` over the limit is answered at once, without
 reading the body; a chunked body (no length declared) is read here up to the limit, refused when it passes it,
@@ -30,58 +32,38 @@ def _answer(limit: int) -> tuple[dict[str, Any], dict[str, Any]]:
     return start, {"type": "http.response.body", "body": body}
 
 
-class BodyLimit:
-    """ASGI middleware: HTTP request bodies of at most ``max_bytes``."""
+async def refuse(send: Any, limit: int) -> None:
+    """Answer 413 (the body is not read)."""
+    start, body = _answer(limit)
+    await send(start)
+    await send(body)
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_bytes
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > limit:
-                    start, body = _answer(limit)
-                    await send(start)
-                    await send(body)
-                    return
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                await self._chunked(scope, receive, send, limit)
-                return
-        await self.app(scope, receive, send)
+async def buffered(receive: Any, send: Any, limit: int) -> Any | None:
+    """A chunked body (no length declared): read it up to the limit, and return a ``receive``
+    that hands it on as one message — or None when it was refused (413 sent) or the client
+    went away."""
+    chunks, received = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return None
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            await refuse(send, limit)
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+    delivered = False
 
-    async def _chunked(self, scope: Any, receive: Any, send: Any, limit: int) -> None:
-        """No length declared: read the body up to the limit, then hand it on as one message."""
-        chunks, received = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > limit:
-                start, body = _answer(limit)
-                await send(start)
-                await send(body)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        delivered = False
+    async def replay() -> Any:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return whole
+        return await receive()  # http.disconnect, when it comes
 
-        async def replay() -> Any:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return whole
-            return await receive()  # http.disconnect, when it comes
-
-        await self.app(scope, replay, send)
+    return replay

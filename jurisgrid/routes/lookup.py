@@ -16,6 +16,7 @@ from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
 from jurisgrid.models.responsible import PointAnswer, grid_index_cache, responsible_for
+from jurisgrid.replicas import reader
 from jurisgrid.routes.jsonresponse import JSONResponse
 
 router = APIRouter(prefix="/api")
@@ -50,7 +51,7 @@ async def responsible(request: Request, lon: float = Query(...), lat: float = Qu
     except (CoordinateError, UnknownCrs) as exc:
         raise InvalidInput(str(exc)) from None
     wlon, wlat = to_wgs84(c, lon, lat)
-    engine = request.app.state.engine
+    engine = reader(request)  # a read replica when configured (issue 17)
     if via == "index":
         snap = await grid_index_cache.current(engine)
         return JSONResponse(answer_json(snap.answer(wlon, wlat), via))

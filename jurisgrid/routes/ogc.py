@@ -1,8 +1,13 @@
-"""``/ogc``: OGC API - Features - Part 1: Core, GeoJSON encoding (read only), for QGIS & co.
+"""``/ogc``: OGC API - Features (read only) for QGIS, GDAL & co.
 
-Landing page, conformance, collections, items (``bbox``, ``datetime``, ``limit``, ``offset``
-with next/prev links, ``numberMatched``, ``numberReturned``, ``timeStamp``) and single items.
-Unknown query parameters are refused with 400, as the standard requires.
+Part 1 (Core, GeoJSON, HTML): landing page, conformance, collections, items (``bbox``,
+``datetime``, ``limit`` up to 10,000, ``offset`` with next/prev links, ``numberMatched``,
+``numberReturned``, ``timeStamp``) and single items; ``f=html`` (or a browser's ``Accept``)
+gives small HTML views (ogc/html.py). Property filters: ``?zone_code=Z01`` (ogc/queryables.py).
+Part 3 (Filtering): ``filter`` in cql2-text or cql2-json (``filter-lang``, ``filter-crs``;
+ogc/cql.py) and ``/collections/{id}/queryables``. Sorting: ``sortby=+a,-b`` and
+``/collections/{id}/sortables`` (ogc/sorting.py). Unknown query parameters — and unknown
+properties in a filter or sortby — are refused with 400 naming them.
 """
 
 from __future__ import annotations
@@ -13,9 +18,15 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, Response
 
 from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput
+from jurisgrid.ogc import html
+from jurisgrid.ogc.cql import CRS84, FILTER_CRS, LANGS, compile_filter
+from jurisgrid.ogc.queryables import property_filters, queryables
+from jurisgrid.ogc.sorting import order_by
+from jurisgrid.replicas import reader
 from jurisgrid.routes.jsonresponse import JSONResponse
 from jurisgrid.tiles import features as fx
 
@@ -23,35 +34,65 @@ router = APIRouter(prefix="/ogc")
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+SCHEMA_JSON = "application/schema+json"
+HTML = "text/html"
+_CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
+_PART3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    _PART3 + "filter", _PART3 + "features-filter", _PART3 + "queryables",
+    _PART3 + "queryables-query-parameters",
+    _CQL2 + "cql2-text", _CQL2 + "cql2-json", _CQL2 + "basic-cql2",
+    _CQL2 + "advanced-comparison-operators", _CQL2 + "case-insensitive-comparison",
+    _CQL2 + "property-property", _CQL2 + "arithmetic",
+    # the spatial classes under their draft names (which GDAL and QGIS look for) and final ones
+    _CQL2 + "basic-spatial-operators", _CQL2 + "spatial-operators",
+    _CQL2 + "basic-spatial-functions", _CQL2 + "basic-spatial-functions-plus",
+    _CQL2 + "spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
 ]
+REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+REL_SORTABLES = "http://www.opengis.net/def/rel/ogc/1.0/sortables"
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
 # beyond any collection's size, and inside PostgreSQL's bigint: a larger offset is refused with
 # 400 instead of overflowing the statement (issue 16: offset=99999999999999999999 was a 500)
 OFFSET_MAX = 1_000_000_000
+ITEM_PARAMS = {"f", "bbox", "limit", "offset", "datetime", "filter", "filter-lang", "filter-crs",
+               "sortby"}
 
 
 class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
 
+class SchemaJSONResponse(JSONResponse):
+    media_type = SCHEMA_JSON
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
-def _check_params(request: Request, allowed: set[str]) -> None:
+def _check_params(request: Request, allowed: set[str], *, html_ok: bool = True) -> str:
+    """Refuse unknown query parameters; the format asked for: 'json' or 'html' (``f``, else a
+    browser's Accept header listing text/html first)."""
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise InvalidInput(f"unknown query parameter(s): {', '.join(unknown)}; "
                            f"allowed: {', '.join(sorted(allowed)) or 'none'}")
     f = request.query_params.get("f")
-    if f is not None and f not in ("json", "geojson"):
-        raise InvalidInput(f"unsupported format f={f!r}; this server speaks json only")
+    formats = ("json", "geojson", "html") if html_ok else ("json",)
+    if f is not None and f not in formats:
+        raise InvalidInput(f"unsupported format f={f!r}; here: {', '.join(formats)}")
+    if f is not None:
+        return "html" if f == "html" else "json"
+    accept = request.headers.get("accept", "")
+    return "html" if html_ok and accept.split(",")[0].strip().startswith(HTML) else "json"
 
 
 def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
@@ -61,46 +102,58 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
     return link
 
 
+def _with_f(url: str, fmt: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}f={fmt}"
+
+
 async def _db(request: Request, fn: Any) -> Any:
     """``fn(conn)`` in a worker thread, retried once on a dropped connection (db.read)."""
-    return await run_in_threadpool(read, request.app.state.engine, fn)
+    return await run_in_threadpool(read, reader(request), fn)  # a replica when configured
 
 
 @router.get("", response_class=JSONResponse)
 @router.get("/", response_class=JSONResponse, include_in_schema=False)
-async def landing(request: Request) -> JSONResponse:
-    _check_params(request, {"f"})
+async def landing(request: Request) -> Response:
+    fmt = _check_params(request, {"f"})
     base = _base(request)
     root = str(request.base_url).rstrip("/")
-    return JSONResponse({
+    doc = {
         "title": "jurisgrid",
         "description": "Police-station jurisdictions (派出所辖区): sectors, stations, zones, grids, "
                        "communities, townships, address points and incidents.",
         "links": [
             _link(base, "self", JSON, "this document"),
+            _link(_with_f(base, "html"), "alternate", HTML, "this document as HTML"),
             _link(f"{root}/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0",
                   "the API definition"),
-            _link(f"{root}/docs", "service-doc", "text/html", "the API documentation"),
+            _link(f"{root}/docs", "service-doc", HTML, "the API documentation"),
             _link(f"{base}/conformance", "conformance", JSON, "conformance classes"),
             _link(f"{base}/collections", "data", JSON, "the feature collections"),
         ],
-    })
+    }
+    if fmt == "html":
+        return HTMLResponse(html.landing(doc, base, root))
+    return JSONResponse(doc)
 
 
 @router.get("/conformance", response_class=JSONResponse)
 async def conformance(request: Request) -> JSONResponse:
-    _check_params(request, {"f"})
+    _check_params(request, {"f"}, html_ok=False)
     return JSONResponse({"conformsTo": CONFORMANCE})
 
 
 def _collection_json(base: str, c: fx.Collection, bbox: list[float] | None,
                      span: list[str | None]) -> dict[str, Any]:
+    url = f"{base}/collections/{c.id}"
     doc: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
         "crs": [CRS84], "storageCrs": CRS84,
         "links": [
-            _link(f"{base}/collections/{c.id}", "self", JSON, c.title),
-            _link(f"{base}/collections/{c.id}/items", "items", GEOJSON, f"{c.title}: items"),
+            _link(url, "self", JSON, c.title),
+            _link(_with_f(url, "html"), "alternate", HTML, f"{c.title} as HTML"),
+            _link(f"{url}/items", "items", GEOJSON, f"{c.title}: items"),
+            _link(f"{url}/queryables", REL_QUERYABLES, SCHEMA_JSON, f"{c.title}: queryables"),
+            _link(f"{url}/sortables", REL_SORTABLES, SCHEMA_JSON, f"{c.title}: sortables"),
         ],
     }
     extent: dict[str, Any] = {}
@@ -115,22 +168,48 @@ def _collection_json(base: str, c: fx.Collection, bbox: list[float] | None,
 
 
 @router.get("/collections", response_class=JSONResponse)
-async def collections(request: Request) -> JSONResponse:
-    _check_params(request, {"f"})
+async def collections(request: Request) -> Response:
+    fmt = _check_params(request, {"f"})
     base = _base(request)
     bbox, span = await _db(request, fx.data_extent)
-    return JSONResponse({
-        "links": [_link(f"{base}/collections", "self", JSON, "the feature collections")],
+    doc = {
+        "links": [_link(f"{base}/collections", "self", JSON, "the feature collections"),
+                  _link(_with_f(f"{base}/collections", "html"), "alternate", HTML, "as HTML")],
         "collections": [_collection_json(base, c, bbox, span) for c in fx.COLLECTIONS.values()],
-    })
+    }
+    if fmt == "html":
+        return HTMLResponse(html.collections(doc, f"{base}/collections", base))
+    return JSONResponse(doc)
 
 
 @router.get("/collections/{cid}", response_class=JSONResponse)
-async def collection(request: Request, cid: str) -> JSONResponse:
-    _check_params(request, {"f"})
+async def collection(request: Request, cid: str) -> Response:
+    fmt = _check_params(request, {"f"})
     c = fx.get_collection(cid)
+    base = _base(request)
     bbox, span = await _db(request, fx.data_extent)
-    return JSONResponse(_collection_json(_base(request), c, bbox, span))
+    doc = _collection_json(base, c, bbox, span)
+    if fmt == "html":
+        url = f"{base}/collections/{c.id}"
+        return HTMLResponse(html.collection(doc, url, base, queryables(c, f"{url}/queryables")))
+    return JSONResponse(doc)
+
+
+@router.get("/collections/{cid}/queryables", response_class=SchemaJSONResponse)
+async def collection_queryables(request: Request, cid: str) -> SchemaJSONResponse:
+    """The JSON Schema of the properties a filter may name (OGC API - Features - Part 3)."""
+    c = fx.get_collection(cid)
+    _check_params(request, {"f"}, html_ok=False)
+    return SchemaJSONResponse(queryables(c, f"{_base(request)}/collections/{c.id}/queryables"))
+
+
+@router.get("/collections/{cid}/sortables", response_class=SchemaJSONResponse)
+async def collection_sortables(request: Request, cid: str) -> SchemaJSONResponse:
+    """The JSON Schema of the properties ``sortby`` may name."""
+    c = fx.get_collection(cid)
+    _check_params(request, {"f"}, html_ok=False)
+    return SchemaJSONResponse(queryables(c, f"{_base(request)}/collections/{c.id}/sortables",
+                                         sortables=True))
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
@@ -197,44 +276,91 @@ def check_feature_id(fid: str) -> str:
     return fid
 
 
-@router.get("/collections/{cid}/items", response_class=GeoJSONResponse)
-async def collection_items(request: Request, cid: str) -> GeoJSONResponse:
-    c = fx.get_collection(cid)
-    _check_params(request, {"f", "bbox", "limit", "offset", "datetime"})
-    qp = request.query_params
+def item_query(c: fx.Collection, qp: Any) -> fx.ItemQuery:
+    """The items query of a request's parameters (already checked to be known ones)."""
     limit = min(_nonneg_int("limit", qp["limit"], 1), LIMIT_MAX) if "limit" in qp else LIMIT_DEFAULT
     offset = _nonneg_int("offset", qp["offset"], 0, OFFSET_MAX) if "offset" in qp else 0
     bbox = parse_bbox(qp["bbox"]) if "bbox" in qp else None
     start, end = parse_datetime(qp["datetime"]) if "datetime" in qp else (None, None)
-    q = fx.ItemQuery(bbox=bbox, start=start, end=end, limit=limit, offset=offset)
+    conds, params = property_filters(c, qp)
+    if "filter" in qp:
+        sql = compile_filter(c, qp["filter"], lang=qp.get("filter-lang") or "cql2-text",
+                             crs=qp.get("filter-crs"))
+        conds.append(sql.sql)
+        params.update(sql.params)
+    else:
+        for name, allowed in (("filter-lang", LANGS), ("filter-crs", tuple(FILTER_CRS))):
+            if name in qp and qp[name] not in allowed:
+                raise InvalidInput(f"{name} {qp[name]!r} is not supported; use one of "
+                                   f"{', '.join(allowed)}")
+    order = order_by(c, qp["sortby"]) if qp.get("sortby", "").strip() else "x.code"
+    return fx.ItemQuery(bbox=bbox, start=start, end=end, limit=limit, offset=offset,
+                        conditions=tuple(conds), params=params, order_by=order)
+
+
+_ITEMS_OPENAPI: dict[str, Any] = {"parameters": [
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
+     "description": f"features per page (larger values are clamped to {LIMIT_MAX})"},
+    {"name": "offset", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "default": 0}},
+    {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
+     "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
+    {"name": "datetime", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "an instant or an interval (a/b, open ends ..) on incidents' occurred_at"},
+    {"name": "filter", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "a CQL2 filter over the collection's queryables (/queryables)"},
+    {"name": "filter-lang", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": list(LANGS), "default": "cql2-text"}},
+    {"name": "filter-crs", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": list(FILTER_CRS), "default": CRS84}},
+    {"name": "sortby", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "+name or -name, comma-separated (/sortables)"},
+    {"name": "f", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["json", "html"]}},
+]}
+
+
+@router.get("/collections/{cid}/items", response_class=GeoJSONResponse, openapi_extra=_ITEMS_OPENAPI)
+async def collection_items(request: Request, cid: str) -> Response:
+    c = fx.get_collection(cid)
+    fmt = _check_params(request, ITEM_PARAMS | {f.name for f in c.fields})
+    qp = request.query_params
+    q = item_query(c, qp)
     feats, matched = await _db(request, lambda conn: fx.items(conn, c, q))
 
-    url = f"{_base(request)}/collections/{c.id}/items"
+    base = _base(request)
+    url = f"{base}/collections/{c.id}/items"
     keep = {k: v for k, v in qp.items() if k not in ("offset", "limit")}
 
-    def page(off: int) -> str:
-        return f"{url}?{urlencode({**keep, 'limit': limit, 'offset': off})}"
+    def page(off: int, **extra: str) -> str:
+        return f"{url}?{urlencode({**keep, 'limit': q.limit, 'offset': off, **extra})}"
 
-    links = [_link(page(offset), "self", GEOJSON, "this page"),
-             _link(f"{_base(request)}/collections/{c.id}", "collection", JSON, c.title)]
-    if offset + len(feats) < matched:
-        links.append(_link(page(offset + len(feats)), "next", GEOJSON, "the next page"))
-    if offset > 0:
-        links.append(_link(page(max(0, offset - limit)), "prev", GEOJSON, "the previous page"))
-    return GeoJSONResponse({
+    links = [_link(page(q.offset), "self", GEOJSON, "this page"),
+             _link(page(q.offset, f="html"), "alternate", HTML, "this page as HTML"),
+             _link(f"{base}/collections/{c.id}", "collection", JSON, c.title)]
+    if q.offset + len(feats) < matched:
+        links.append(_link(page(q.offset + len(feats)), "next", GEOJSON, "the next page"))
+    if q.offset > 0:
+        links.append(_link(page(max(0, q.offset - q.limit)), "prev", GEOJSON, "the previous page"))
+    doc = {
         "type": "FeatureCollection",
         "features": feats,
         "numberMatched": matched,
         "numberReturned": len(feats),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
-    })
+    }
+    if fmt == "html":
+        cdoc = {"id": c.id, "title": c.title}
+        return HTMLResponse(html.items(doc, page(q.offset), base, cdoc, [f.name for f in c.fields]))
+    return GeoJSONResponse(doc)
 
 
 @router.get("/collections/{cid}/items/{fid}", response_class=GeoJSONResponse)
 async def collection_item(request: Request, cid: str, fid: str) -> GeoJSONResponse:
     c = fx.get_collection(cid)
-    _check_params(request, {"f"})
+    _check_params(request, {"f"}, html_ok=False)
     check_feature_id(fid)
     feat = await _db(request, lambda conn: fx.item(conn, c, fid))
     base = _base(request)

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from jurisgrid.auth.http import read_access
 from jurisgrid.db import read
 from jurisgrid.errors import JurisgridError
+from jurisgrid.replicas import reader
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.tiles.asof import FINAL_CACHE_CONTROL, parse_as_of
 from jurisgrid.tiles.layers import get_layer, parse_crs, parse_tile
@@ -81,7 +82,7 @@ async def layer_tilejson(request: Request, layer: str, crs: str | None = Query(N
     lay = get_layer(layer)
     c = parse_crs(crs)
     t = parse_as_of(lay.name, as_of)
-    engine = request.app.state.engine
+    engine = reader(request)  # a read replica when configured (issue 17)
 
     def bounds(conn: Connection) -> tuple[float, float, float, float] | None:
         row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
@@ -172,7 +173,7 @@ async def tile(request: Request) -> Response:
     req = parse_tile(path["layer"], path["z"], path["x"], path["y"], query.get("crs"))
     t_as_of = parse_as_of(req.layer.name, query.get("asOf"))
     known = parse_if_none_match(request.headers.get("if-none-match"))
-    engine = request.app.state.engine
+    engine = reader(request)  # a read replica when configured (issue 17)
     if t_as_of is None:
         t = await fetch_tile(engine, req, known=known)
         return _tile_response(t.etag, t.data, CACHE_CONTROL)
