@@ -7,6 +7,7 @@
     token   cli/token.py     API bearer tokens
     import  cli/transfer.py  files in (and export: files out)
     load    cli/load.py      whole counties from a bureau's files
+    edit    cli/edit.py      any edit operation (the typed commands of editing/commands.py)
     edits   cli/edits.py     scheduled edits, the revision log, revert
     sizing  cli/sizing.py    sizing reports as CSV
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from jurisgrid.cli.console import Typer
 from jurisgrid.cli.db import db_app
+from jurisgrid.cli.edit import edit_cmd
 from jurisgrid.cli.edits import app as edits_app
 from jurisgrid.cli.load import load_cmd
 from jurisgrid.cli.schema import schema_app
@@ -37,6 +39,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(edits_app, name="edits")
 app.add_typer(sizing_app, name="sizing")
 app.command("load")(load_cmd)
+app.command("edit")(edit_cmd)
 app.command("serve")(serve)
 app.command("up")(up)
 

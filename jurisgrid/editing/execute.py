@@ -23,7 +23,8 @@ from jurisgrid.config import EditSettings
 from jurisgrid.editing import grids as _grids  # noqa: F401  (registers the operations)
 from jurisgrid.editing import revert as _revert  # noqa: F401
 from jurisgrid.editing import units as _units  # noqa: F401
-from jurisgrid.editing.registry import OPS, OpContext
+from jurisgrid.editing.commands import Command
+from jurisgrid.editing.registry import OpContext, get
 from jurisgrid.editing.revisions import (
     Impact,
     check_points_unchanged_since,
@@ -32,7 +33,7 @@ from jurisgrid.editing.revisions import (
     edit_warnings,
     open_revision,
 )
-from jurisgrid.editing.validation import validate
+from jurisgrid.editing.validation import RULES, validate
 from jurisgrid.errors import Conflict, InvalidInput, JurisgridError, RuleViolation
 
 
@@ -54,6 +55,8 @@ class EditOutcome:
     changed_area: dict[str, Any] | None = None
     # the newest revision the edit was run against (a scheduled edit keeps it, see Baseline)
     base_revision: int | None = None
+    # [minLon, minLat, maxLon, maxLat] of what changed (None: nothing spatial)
+    bbox: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,22 +95,26 @@ def map_db_error(exc: DBAPIError) -> JurisgridError:
     raise exc
 
 
-def execute(conn: Connection, op: str, args: dict[str, Any], *, principal: Principal,
+def execute(conn: Connection, op: str, args: dict[str, Any] | Command, *, principal: Principal,
             settings: EditSettings, reason: str | None, effective_from: datetime | None,
             expected_revision: int | None, reverts: int | None = None,
             baseline: Baseline | None = None) -> EditOutcome:
     """Run the operation inside ``conn``'s open transaction (the caller commits or rolls back).
 
     ``baseline`` (scheduled edits): Conflict if a revision committed since the baseline, other
-    than a known one, changed a row — or an address point / incident — this edit changes."""
-    tracked = OPS[op].tracked
+    than a known one, changed a row — or an address point / incident — this edit changes.
+    ``args`` are parsed into the operation's command first (InvalidInput naming the field)."""
+    spec = get(op)
+    cmd = spec.parse(args)
+    tracked = spec.tracked
     rid = open_revision(conn, actor=principal.actor, role=principal.role.value, reason=reason,
                         kind=op, effective_from=effective_from,
                         expected_revision=expected_revision, reverts=reverts, tracked=tracked)
     base = int(conn.exec_driver_sql("SELECT max(id) FROM revision WHERE id < %(r)s",
                                     {"r": rid}).scalar_one())
-    validate(conn, op, args, settings)
-    repairs = OPS[op].fn(conn, OpContext(principal, settings), args)
+    if op in RULES:
+        validate(conn, op, cmd.model_dump(by_alias=True, exclude_none=True), settings)
+    repairs = spec.fn(conn, OpContext(principal, settings), cmd)
     if tracked and expected_revision is not None:
         check_unchanged_since(conn, rid, expected_revision)
     if baseline is not None:
@@ -118,4 +125,5 @@ def execute(conn: Connection, op: str, args: dict[str, Any], *, principal: Princ
     at, eff, actor, why = conn.exec_driver_sql(
         "SELECT at, effective_from, actor, reason FROM revision WHERE id = %(r)s", {"r": rid}).one()
     return EditOutcome(RevisionInfo(rid, at, actor, why, eff), summary.impact, repairs,
-                       changed_area=summary.changed_area_geojson, base_revision=base)
+                       changed_area=summary.changed_area_geojson, base_revision=base,
+                       bbox=summary.bbox)

@@ -9,6 +9,15 @@ import shapely
 from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_scope_for_moves
+from jurisgrid.editing.commands import (
+    MergeGrids,
+    MoveZone,
+    ReassignCommunity,
+    ReassignGrids,
+    RedrawGrid,
+    SplitGrid,
+    WithArea,
+)
 from jurisgrid.editing.lookup import (
     community_outline,
     county_outline,
@@ -18,7 +27,6 @@ from jurisgrid.editing.lookup import (
     write_grid_geom,
 )
 from jurisgrid.editing.registry import OpContext, operation
-from jurisgrid.editing.validation import crs_arg
 from jurisgrid.errors import InvalidGeometry, InvalidInput
 from jurisgrid.geo import reshape
 from jurisgrid.geo.validate import Checked, GeometryProblem, parse_line, validate_area
@@ -28,24 +36,19 @@ def problem(exc: GeometryProblem, **where: Any) -> InvalidGeometry:
     return InvalidGeometry(str(exc), details=[{**where, **exc.detail}])
 
 
-def area_arg(args: dict[str, Any], ctx: OpContext, **where: Any) -> Checked:
-    """``args["geometry"]`` validated (or repaired when ``args["repair"]``) as an area."""
+def area_arg(cmd: WithArea, ctx: OpContext, **where: Any) -> Checked:
+    """``cmd.geometry`` validated (or repaired when ``cmd.repair``) as an area."""
     try:
-        return validate_area(args.get("geometry"), crs=crs_arg(args),
-                             max_vertices=ctx.settings.edit_max_vertices,
-                             repair=bool(args.get("repair")))
+        return validate_area(cmd.geometry, crs=cmd.crs_value,
+                             max_vertices=ctx.settings.edit_max_vertices, repair=cmd.repair)
     except GeometryProblem as exc:
         raise problem(exc, **where) from None
 
 
-def _codes(args: dict[str, Any], key: str, *, limit: int) -> list[str]:
-    codes = args.get(key) or []
-    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes) or not codes:
-        raise InvalidInput(f"{key} must be a non-empty list of codes")
+def _codes(codes: list[str], key: str, *, limit: int) -> list[str]:
+    """The command model has checked the list is non-empty without repeats; the cap is a setting."""
     if len(codes) > limit:
         raise InvalidInput(f"{key}: at most {limit} per edit, got {len(codes)}")
-    if len(set(codes)) != len(codes):
-        raise InvalidInput(f"{key}: a code is listed twice")
     return codes
 
 
@@ -59,29 +62,29 @@ def _move_grids(conn: Connection, ctx: OpContext, grids: list[dict[str, Any]], z
                              {"z": zone["id"], "i": ids})
 
 
-@operation("reassignGrids")
-def reassign_grids(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    codes = _codes(args, "grids", limit=ctx.settings.edit_max_grids)
+@operation("reassignGrids", ReassignGrids)
+def reassign_grids(conn: Connection, ctx: OpContext, cmd: ReassignGrids) -> list[str]:
+    codes = _codes(cmd.grids, "grids", limit=ctx.settings.edit_max_grids)
     grids = units_by_code(conn, "grid", codes, lock=True)
-    _move_grids(conn, ctx, grids, args["toZone"])
+    _move_grids(conn, ctx, grids, cmd.to_zone)
     return []
 
 
-@operation("reassignCommunity")
-def reassign_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    community = unit_by_code(conn, "community", args["community"])
+@operation("reassignCommunity", ReassignCommunity)
+def reassign_community(conn: Connection, ctx: OpContext, cmd: ReassignCommunity) -> list[str]:
+    community = unit_by_code(conn, "community", cmd.community)
     codes = [c for (c,) in conn.exec_driver_sql(
         "SELECT code FROM grid WHERE community_id = %(c)s ORDER BY code", {"c": community["id"]})]
     if not codes:
         raise InvalidInput(f"community {community['code']} has no grids")
-    _move_grids(conn, ctx, units_by_code(conn, "grid", codes, lock=True), args["toZone"])
+    _move_grids(conn, ctx, units_by_code(conn, "grid", codes, lock=True), cmd.to_zone)
     return []
 
 
-@operation("moveZone")
-def move_zone(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    zone = unit_by_code(conn, "zone", args["zone"], lock=True)
-    station = unit_by_code(conn, "station", args["toStation"])
+@operation("moveZone", MoveZone)
+def move_zone(conn: Connection, ctx: OpContext, cmd: MoveZone) -> list[str]:
+    zone = unit_by_code(conn, "zone", cmd.zone, lock=True)
+    station = unit_by_code(conn, "station", cmd.to_station)
     grids = conn.exec_driver_sql("SELECT code FROM grid WHERE zone_id = %(z)s", {"z": zone["id"]}).all()
     require_scope_for_moves(ctx.principal, [(g.code, zone["station_code"], station["code"])
                                             for g in grids] or
@@ -91,11 +94,11 @@ def move_zone(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[st
     return []
 
 
-@operation("redrawGrid")
-def redraw_grid(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    checked = area_arg(args, ctx, grid=args.get("grid"))
-    grid = unit_by_code(conn, "grid", args["grid"], lock=True)
-    give_to = args.get("giveTo")
+@operation("redrawGrid", RedrawGrid)
+def redraw_grid(conn: Connection, ctx: OpContext, cmd: RedrawGrid) -> list[str]:
+    checked = area_arg(cmd, ctx, grid=cmd.grid)
+    grid = unit_by_code(conn, "grid", cmd.grid, lock=True)
+    give_to = cmd.give_to
     if give_to is not None:
         unit_by_code(conn, "grid", give_to)
     old = grid_geoms(conn, ids=[grid["id"]])[grid["code"]][1]
@@ -125,13 +128,13 @@ def next_grid_codes(conn: Connection, community_code: str, n: int) -> list[str]:
     return [f"{community_code}{i:03d}" for i in range(start, start + n)]
 
 
-@operation("splitGrid")
-def split_grid(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
+@operation("splitGrid", SplitGrid)
+def split_grid(conn: Connection, ctx: OpContext, cmd: SplitGrid) -> list[str]:
     try:
-        line = parse_line(args.get("line"), crs=crs_arg(args), max_vertices=ctx.settings.edit_max_vertices)
+        line = parse_line(cmd.line, crs=cmd.crs_value, max_vertices=ctx.settings.edit_max_vertices)
     except GeometryProblem as exc:
-        raise problem(exc, grid=args.get("grid")) from None
-    grid = unit_by_code(conn, "grid", args["grid"], lock=True)
+        raise problem(exc, grid=cmd.grid) from None
+    grid = unit_by_code(conn, "grid", cmd.grid, lock=True)
     require_scope_for_moves(ctx.principal, [(grid["code"], grid["station_code"], None)])
     old = grid_geoms(conn, ids=[grid["id"]])[grid["code"]][1]
     try:
@@ -140,7 +143,7 @@ def split_grid(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[s
         raise problem(exc, grid=grid["code"]) from None
     community = conn.exec_driver_sql("SELECT code FROM community WHERE id = %(c)s",
                                      {"c": grid["community_id"]}).scalar_one()
-    new_codes = args.get("newCodes") or next_grid_codes(conn, community, len(pieces) - 1)
+    new_codes = cmd.new_codes or next_grid_codes(conn, community, len(pieces) - 1)
     if len(new_codes) != len(pieces) - 1:
         raise InvalidInput(f"the line cuts {len(pieces)} pieces: give {len(pieces) - 1} new codes")
     write_grid_geom(conn, grid["id"], pieces[0])
@@ -153,11 +156,9 @@ def split_grid(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[s
     return []
 
 
-@operation("mergeGrids")
-def merge_grids(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    codes = _codes(args, "grids", limit=ctx.settings.edit_max_grids)
-    if len(codes) < 2:
-        raise InvalidInput("merge needs at least two grids")
+@operation("mergeGrids", MergeGrids)
+def merge_grids(conn: Connection, ctx: OpContext, cmd: MergeGrids) -> list[str]:
+    codes = _codes(cmd.grids, "grids", limit=ctx.settings.edit_max_grids)
     grids = units_by_code(conn, "grid", codes, lock=True)
     require_scope_for_moves(ctx.principal, [(g["code"], g["station_code"], None) for g in grids])
     if len({g["community_id"] for g in grids}) > 1:

@@ -35,22 +35,29 @@ from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import EditOutcome, execute, map_db_error
+from jurisgrid.editing.overlay import (
+    DERIVED,
+    apply_overlay,
+    require_plan_access,
+)
+from jurisgrid.editing.overlay import (
+    columns as _columns,
+)
+from jurisgrid.editing.overlay import (
+    geometry_columns as _geometry_columns,
+)
 from jurisgrid.editing.revisions import Impact, close_revision, current_revision, open_revision
 from jurisgrid.errors import Forbidden, InvalidInput, NotFound
 from jurisgrid.models import plans as store
 from jurisgrid.models.plan_tables import PLANNED
-from jurisgrid.models.tables import metadata
 
-__all__ = ["PlanEditOutcome", "apply_overlay", "branch_as_of", "edit_plan", "require_plan_access",
-           "simulate", "write_assignment"]
+__all__ = ["PlanEditOutcome", "branch_as_of", "create", "edit_plan", "rebase_plan", "simulate",
+           "store_rows", "write_assignment"]
 
-# parents before children (inserts, updates); children before parents (deletes)
-ORDER = ("community", "station", "zone", "grid", "person", "assignment")
-# derived from the grids (models/derived.py): recomputed, never written from a plan
-DERIVED = {"zone": ("geom",), "station": ("geom",)}
 # operations a plan cannot hold: they write rows without history, or undo live revisions
 NOT_PLANNABLE = ("revert", "createAddressPoint", "updateAddressPoint", "retireAddressPoint",
                  "createIncident", "updateIncident", "retireIncident", "importGrids")
+
 
 
 @dataclass
@@ -61,37 +68,6 @@ class PlanEditOutcome:
     repairs: list[str] = field(default_factory=list)
     overlay: dict[str, int] = field(default_factory=dict)   # rows the plan overrides, per table
     changed_area: dict[str, Any] | None = None
-
-
-def _geometry_columns(table: str) -> set[str]:
-    from geoalchemy2 import Geometry
-
-    return {c.name for c in metadata.tables[table].columns if isinstance(c.type, Geometry)}
-
-
-def _columns(table: str) -> list[str]:
-    return [c.name for c in metadata.tables[table].columns]
-
-
-def apply_overlay(conn: Connection, plan_id: int) -> None:
-    """Write plan ``plan_id``'s overlay over the live tables, in the caller's open revision: its
-    rows inserted or updated where they differ (derived outlines left for ``close_revision``),
-    its deleted rows deleted. A row equal to the live one is not written, so it does not count
-    as changed (optimistic locking at publish)."""
-    p = {"p": plan_id}
-    for t in ORDER:
-        cols = _columns(t)
-        own = [c for c in cols if c != "id" and c not in DERIVED.get(t, ())]
-        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in own)
-        differ = (f"({', '.join(f'{t}.{c}' for c in own)}) IS DISTINCT FROM "
-                  f"({', '.join(f'EXCLUDED.{c}' for c in own)})")
-        conn.exec_driver_sql(
-            f"INSERT INTO {t} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM plan_{t} "
-            f"WHERE plan_id = %(p)s AND NOT deleted ORDER BY id "
-            f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE {differ}", p)
-    for t in reversed(ORDER):
-        conn.exec_driver_sql(f"DELETE FROM {t} WHERE id IN (SELECT id FROM plan_{t} "
-                             "WHERE plan_id = %(p)s AND deleted)", p)
 
 
 def _select_list(table: str) -> str:
@@ -134,7 +110,7 @@ def _capture(conn: Connection, before: int) -> tuple[dict[str, list[dict[str, An
     return out, reshapes
 
 
-def _store(conn: Connection, plan_id: int, rows: dict[str, list[dict[str, Any]]],
+def store_rows(conn: Connection, plan_id: int, rows: dict[str, list[dict[str, Any]]],
            reshapes: bool) -> dict[str, int]:
     """Replace the plan's overlay with ``rows``."""
     counts = {}
@@ -200,18 +176,6 @@ def _check_scope(conn: Connection, plan: dict[str, Any], before: int) -> None:
                            details=[{"kind": "unit", "code": c, "scope": where} for c in bad[:50]])
 
 
-def require_plan_access(principal: Principal, plan: dict[str, Any], *, write: bool) -> None:
-    """Who may see and change a plan: anyone who reads may see a plan (a station-scoped token
-    only its own station's plans); planners and admins change them."""
-    if write:
-        require_role(principal, Role.PLANNER)
-    scope = principal.station_code
-    if scope is not None and not (plan["scope_kind"] == "station" and plan["scope_code"] == scope):
-        raise Forbidden(f"{principal.actor} may only see and plan station {scope}; plan "
-                        f"{plan['id']} covers {plan['scope_kind']} {plan['scope_code'] or ''}".rstrip(),
-                        details=[{"actor": principal.actor, "station": scope, "plan": plan["id"]}])
-
-
 def simulate(conn: Connection, plan: dict[str, Any], fn: Callable[[Connection], Any], *,
              principal: Principal) -> tuple[Any, dict[str, list[dict[str, Any]]], bool]:
     """Run ``fn(conn)`` on the plan's state in a savepoint that is rolled back; returns what
@@ -243,7 +207,7 @@ def _edit(conn: Connection, plan_id: int, op_name: str, args: dict[str, Any],
     res = PlanEditOutcome(plan_id, None, out.impact, out.repairs,
                           {t: len(v) for t, v in rows.items()}, out.changed_area)
     if not dry_run:
-        res.overlay = _store(conn, plan_id, rows, reshapes)
+        res.overlay = store_rows(conn, plan_id, rows, reshapes)
         summary = {"grids": out.impact.grids, "zones": out.impact.zones,
                    "stations": out.impact.stations, "population": out.impact.population,
                    "households": out.impact.households, "incidents": out.impact.incidents,
@@ -371,4 +335,63 @@ def branch_as_of(conn: Connection, plan_id: int, at: datetime, *, principal: Pri
         close_revision(conn, rid)
 
     _, rows, reshapes = simulate(conn, plan, run, principal=principal)
-    return _store(conn, plan_id, rows, reshapes)
+    return store_rows(conn, plan_id, rows, reshapes)
+
+
+def create(conn: Connection, *, name: str, description: str | None, scope: store.Scope,
+           principal: Principal, as_of: datetime | None = None,
+           from_plan: int | None = None) -> int:
+    """A new plan (planners and admins; a station-scoped one only for its own station): empty
+    (the live data), filled with the assignments in force ``as_of`` an instant, or a copy of
+    plan ``from_plan``."""
+    require_role(principal, Role.PLANNER)
+    if principal.station_code is not None and (scope.kind, scope.code) != ("station",
+                                                                           principal.station_code):
+        raise Forbidden(f"{principal.actor} may only plan station {principal.station_code}",
+                        details=[{"actor": principal.actor, "station": principal.station_code}])
+    if as_of is not None and from_plan is not None:
+        raise InvalidInput("a plan starts from live data, an instant (asOf) or a plan — not both")
+    if from_plan is not None:
+        require_plan_access(principal, store.get_plan(conn, from_plan), write=False)
+        return store.copy_plan(conn, from_plan, name=name, description=description,
+                               actor=principal.actor, scope=scope)
+    pid = store.create_plan(conn, name=name, description=description, scope=scope,
+                            actor=principal.actor, base_revision=current_revision(conn),
+                            base_kind="live" if as_of is None else "asOf", base_at=as_of)
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            raise InvalidInput("asOf needs a time zone (e.g. 2026-12-01T00:00:00+08:00)")
+        branch_as_of(conn, pid, as_of, principal=principal)
+    return pid
+
+
+def rebase_plan(conn: Connection, plan_id: int, *, principal: Principal) -> dict[str, int]:
+    """Bring a draft up to date with the live data (in the caller's transaction): for each row
+    the plan changes, the columns it changed keep its values and the others take today's live
+    values (a three-way merge against the version at its base revision); then the derived
+    outlines are recomputed on today's state, the invariants checked, and the base revision
+    becomes the newest. Returns the overlay counts."""
+    plan = store.get_plan(conn, plan_id, lock=True)
+    require_plan_access(principal, plan, write=True)
+    if plan["status"] != "draft":
+        raise InvalidInput(f"plan {plan_id} is {plan['status']}: only a draft can be rebased")
+    base = plan["base_revision"]
+    for t in PLANNED:
+        cols = [c for c in _columns(t) if c != "id" and c not in DERIVED.get(t, ())]
+        sets = ", ".join(f"{c} = CASE WHEN o.{c} IS NOT DISTINCT FROM b.{c} THEN l.{c} "
+                         f"ELSE o.{c} END" for c in cols)
+        conn.exec_driver_sql(
+            f"UPDATE plan_{t} o SET {sets} FROM {t} l, {t}_history b "
+            "WHERE o.plan_id = %(p)s AND NOT o.deleted AND l.id = o.id AND b.id = o.id "
+            "AND b.rev_from <= %(b)s AND (b.rev_to IS NULL OR b.rev_to > %(b)s)",
+            {"p": plan_id, "b": base})
+    _, rows, reshapes = simulate(conn, plan, lambda c: None, principal=principal)
+    counts = store_rows(conn, plan_id, rows, reshapes)
+    conn.exec_driver_sql("UPDATE plan SET base_revision = %(r)s, updated_at = clock_timestamp() "
+                         "WHERE id = %(p)s", {"r": current_revision(conn), "p": plan_id})
+    store.record_edit(conn, plan_id, "rebasePlan", {"from": base}, actor=principal.actor,
+                      role=principal.role.value, reason=None,
+                      summary={"baseRevision": current_revision(conn), "rows": counts})
+    return counts
+
+

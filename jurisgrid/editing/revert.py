@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_scope_for_moves
+from jurisgrid.editing.commands import Revert
 from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.editing.scope import require_scope_for_units
-from jurisgrid.errors import Conflict, InvalidInput, NotFound
+from jurisgrid.errors import Conflict, NotFound
 from jurisgrid.models.history_tables import HISTORISED
 
 DERIVED = {"zone": ("geom",), "station": ("geom",)}
@@ -47,11 +48,9 @@ def _conflicts(conn: Connection, table: str, rid: int, cols: list[str]) -> list[
         f"WHERE a.rev_from = %(r)s AND a.id = b.id)", {"r": rid}).all())
 
 
-@operation("revert", tracked=False)
-def revert(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    target = args.get("revision")
-    if not isinstance(target, int) or target <= 0:
-        raise InvalidInput("revision must be the id of a committed edit (> 0)")
+@operation("revert", Revert, tracked=False)
+def revert(conn: Connection, ctx: OpContext, cmd: Revert) -> list[str]:
+    target = cmd.revision
     row = conn.exec_driver_sql("SELECT id, reverted_by, summary FROM revision WHERE id = %(r)s "
                                "FOR UPDATE", {"r": target}).one_or_none()
     if row is None:

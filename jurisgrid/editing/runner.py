@@ -14,8 +14,9 @@ from sqlalchemy.exc import DBAPIError
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal
 from jurisgrid.config import EditSettings
+from jurisgrid.editing.commands import Command
 from jurisgrid.editing.execute import EditOutcome, RevisionInfo, execute, map_db_error
-from jurisgrid.editing.registry import OPS
+from jurisgrid.editing.registry import get
 from jurisgrid.editing.schedule import apply_due, schedule
 from jurisgrid.editing.staffing import breaches, staffing_warnings, stations_touched
 from jurisgrid.errors import InvalidInput
@@ -26,16 +27,19 @@ __all__ = ["EditOutcome", "RevisionInfo", "execute", "map_db_error", "run_edit"]
 PAST_SLACK = timedelta(minutes=5)
 
 
-def run_edit(engine: Engine, op: str, args: dict[str, Any], *, principal: Principal,
+def run_edit(engine: Engine, op: str, args: dict[str, Any] | Command, *, principal: Principal,
              settings: EditSettings, reason: str | None = None,
              effective_from: datetime | None = None, expected_revision: int | None = None,
              dry_run: bool = False) -> EditOutcome:
     """One edit, in its own transaction. Raises domain errors; nothing is written on error or
     on a dry run. A future ``effective_from`` stores the edit (after a dry run of it against the
-    current state) and returns its schedule id; it is applied at that instant."""
-    if op not in OPS:
-        raise InvalidInput(f"unknown operation {op!r}")
-    require_role(principal, OPS[op].role)
+    current state) and returns its schedule id; it is applied at that instant.
+
+    ``args``: the operation's command (editing/commands.py), or its plain-JSON form, parsed
+    here — every writer (GraphQL, ``jurisgrid edit``, import) comes through this one path."""
+    spec = get(op)
+    require_role(principal, spec.role)
+    cmd = spec.parse(args)
     now = datetime.now(UTC)
     if effective_from is not None:
         if effective_from.tzinfo is None:
@@ -47,11 +51,13 @@ def run_edit(engine: Engine, op: str, args: dict[str, Any], *, principal: Princi
             effective_from = None
     apply_due(engine, settings=settings)
     future = effective_from is not None
+    if future and not spec.schedulable:
+        raise InvalidInput(f"{op} cannot be scheduled for a future effectiveFrom")
     with engine.connect() as conn:
         trans = conn.begin()
         try:
             savepoint = conn.begin_nested() if dry_run else None
-            out = execute(conn, op, args, principal=principal, settings=settings, reason=reason,
+            out = execute(conn, op, cmd, principal=principal, settings=settings, reason=reason,
                           effective_from=None, expected_revision=expected_revision)
             if savepoint is not None:  # what committing would do to the staffing norms
                 assert out.revision is not None
@@ -73,7 +79,7 @@ def run_edit(engine: Engine, op: str, args: dict[str, Any], *, principal: Princi
     if future and not dry_run:
         assert effective_from is not None
         assert out.base_revision is not None
-        out.scheduled_id = schedule(engine, op, args, principal=principal, reason=reason,
+        out.scheduled_id = schedule(engine, op, cmd.as_args(), principal=principal, reason=reason,
                                     effective_from=effective_from, base_revision=out.base_revision)
     return out
 

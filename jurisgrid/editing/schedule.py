@@ -52,9 +52,9 @@ from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import Baseline, execute, map_db_error
-from jurisgrid.editing.registry import OPS
+from jurisgrid.editing.registry import get
 from jurisgrid.editing.revisions import CHANNEL, NOTIFY_MAX_CODES
-from jurisgrid.errors import Conflict, Forbidden, InvalidInput, JurisgridError, NotFound
+from jurisgrid.errors import Conflict, Forbidden, JurisgridError, NotFound
 from jurisgrid.models.history import SCHEDULED_COLUMNS
 from jurisgrid.models.scheduled import PENDING
 
@@ -129,9 +129,7 @@ def _take_effect(conn: Connection, row: Any, settings: EditSettings) -> int:
         raise Forbidden(f"the token of {row.actor} was revoked: its scheduled edits do not take "
                         "effect", details=[{"actor": row.actor, "token": row.token_id,
                                             "reason": "token revoked"}])
-    if row.operation not in OPS:
-        raise InvalidInput(f"unknown operation {row.operation!r}")
-    require_role(principal, OPS[row.operation].role)
+    require_role(principal, get(row.operation).role)
     baseline = (Baseline(int(row.base_revision), _known(conn, row))
                 if row.base_revision is not None else None)
     out = execute(conn, row.operation, row.args, principal=principal, settings=settings,

@@ -9,7 +9,6 @@ that a revert can restore them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import shapely
@@ -17,15 +16,32 @@ from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_station_scope
 from jurisgrid.auth.principal import Role
+from jurisgrid.editing.commands import (
+    ByCode,
+    ById,
+    Command,
+    CreateAddressPoint,
+    CreateAssignment,
+    CreateCommunity,
+    CreateIncident,
+    CreateStation,
+    CreateZone,
+    UpdateAddressPoint,
+    UpdateAssignment,
+    UpdateCommunity,
+    UpdateIncident,
+    UpdateStation,
+    UpdateZone,
+    WithPoint,
+)
 from jurisgrid.editing.grids import area_arg
 from jurisgrid.editing.lookup import unit_by_code
-from jurisgrid.editing.registry import OpContext, OpFn, operation
+from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.editing.scope import (
     community_stations,
     require_county_wide,
     require_whole_community,
 )
-from jurisgrid.editing.validation import point_arg
 from jurisgrid.errors import InvalidInput, NotFound
 
 POINT_FIELDS = {
@@ -34,24 +50,26 @@ POINT_FIELDS = {
 }
 
 
-def _point(args: dict[str, Any]) -> str | None:
+def _point(cmd: WithPoint) -> str | None:
     """The point as hex WKB (WGS 84); editing/validation.py has checked it lies in the county."""
-    pt = point_arg(args)
+    pt = cmd.point()
     return None if pt is None else shapely.to_wkb(shapely.Point(*pt), hex=True)
 
 
-def _set_clause(args: dict[str, Any], allowed: dict[str, str]) -> tuple[str, dict[str, Any]]:
+def _set_clause(cmd: Command, allowed: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """``allowed``: attribute of the command → column; the attributes given (not None)."""
     sets, params = [], {}
-    for arg, col in allowed.items():
-        if args.get(arg) is not None:
+    for attr, col in allowed.items():
+        value = getattr(cmd, attr)
+        if value is not None:
             sets.append(f"{col} = %({col})s")
-            params[col] = args[arg]
+            params[col] = value
     return ", ".join(sets), params
 
 
-def _update(conn: Connection, table: str, code: str, args: dict[str, Any], allowed: dict[str, str],
+def _update(conn: Connection, table: str, code: str, cmd: Command, allowed: dict[str, str],
             extra_sets: list[str] | None = None, extra: dict[str, Any] | None = None) -> None:
-    sets, params = _set_clause(args, allowed)
+    sets, params = _set_clause(cmd, allowed)
     all_sets = [s for s in [sets, *(extra_sets or [])] if s]
     if not all_sets:
         raise InvalidInput("nothing to update: give at least one field")
@@ -65,39 +83,39 @@ def _refuse_if(conn: Connection, sql: str, params: dict[str, Any], message: str)
 
 
 # -- stations ----------------------------------------------------------------------------------
-@operation("createStation", Role.ADMIN)
-def create_station(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
+@operation("createStation", CreateStation, Role.ADMIN)
+def create_station(conn: Connection, ctx: OpContext, cmd: CreateStation) -> list[str]:
     sector = conn.exec_driver_sql("SELECT id FROM sector WHERE code = %(c)s",
-                                  {"c": args.get("sector")}).scalar_one_or_none()
+                                  {"c": cmd.sector}).scalar_one_or_none()
     if sector is None:
-        raise NotFound(f"unknown sector code {args.get('sector')}")
+        raise NotFound(f"unknown sector code {cmd.sector}")
     require_county_wide(ctx.principal, "a new station")
-    seat = _point(args)
+    seat = _point(cmd)
     if seat is None:
         raise InvalidInput("a station needs its seat (lon, lat)")
     conn.exec_driver_sql(
         "INSERT INTO station (code, name, kind, sector_id, address, phone, seat) VALUES "
         "(%(c)s, %(n)s, %(k)s, %(s)s, %(a)s, %(p)s, ST_SetSRID(ST_GeomFromWKB(decode(%(w)s, 'hex')), 4326))",
-        {"c": args["code"], "n": args["name"], "k": args.get("kind") or "rural", "s": sector,
-         "a": args.get("address"), "p": args.get("phone"), "w": seat})
+        {"c": cmd.code, "n": cmd.name, "k": cmd.kind or "rural", "s": sector,
+         "a": cmd.address, "p": cmd.phone, "w": seat})
     return []
 
 
-@operation("updateStation")
-def update_station(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    st = unit_by_code(conn, "station", args["code"], lock=True)
+@operation("updateStation", UpdateStation)
+def update_station(conn: Connection, ctx: OpContext, cmd: UpdateStation) -> list[str]:
+    st = unit_by_code(conn, "station", cmd.code, lock=True)
     require_station_scope(ctx.principal, [st["code"]])
-    seat = _point(args)
-    _update(conn, "station", st["code"], args,
+    seat = _point(cmd)
+    _update(conn, "station", st["code"], cmd,
             {"name": "name", "kind": "kind", "address": "address", "phone": "phone"},
             ["seat = ST_SetSRID(ST_GeomFromWKB(decode(%(seat)s, 'hex')), 4326)"] if seat else None,
             {"seat": seat})
     return []
 
 
-@operation("retireStation", Role.ADMIN)
-def retire_station(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    st = unit_by_code(conn, "station", args["code"], lock=True)
+@operation("retireStation", ByCode, Role.ADMIN)
+def retire_station(conn: Connection, ctx: OpContext, cmd: ByCode) -> list[str]:
+    st = unit_by_code(conn, "station", cmd.code, lock=True)
     require_station_scope(ctx.principal, [st["code"]])
     _refuse_if(conn, "SELECT EXISTS (SELECT 1 FROM zone WHERE station_id = %(s)s)", {"s": st["id"]},
                f"station {st['code']} still has zones: move them first (moveZone)")
@@ -110,29 +128,29 @@ def retire_station(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> li
 
 
 # -- zones ---------------------------------------------------------------------------------------
-@operation("createZone")
-def create_zone(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    st = unit_by_code(conn, "station", args["station"])
+@operation("createZone", CreateZone)
+def create_zone(conn: Connection, ctx: OpContext, cmd: CreateZone) -> list[str]:
+    st = unit_by_code(conn, "station", cmd.station)
     require_station_scope(ctx.principal, [st["code"]])
     conn.exec_driver_sql(
         "INSERT INTO zone (code, name, kind, has_office, station_id) VALUES (%(c)s, %(n)s, %(k)s, "
         "%(o)s, %(s)s)",
-        {"c": args["code"], "n": args["name"], "k": args.get("kind") or "rural",
-         "o": bool(args.get("hasOffice")), "s": st["id"]})
+        {"c": cmd.code, "n": cmd.name, "k": cmd.kind or "rural", "o": cmd.has_office,
+         "s": st["id"]})
     return []
 
 
-@operation("updateZone")
-def update_zone(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    z = unit_by_code(conn, "zone", args["code"], lock=True)
+@operation("updateZone", UpdateZone)
+def update_zone(conn: Connection, ctx: OpContext, cmd: UpdateZone) -> list[str]:
+    z = unit_by_code(conn, "zone", cmd.code, lock=True)
     require_station_scope(ctx.principal, [z["station_code"]])
-    _update(conn, "zone", z["code"], args, {"name": "name", "kind": "kind", "hasOffice": "has_office"})
+    _update(conn, "zone", z["code"], cmd, {"name": "name", "kind": "kind", "has_office": "has_office"})
     return []
 
 
-@operation("retireZone")
-def retire_zone(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    z = unit_by_code(conn, "zone", args["code"], lock=True)
+@operation("retireZone", ByCode)
+def retire_zone(conn: Connection, ctx: OpContext, cmd: ByCode) -> list[str]:
+    z = unit_by_code(conn, "zone", cmd.code, lock=True)
     require_station_scope(ctx.principal, [z["station_code"]])
     _refuse_if(conn, "SELECT EXISTS (SELECT 1 FROM grid WHERE zone_id = %(z)s)", {"z": z["id"]},
                f"zone {z['code']} still has grids: reassign them first")
@@ -142,33 +160,33 @@ def retire_zone(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[
 
 
 # -- communities -------------------------------------------------------------------------------
-@operation("createCommunity", Role.ADMIN)
-def create_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
+@operation("createCommunity", CreateCommunity, Role.ADMIN)
+def create_community(conn: Connection, ctx: OpContext, cmd: CreateCommunity) -> list[str]:
     tw = conn.exec_driver_sql("SELECT id FROM township WHERE code = %(c)s",
-                              {"c": args.get("township")}).scalar_one_or_none()
+                              {"c": cmd.township}).scalar_one_or_none()
     if tw is None:
-        raise NotFound(f"unknown township code {args.get('township')}")
+        raise NotFound(f"unknown township code {cmd.township}")
     require_county_wide(ctx.principal, "a new community")
-    checked = area_arg(args, ctx, community=args.get("code"))
+    checked = area_arg(cmd, ctx, community=cmd.code)
     conn.exec_driver_sql(
         "INSERT INTO community (code, name, kind, township_id, geom) VALUES "
         "(%(c)s, %(n)s, %(k)s, %(t)s, ST_Multi(ST_GeomFromWKB(%(w)s, 4326)))",
-        {"c": args["code"], "n": args["name"], "k": args.get("kind") or "village", "t": tw,
+        {"c": cmd.code, "n": cmd.name, "k": cmd.kind or "village", "t": tw,
          "w": shapely.to_wkb(checked.geom)})
     return checked.repairs
 
 
-@operation("updateCommunity")
-def update_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    c = unit_by_code(conn, "community", args["code"], lock=True)
+@operation("updateCommunity", UpdateCommunity)
+def update_community(conn: Connection, ctx: OpContext, cmd: UpdateCommunity) -> list[str]:
+    c = unit_by_code(conn, "community", cmd.code, lock=True)
     require_whole_community(ctx.principal, conn, c)
-    _update(conn, "community", c["code"], args, {"name": "name", "kind": "kind"})
+    _update(conn, "community", c["code"], cmd, {"name": "name", "kind": "kind"})
     return []
 
 
-@operation("retireCommunity", Role.ADMIN)
-def retire_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    c = unit_by_code(conn, "community", args["code"], lock=True)
+@operation("retireCommunity", ByCode, Role.ADMIN)
+def retire_community(conn: Connection, ctx: OpContext, cmd: ByCode) -> list[str]:
+    c = unit_by_code(conn, "community", cmd.code, lock=True)
     require_whole_community(ctx.principal, conn, c)
     _refuse_if(conn, "SELECT EXISTS (SELECT 1 FROM grid WHERE community_id = %(c)s)", {"c": c["id"]},
                f"community {c['code']} still has grids")
@@ -179,13 +197,15 @@ def retire_community(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> 
 
 
 # -- assignments -------------------------------------------------------------------------------
-def _assignment_refs(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> dict[str, Any]:
+def _assignment_refs(conn: Connection, ctx: OpContext,
+                     cmd: CreateAssignment | UpdateAssignment) -> dict[str, Any]:
     """Ids of the zone / community / grid an assignment names; a scoped principal may name
     only a zone or grid of its station, and a community with grids in it."""
     out: dict[str, Any] = {}
-    for arg, table in (("zone", "zone"), ("community", "community"), ("grid", "grid")):
-        if args.get(arg):
-            unit = unit_by_code(conn, table, args[arg])
+    for table in ("zone", "community", "grid"):
+        code = getattr(cmd, table)
+        if code:
+            unit = unit_by_code(conn, table, code)
             out[f"{table}_id"] = unit["id"]
             if ctx.principal.station_code is not None:
                 stations = ([unit["station_code"]] if table != "community"
@@ -194,22 +214,22 @@ def _assignment_refs(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> 
     return out
 
 
-@operation("createAssignment")
-def create_assignment(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
+@operation("createAssignment", CreateAssignment)
+def create_assignment(conn: Connection, ctx: OpContext, cmd: CreateAssignment) -> list[str]:
     person = conn.exec_driver_sql("SELECT id FROM person WHERE code = %(c)s",
-                                  {"c": args.get("person")}).scalar_one_or_none()
+                                  {"c": cmd.person}).scalar_one_or_none()
     if person is None:
-        raise NotFound(f"unknown person code {args.get('person')}")
-    st = unit_by_code(conn, "station", args["station"])
+        raise NotFound(f"unknown person code {cmd.person}")
+    st = unit_by_code(conn, "station", cmd.station)
     require_station_scope(ctx.principal, [st["code"]])
-    refs = _assignment_refs(conn, ctx, args)
+    refs = _assignment_refs(conn, ctx, cmd)
     conn.exec_driver_sql(
         "INSERT INTO assignment (person_id, role, station_id, zone_id, community_id, grid_id, valid_from) "
         "VALUES (%(p)s, %(r)s, %(s)s, %(zone_id)s, %(community_id)s, %(grid_id)s, "
         "coalesce(%(vf)s, current_setting('jurisgrid.effective')::timestamptz))",
-        {"p": person, "r": args["role"], "s": st["id"], "zone_id": refs.get("zone_id"),
+        {"p": person, "r": cmd.role, "s": st["id"], "zone_id": refs.get("zone_id"),
          "community_id": refs.get("community_id"), "grid_id": refs.get("grid_id"),
-         "vf": args.get("validFrom")})
+         "vf": cmd.valid_from})
     return []
 
 
@@ -223,23 +243,23 @@ def _assignment(conn: Connection, ctx: OpContext, aid: Any) -> dict[str, Any]:
     return dict(row)
 
 
-@operation("updateAssignment")
-def update_assignment(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    a = _assignment(conn, ctx, args.get("id"))
-    refs = _assignment_refs(conn, ctx, args)
+@operation("updateAssignment", UpdateAssignment)
+def update_assignment(conn: Connection, ctx: OpContext, cmd: UpdateAssignment) -> list[str]:
+    a = _assignment(conn, ctx, cmd.id)
+    refs = _assignment_refs(conn, ctx, cmd)
     sets = [f"{k} = %({k})s" for k in refs]
-    if args.get("role"):
+    if cmd.role:
         sets.append("role = %(role)s")
     if not sets:
         raise InvalidInput("nothing to update: give role, zone, community or grid")
     conn.exec_driver_sql(f"UPDATE assignment SET {', '.join(sets)} WHERE id = %(i)s",
-                         {**refs, "role": args.get("role"), "i": a["id"]})
+                         {**refs, "role": cmd.role, "i": a["id"]})
     return []
 
 
-@operation("retireAssignment")
-def retire_assignment(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-    a = _assignment(conn, ctx, args.get("id"))
+@operation("retireAssignment", ById)
+def retire_assignment(conn: Connection, ctx: OpContext, cmd: ById) -> list[str]:
+    a = _assignment(conn, ctx, cmd.id)
     conn.exec_driver_sql("UPDATE assignment SET valid_to = greatest(valid_from + interval '1 second', "
                          "current_setting('jurisgrid.effective')::timestamptz) "
                          "WHERE id = %(i)s AND valid_to IS NULL", {"i": a["id"]})
@@ -278,60 +298,73 @@ def _point_scope(conn: Connection, ctx: OpContext, table: str, code: str) -> Non
     require_station_scope(ctx.principal, [st] if st else [])
 
 
-def _create_point(conn: Connection, ctx: OpContext, table: str, args: dict[str, Any]) -> None:
-    wkb = _point(args)
+# the point operations: the command's attributes (snake_case) are the table's columns
+_POINTS: dict[str, tuple[type[Command], type[Command], str]] = {
+    "address_point": (CreateAddressPoint, UpdateAddressPoint, "AddressPoint"),
+    "incident": (CreateIncident, UpdateIncident, "Incident"),
+}
+
+
+def _columns(cmd: Command, table: str) -> dict[str, Any]:
+    return {c: getattr(cmd, c) for c in POINT_FIELDS[table]}
+
+
+def _create_point(conn: Connection, ctx: OpContext, table: str,
+                  cmd: CreateAddressPoint | CreateIncident) -> None:
+    wkb = _point(cmd)
     if wkb is None:
         raise InvalidInput("a point needs lon and lat")
-    cols = [c for c in POINT_FIELDS[table]]
-    missing = [c for c in cols if args.get(_camel(c)) is None]
-    if missing:
-        raise InvalidInput(f"missing field(s): {', '.join(_camel(c) for c in missing)}")
+    cols = list(POINT_FIELDS[table])
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(cols)}, geom) VALUES "
         f"({', '.join(f'%({c})s' for c in cols)}, ST_SetSRID(ST_GeomFromWKB(decode(%(w)s, 'hex')), 4326))",
-        {**{c: args[_camel(c)] for c in cols}, "w": wkb})
-    _point_scope(conn, ctx, table, args["code"])
-    _note(conn, table, args["code"], None)
+        {**_columns(cmd, table), "w": wkb})
+    _point_scope(conn, ctx, table, cmd.code)
+    _note(conn, table, cmd.code, None)
 
 
-def _update_point(conn: Connection, ctx: OpContext, table: str, args: dict[str, Any]) -> None:
-    before = _snapshot(conn, table, args["code"])
+def _update_point(conn: Connection, ctx: OpContext, table: str,
+                  cmd: UpdateAddressPoint | UpdateIncident) -> None:
+    before = _snapshot(conn, table, cmd.code)
     if before is None:
-        raise NotFound(f"unknown {table.replace('_', ' ')} code {args['code']}")
-    _point_scope(conn, ctx, table, args["code"])
-    wkb = _point(args)
-    _update(conn, table, args["code"], args,
-            {_camel(c): c for c in POINT_FIELDS[table] if c != "code"},
+        raise NotFound(f"unknown {table.replace('_', ' ')} code {cmd.code}")
+    _point_scope(conn, ctx, table, cmd.code)
+    wkb = _point(cmd)
+    _update(conn, table, cmd.code, cmd, {c: c for c in POINT_FIELDS[table] if c != "code"},
             ["geom = ST_SetSRID(ST_GeomFromWKB(decode(%(w)s, 'hex')), 4326)"] if wkb else None, {"w": wkb})
-    _point_scope(conn, ctx, table, args["code"])
-    _note(conn, table, args["code"], before)
+    _point_scope(conn, ctx, table, cmd.code)
+    _note(conn, table, cmd.code, before)
 
 
-def _retire_point(conn: Connection, ctx: OpContext, table: str, args: dict[str, Any]) -> None:
-    before = _snapshot(conn, table, args["code"])
+def _retire_point(conn: Connection, ctx: OpContext, table: str, cmd: ByCode) -> None:
+    before = _snapshot(conn, table, cmd.code)
     if before is None:
-        raise NotFound(f"unknown {table.replace('_', ' ')} code {args['code']}")
-    _point_scope(conn, ctx, table, args["code"])
-    _note(conn, table, args["code"], before)
-    conn.exec_driver_sql(f"DELETE FROM {table} WHERE code = %(c)s", {"c": args["code"]})
+        raise NotFound(f"unknown {table.replace('_', ' ')} code {cmd.code}")
+    _point_scope(conn, ctx, table, cmd.code)
+    _note(conn, table, cmd.code, before)
+    conn.exec_driver_sql(f"DELETE FROM {table} WHERE code = %(c)s", {"c": cmd.code})
 
 
-def _camel(col: str) -> str:
-    head, *rest = col.split("_")
-    return head + "".join(w.title() for w in rest)
+def _register_points(table: str) -> None:
+    """createAddressPoint, updateAddressPoint, retireAddressPoint (and the same for Incident)."""
+    create, update, name = _POINTS[table]
 
-
-def _point_operation(fn: Callable[[Connection, OpContext, str, dict[str, Any]], None],
-                     table: str) -> OpFn:
-    def op(conn: Connection, ctx: OpContext, args: dict[str, Any]) -> list[str]:
-        fn(conn, ctx, table, args)
+    def do_create(conn: Connection, ctx: OpContext, cmd: Any) -> list[str]:
+        _create_point(conn, ctx, table, cmd)
         return []
 
-    return op
+    def do_update(conn: Connection, ctx: OpContext, cmd: Any) -> list[str]:
+        _update_point(conn, ctx, table, cmd)
+        return []
+
+    def do_retire(conn: Connection, ctx: OpContext, cmd: ByCode) -> list[str]:
+        _retire_point(conn, ctx, table, cmd)
+        return []
+
+    operation(f"create{name}", create, tracked=False)(do_create)
+    operation(f"update{name}", update, tracked=False)(do_update)
+    operation(f"retire{name}", ByCode, tracked=False)(do_retire)
 
 
-# createAddressPoint, updateAddressPoint, retireAddressPoint, and the same for Incident
-for _table, _type in (("address_point", "AddressPoint"), ("incident", "Incident")):
-    for _verb, _fn in (("create", _create_point), ("update", _update_point),
-                       ("retire", _retire_point)):
-        operation(f"{_verb}{_type}", tracked=False)(_point_operation(_fn, _table))
+for _table in _POINTS:
+    _register_points(_table)

@@ -31,10 +31,10 @@ from jurisgrid.gql.nodes import (
     Zone,
 )
 from jurisgrid.gql.scalars import Coordinates, GeoJSON
-from jurisgrid.gql.source import loaders, read, source_for
+from jurisgrid.gql.source import loaders, read, source_for, with_plan
 from jurisgrid.models import listing
 from jurisgrid.models.listing import ListFilter
-from jurisgrid.models.source import LIVE
+from jurisgrid.models.source import LIVE, Source
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Power:
 
 
 async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
-                      after: str | None, as_of: datetime | None = None,
+                      after: str | None, as_of: datetime | Source | None = None,
                       power: Power | None = None) -> Connection[Any]:
     """A page of ``table`` under the source ``as_of`` asks for, every filter applied to the
     rows of that source (spatial ones to its geometry, parents by their code there)."""
@@ -90,7 +90,8 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
     )
 
 
-async def _by_code(info: Info, table: str, code: str, as_of: datetime | None = None) -> Any:
+async def _by_code(info: Info, table: str, code: str,
+                   as_of: datetime | Source | None = None) -> Any:
     src = source_for(as_of)
     row = await loaders(info).by_code(table, src).load(code)
     if row is None or not await visible(info, table, src, row):
@@ -114,6 +115,9 @@ AsOf = Annotated[datetime | None, strawberry.argument(
     description="answer as of this instant (history; a future instant sees scheduled edits) — "
                 "relations, geometry and officers nested under the answer too; stats and "
                 "sizing are current only (an error under asOf)")]
+PlanArg = Annotated[strawberry.ID | None, strawberry.argument(
+    description="answer as plan <id> has it (a stored draft: plans), as if it were live — "
+                "relations, geometry and officers nested under the answer too; not with asOf")]
 FILTER_ARG = strawberry.argument(description="typed filter: comparisons on any field, and/or/not, "
                                  "spatial tests (GeoJSON in `crs`); ANDed with the other arguments")
 ORDER_ARG = strawberry.argument(description="sort terms, then by code; default: by code")
@@ -137,20 +141,24 @@ class Query:
         return await _by_code(info, "township", code)
 
     @strawberry.field
-    async def community(self, info: Info, code: str, as_of: AsOf = None) -> Community | None:
-        return await _by_code(info, "community", code, as_of)
+    async def community(self, info: Info, code: str, as_of: AsOf = None,
+                        plan: PlanArg = None) -> Community | None:
+        return await _by_code(info, "community", code, await with_plan(info, as_of, plan))
 
     @strawberry.field
-    async def station(self, info: Info, code: str, as_of: AsOf = None) -> Station | None:
-        return await _by_code(info, "station", code, as_of)
+    async def station(self, info: Info, code: str, as_of: AsOf = None,
+                        plan: PlanArg = None) -> Station | None:
+        return await _by_code(info, "station", code, await with_plan(info, as_of, plan))
 
     @strawberry.field
-    async def zone(self, info: Info, code: str, as_of: AsOf = None) -> Zone | None:
-        return await _by_code(info, "zone", code, as_of)
+    async def zone(self, info: Info, code: str, as_of: AsOf = None,
+                        plan: PlanArg = None) -> Zone | None:
+        return await _by_code(info, "zone", code, await with_plan(info, as_of, plan))
 
     @strawberry.field
-    async def grid(self, info: Info, code: str, as_of: AsOf = None) -> Grid | None:
-        return await _by_code(info, "grid", code, as_of)
+    async def grid(self, info: Info, code: str, as_of: AsOf = None,
+                        plan: PlanArg = None) -> Grid | None:
+        return await _by_code(info, "grid", code, await with_plan(info, as_of, plan))
 
     @strawberry.field
     async def address_point(self, info: Info, code: str) -> AddressPoint | None:
@@ -198,14 +206,15 @@ class Query:
                           code: str | None = None, codes: list[str] | None = None,
                           search: Search = None,
                           township: str | None = None,
-                    as_of: AsOf = None,
+                    as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.CommunityFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.CommunityOrderBy] | None, ORDER_ARG] = None,
                     last: int | None = None, before: str | None = None) -> Connection[Community]:
         parents = {"township_id": ("township", township)} if township else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "community", f, first, after, as_of,
+        return await _connection(info, "community", f, first, after,
+                                 await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
@@ -216,14 +225,15 @@ class Query:
                        code: str | None = None, codes: list[str] | None = None,
                        search: Search = None,
                        sector: str | None = None,
-                    as_of: AsOf = None,
+                    as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.StationFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.StationOrderBy] | None, ORDER_ARG] = None,
                     last: int | None = None, before: str | None = None) -> Connection[Station]:
         parents = {"sector_id": ("sector", sector)} if sector else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "station", f, first, after, as_of,
+        return await _connection(info, "station", f, first, after,
+                                 await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
@@ -233,14 +243,15 @@ class Query:
                     crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                     code: str | None = None, codes: list[str] | None = None,
                     search: Search = None, station: str | None = None,
-                    as_of: AsOf = None,
+                    as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.ZoneFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.ZoneOrderBy] | None, ORDER_ARG] = None,
                     last: int | None = None, before: str | None = None) -> Connection[Zone]:
         parents = {"station_id": ("station", station)} if station else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
-        return await _connection(info, "zone", f, first, after, as_of,
+        return await _connection(info, "zone", f, first, after,
+                                 await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
@@ -252,7 +263,7 @@ class Query:
                     search: Search = None, zone: str | None = None,
                     community: str | None = None,
                     station: str | None = None,
-                    as_of: AsOf = None,
+                    as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.GridFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.GridOrderBy] | None, ORDER_ARG] = None,
                     last: int | None = None, before: str | None = None) -> Connection[Grid]:
@@ -263,7 +274,8 @@ class Query:
             parents["community_id"] = ("community", community)
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents, via_zone_station=station)
-        return await _connection(info, "grid", f, first, after, as_of,
+        return await _connection(info, "grid", f, first, after,
+                                 await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
@@ -318,8 +330,9 @@ class Query:
     @strawberry.field(description="Who is responsible for this point. " + resp.RULE)
     async def responsible_for(self, info: Info, lon: float, lat: float,
                               crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
-                              as_of: AsOf = None) -> resp.Responsibility:
-        return await resp.responsible_for(info, lon, lat, Crs(crs), source_for(as_of))
+                              as_of: AsOf = None, plan: PlanArg = None) -> resp.Responsibility:
+        return await resp.responsible_for(info, lon, lat, Crs(crs),
+                                         source_for(await with_plan(info, as_of, plan)))
 
     @strawberry.field(description="Up to 100,000 points in one request, answered in input order.")
     async def responsible_for_many(self, info: Info, points: Coordinates,

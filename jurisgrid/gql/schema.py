@@ -23,6 +23,7 @@ from jurisgrid.gql.mutations import EditMutation
 from jurisgrid.gql.mutations_units import UnitMutation
 from jurisgrid.gql.permissions import AuthQuery
 from jurisgrid.gql.planning import PlanningQuery
+from jurisgrid.gql.plans import PlanMutation, PlanQuery
 from jurisgrid.gql.query import Query
 from jurisgrid.gql.scalars import SCALAR_MAP
 from jurisgrid.gql.sizing import SizingMutation, SizingQuery
@@ -32,6 +33,8 @@ from jurisgrid.gql.subscriptions import JurisdictionSubscription
 QUERY_PARTS: tuple[type, ...] = (Query, AuthQuery, HistoryQuery, SizingQuery, PlanningQuery)
 MUTATION_PARTS: tuple[type, ...] = (EditMutation, UnitMutation, SizingMutation)
 SUBSCRIPTION_PARTS: tuple[type, ...] = (JurisdictionSubscription,)
+QUERY_PARTS += (PlanQuery,)          # plans (issue 12): gql/plans.py
+MUTATION_PARTS += (PlanMutation,)
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 

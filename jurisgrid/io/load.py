@@ -2,8 +2,9 @@
 
 Address points and incidents are upserted by code (a re-import of the same file changes
 nothing); the membership triggers give every point its grid. Grids are updated by code (name,
-zone, geometry) or added, inside one revision (editing/revisions.py), whose closing checks the
-invariants — a gap, an overlap, a grid outside its community or the county refuses the import.
+zone, geometry) or added by the ``importGrids`` edit operation — through the same registry,
+role check and revision as every other edit (editing/execute.py) — whose closing checks the
+invariants: a gap, an overlap, a grid outside its community or the county refuses the import.
 Everything goes through a temporary table filled with COPY, then one set-based statement.
 """
 
@@ -12,13 +13,21 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
 from sqlalchemy import Connection
 
+from jurisgrid.auth.checks import require_role
+from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import get_settings
+from jurisgrid.editing.commands import ImportGrids
+from jurisgrid.editing.execute import execute
+from jurisgrid.editing.registry import OpContext, operation
+from jurisgrid.editing.registry import get as get_op
+from jurisgrid.editing.scope import require_county_wide
 from jurisgrid.io.kinds import Refs
 from jurisgrid.models.sqlfiles import named_statements
 
@@ -111,31 +120,66 @@ def load_points(conn: Connection, kind: str, records: list[dict[str, Any]], *,
     return LoadResult(inserted=ins, updated=len(flags) - ins, unchanged=len(records) - len(flags))
 
 
+@dataclass
+class _ImportRun:
+    """What the running grid import reports back to :func:`load_grids` (counts, progress)."""
+
+    progress: Callable[[int], None] | None = None
+    updated: list[str] = field(default_factory=list)
+    inserted: list[str] = field(default_factory=list)
+
+
+_RUN: ContextVar[_ImportRun | None] = ContextVar("jurisgrid_import_run", default=None)
+
+
+@operation("importGrids", ImportGrids, Role.ADMIN, schedulable=False)
+def import_grids(conn: Connection, ctx: OpContext, cmd: ImportGrids) -> list[str]:
+    """The grid import as an edit operation: it runs through editing/execute.py like every
+    other edit — the same role check, the same revision, invariant checks and optimistic lock.
+    A county-wide principal only: an import may touch any grid."""
+    require_county_wide(ctx.principal, "a grid import")
+    run = _RUN.get() or _ImportRun()
+    geoms = _with_srid([r.geom for r in cmd.records])
+    conn.exec_driver_sql(SQL["stage_grids"])
+    _copy(conn, "import_grids", ("code", "name", "community", "zone", "geom"),
+          ((r.code, r.name, r.community, r.zone, _ewkb(g))
+           for r, g in zip(cmd.records, geoms, strict=True)), run.progress)
+    run.updated = [c for (c,) in conn.exec_driver_sql(SQL["update_grids"])]
+    run.inserted = [c for (c,) in conn.exec_driver_sql(SQL["insert_grids"])]
+    if not run.updated and not run.inserted:
+        raise NothingChanged
+    return []
+
+
 def load_grids(conn: Connection, records: list[dict[str, Any]], *, actor: str, reason: str | None,
                role: str = "admin", expected_revision: int | None = None,
                progress: Callable[[int], None] | None = None) -> LoadResult:
-    """Update grids by code and add new ones as one revision, in the caller's transaction.
+    """Update grids by code and add new ones as one revision, in the caller's transaction —
+    through the edit operation registry (``importGrids``, editing/registry.py), so the import
+    gets the role check and the same checks as every other edit.
 
     Raises :class:`NothingChanged` when the file matches the database (roll back: no revision),
     ``errors.InvalidGeometry`` when the result would break the invariants, ``errors.Conflict``
-    on a stale ``expected_revision``."""
-    from jurisgrid.editing.revisions import close_revision, open_revision
-
-    rid = open_revision(conn, actor=actor, reason=reason, kind="importGrids", role=role,
-                        expected_revision=expected_revision)
-    geoms = _with_srid([r["geom"] for r in records])
-    conn.exec_driver_sql(SQL["stage_grids"])
-    _copy(conn, "import_grids", ("code", "name", "community", "zone", "geom"),
-          ((r["code"], r["name"], r["community"], r["zone"], _ewkb(g))
-           for r, g in zip(records, geoms, strict=True)), progress)
-    updated = [c for (c,) in conn.exec_driver_sql(SQL["update_grids"])]
-    inserted = [c for (c,) in conn.exec_driver_sql(SQL["insert_grids"])]
-    if not updated and not inserted:
-        raise NothingChanged
-    summary = close_revision(conn, rid)
-    return LoadResult(inserted=len(inserted), updated=len(updated),
-                      unchanged=len(records) - len(updated) - len(inserted), revision=rid,
-                      summary={"grids": summary.impact.grids, "zones": summary.impact.zones,
-                               "stations": summary.impact.stations, "bbox": summary.bbox,
-                               "addressPoints": summary.impact.address_points,
-                               "population": summary.impact.population})
+    when a revision after ``expected_revision`` changed a grid the file changes, and
+    ``errors.Forbidden`` when ``role`` may not import."""
+    principal = Principal(actor=actor, role=Role(role), station_code=None)
+    spec = get_op("importGrids")
+    require_role(principal, spec.role)
+    cmd = spec.parse({"records": [{k: r.get(k) for k in ("code", "name", "community", "zone", "geom")}
+                                  for r in records]})
+    run = _ImportRun(progress=progress)
+    token = _RUN.set(run)
+    try:
+        out = execute(conn, "importGrids", cmd, principal=principal,
+                      settings=get_settings().edit, reason=reason, effective_from=None,
+                      expected_revision=expected_revision)
+    finally:
+        _RUN.reset(token)
+    assert out.revision is not None
+    i = out.impact
+    return LoadResult(inserted=len(run.inserted), updated=len(run.updated),
+                      unchanged=len(records) - len(run.updated) - len(run.inserted),
+                      revision=out.revision.id,
+                      summary={"grids": i.grids, "zones": i.zones, "stations": i.stations,
+                               "bbox": out.bbox, "addressPoints": i.address_points,
+                               "population": i.population, "warnings": i.warnings})

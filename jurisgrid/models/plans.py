@@ -74,9 +74,12 @@ class Scope:
             raise InvalidInput("a county scope has no code; a sector or station scope needs one")
 
 
+# a scheduled plan whose scheduled edit was cancelled (or failed when due) is a draft again
 _COLUMNS = ("id, name, description, scope_kind, scope_code, base_kind, base_at, base_plan, "
-            "base_revision, reshapes, status, scheduled_edit, published_revision, created_by, "
-            "created_at, updated_at")
+            "base_revision, reshapes, CASE WHEN status = 'scheduled' AND EXISTS (SELECT 1 FROM "
+            "scheduled_edit e WHERE e.id = plan.scheduled_edit AND e.cancelled_at IS NOT NULL) "
+            "THEN 'draft' ELSE status END AS status, scheduled_edit, published_revision, "
+            "created_by, created_at, updated_at")
 
 
 def _name(name: str | None) -> str:

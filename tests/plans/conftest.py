@@ -38,3 +38,38 @@ def plan_engine(demo: Any) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def settings() -> EditSettings:
     return EditSettings()
+
+
+@pytest.fixture(scope="session")
+def plan_tokens(plan_engine: Engine) -> dict[str, str]:
+    from sqlalchemy import text
+
+    from jurisgrid.auth.tokens import create_token
+
+    with plan_engine.begin() as conn:
+        first = conn.execute(text("SELECT code FROM station ORDER BY code LIMIT 1")).scalar_one()
+        return {r: create_token(conn, role=r, label=f"t-plans-{r}")
+                for r in ("viewer", "editor", "planner", "admin")} | {
+            "scoped_planner": create_token(conn, role="planner", station_code=first, label="t-sp"),
+            "scoped_station": first}
+
+
+@pytest.fixture(scope="session")
+def pgql(plan_engine: Engine, plan_tokens: dict[str, str]) -> Iterator[Any]:
+    """POST GraphQL to the plans database as ``who`` (a key of ``plan_tokens``)."""
+    from fastapi.testclient import TestClient
+
+    from jurisgrid.app import create_app
+    from jurisgrid.config import Settings
+
+    with TestClient(create_app(engine=plan_engine, settings=Settings())) as client:
+        def run(query: str, variables: dict[str, Any] | None = None,
+                who: str = "planner") -> dict[str, Any]:
+            res = client.post("/graphql", json={"query": query, "variables": variables or {}},
+                              headers={"Authorization": f"Bearer {plan_tokens[who]}"})
+            assert res.status_code == 200, res.text
+            body: dict[str, Any] = res.json()
+            assert "errors" not in body, body
+            return body["data"]
+
+        yield run
