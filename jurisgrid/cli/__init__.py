@@ -10,6 +10,7 @@
     edit    cli/edit.py      any edit operation (the typed commands of editing/commands.py)
     edits   cli/edits.py     scheduled edits, the revision log, revert
     sizing  cli/sizing.py    sizing reports as CSV
+    plans   cli/plans.py     the planners' workbench: compare plans
 
 Every module prints through the consoles of cli/console.py, and every command is registered
 through its Typer: a refused input (a domain error) is one red line on stderr and exit status 2.
@@ -22,6 +23,7 @@ from jurisgrid.cli.db import db_app
 from jurisgrid.cli.edit import edit_cmd
 from jurisgrid.cli.edits import app as edits_app
 from jurisgrid.cli.load import load_cmd
+from jurisgrid.cli.plans import app as plans_app
 from jurisgrid.cli.schema import schema_app
 from jurisgrid.cli.seed import seed_app
 from jurisgrid.cli.serve import serve, up
@@ -38,6 +40,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(edits_app, name="edits")
 app.add_typer(sizing_app, name="sizing")
+app.add_typer(plans_app, name="plans")
 app.command("load")(load_cmd)
 app.command("edit")(edit_cmd)
 app.command("serve")(serve)
