@@ -8,6 +8,7 @@ stable public identifiers; database ids are not). Geometry leaves as GeoJSON (WG
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
@@ -17,32 +18,67 @@ from jurisgrid.errors import NotFound
 
 
 @dataclass(frozen=True)
+class Field:
+    """A property of a collection's features: a column of its rows ``x`` of the same name.
+
+    ``type`` is that of CQL2 and the queryables' JSON Schema: string | integer | number |
+    boolean | timestamp. Filters (ogc/cql.py), sortby and property filters accept exactly these
+    names, so a typo is a 400 naming it rather than an empty answer."""
+
+    name: str
+    type: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Collection:
     id: str
     title: str
     description: str
-    source: str          # FROM ... (aliased rows x with columns code, geom and what props use)
-    props: str           # json_build_object arguments
+    source: str          # FROM ... (aliased rows x with columns code, geom and every field)
+    fields: tuple[Field, ...]
+    geometry: str        # the features' geometry type (queryables: geometry-<this>)
     temporal: str | None = None  # timestamptz column of x, for ?datetime=
 
+    @property
+    def props(self) -> str:
+        """The json_build_object arguments of the properties: every field, in order."""
+        return ", ".join(f"'{f.name}', x.{f.name}" for f in self.fields)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+def _f(spec: str) -> tuple[Field, ...]:
+    """Fields from ``"name:type:title; ..."`` (type s, i, n, b, t)."""
+    types = {"s": "string", "i": "integer", "n": "number", "b": "boolean", "t": "timestamp"}
+    out = []
+    for part in spec.split(";"):
+        name, kind, title = (p.strip() for p in part.split(":", 2))
+        out.append(Field(name, types[kind], title))
+    return tuple(out)
+
+
+_CODE_NAME = "code:s:code (the feature id); name:s:name"
 
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection("sectors", "Sectors (片区)", "Groups of stations that respond together; the outline "
                "is the union of their stations' jurisdictions.",
                "(SELECT sec.code, sec.name, count(s.id) AS stations, ST_Multi(ST_Union(s.geom)) AS geom "
                " FROM sector sec LEFT JOIN station s ON s.sector_id = sec.id GROUP BY sec.id) x",
-               "'code', x.code, 'name', x.name, 'stations', x.stations"),
+               _f(f"{_CODE_NAME}; stations:i:stations in the sector"), "multipolygon"),
     Collection("stations", "Police stations (派出所)", "Station jurisdictions (union of their zones).",
                "(SELECT s.code, s.name, s.kind, s.phone, s.address, sec.code AS sector_code, "
                " ST_X(s.seat) AS seat_lon, ST_Y(s.seat) AS seat_lat, s.geom "
                " FROM station s JOIN sector sec ON sec.id = s.sector_id) x",
-               "'code', x.code, 'name', x.name, 'kind', x.kind, 'phone', x.phone, 'address', x.address, "
-               "'sector_code', x.sector_code, 'seat_lon', x.seat_lon, 'seat_lat', x.seat_lat"),
+               _f(f"{_CODE_NAME}; kind:s:urban | central | rural; phone:s:phone; address:s:address; "
+                  "sector_code:s:sector; seat_lon:n:longitude of the seat; "
+                  "seat_lat:n:latitude of the seat"), "multipolygon"),
     Collection("zones", "Responsibility zones (警务责任区)", "Community-policing zones (union of grids).",
                "(SELECT z.code, z.name, z.kind, z.has_office, s.code AS station_code, z.geom "
                " FROM zone z JOIN station s ON s.id = z.station_id) x",
-               "'code', x.code, 'name', x.name, 'kind', x.kind, 'has_office', x.has_office, "
-               "'station_code', x.station_code"),
+               _f(f"{_CODE_NAME}; kind:s:urban | rural; has_office:b:has a 警务室; "
+                  "station_code:s:station"), "multipolygon"),
     Collection("grids", "Grids (网格)", "The atomic units of coverage, with address and incident figures.",
                "(SELECT g.code, g.name, z.code AS zone_code, s.code AS station_code, "
                " c.code AS community_code, g.geom, coalesce(st.population, 0) AS population, "
@@ -51,26 +87,29 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
                " FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id "
                " JOIN community c ON c.id = g.community_id "
                " LEFT JOIN tile_grid_stats st ON st.grid_id = g.id) x",
-               "'code', x.code, 'name', x.name, 'zone_code', x.zone_code, 'station_code', x.station_code, "
-               "'community_code', x.community_code, 'population', x.population, "
-               "'households', x.households, 'addresses', x.addresses, 'incidents', x.incidents"),
+               _f(f"{_CODE_NAME}; zone_code:s:zone; station_code:s:station; "
+                  "community_code:s:village or community; population:i:actual population; "
+                  "households:i:households; addresses:i:address points; incidents:i:incidents"),
+               "multipolygon"),
     Collection("communities", "Villages and communities (村/社区)",
                "Administrative villages and communities.",
                "(SELECT c.code, c.name, c.kind, t.code AS township_code, c.geom "
                " FROM community c JOIN township t ON t.id = c.township_id) x",
-               "'code', x.code, 'name', x.name, 'kind', x.kind, 'township_code', x.township_code"),
+               _f(f"{_CODE_NAME}; kind:s:community | village; township_code:s:township"),
+               "multipolygon"),
     Collection("townships", "Townships and streets (乡镇/街道)", "Administrative townships and streets.",
-               "township x", "'code', x.code, 'name', x.name, 'kind', x.kind"),
+               "township x", _f(f"{_CODE_NAME}; kind:s:street | town | township"), "multipolygon"),
     Collection("addresses", "Address points (标准地址)", "Standard addresses with actual population.",
                "(SELECT a.code, a.address, a.households, a.population, a.houses, a.units, "
                " g.code AS grid_code, a.geom FROM address_point a LEFT JOIN grid g ON g.id = a.grid_id) x",
-               "'code', x.code, 'address', x.address, 'households', x.households, "
-               "'population', x.population, 'houses', x.houses, 'units', x.units, 'grid_code', x.grid_code"),
+               _f("code:s:code (the feature id); address:s:address; households:i:households; "
+                  "population:i:actual population; houses:i:houses; units:i:units; grid_code:s:grid"),
+               "point"),
     Collection("incidents", "Incidents (警情)", "Reported incidents with time, category and grid.",
                "(SELECT i.code, i.category, i.occurred_at, g.code AS grid_code, i.geom "
                " FROM incident i LEFT JOIN grid g ON g.id = i.grid_id) x",
-               "'code', x.code, 'category', x.category, 'occurred_at', x.occurred_at, "
-               "'grid_code', x.grid_code", temporal="occurred_at"),
+               _f("code:s:code (the feature id); category:s:category; occurred_at:t:when it occurred; "
+                  "grid_code:s:grid"), "point", temporal="occurred_at"),
 )}
 
 
@@ -88,6 +127,11 @@ class ItemQuery:
     end: datetime | None = None       # inclusive
     limit: int = 10
     offset: int = 0
+    # more SQL conditions over x with their bound parameters (CQL2 filters, property filters:
+    # built by jurisgrid/ogc from the collection's fields only, values always bound)
+    conditions: tuple[str, ...] = ()
+    params: dict[str, Any] = dc_field(default_factory=dict)
+    order_by: str = "x.code"          # ORDER BY over x (ogc/sortby.py); ends with a unique key
 
 
 def _where(c: Collection, q: ItemQuery) -> tuple[str, dict[str, Any]]:
@@ -103,6 +147,8 @@ def _where(c: Collection, q: ItemQuery) -> tuple[str, dict[str, Any]]:
     if c.temporal and q.end is not None:
         conds.append(f"x.{c.temporal} <= :t1")
         params["t1"] = q.end
+    conds.extend(f"({cond})" for cond in q.conditions)
+    params.update(q.params)
     return (" WHERE " + " AND ".join(conds)) if conds else "", params
 
 
@@ -112,10 +158,11 @@ def _feature_sql(c: Collection) -> str:
 
 
 def items(conn: Connection, c: Collection, q: ItemQuery) -> tuple[list[dict[str, Any]], int]:
-    """One page of features (ordered by code) and the number matched by the filters."""
+    """One page of features (ordered by ``q.order_by``, by code by default) and the number
+    matched by the filters."""
     where, params = _where(c, q)
     matched = conn.execute(text(f"SELECT count(*) FROM {c.source}{where}"), params).scalar_one()
-    rows = conn.execute(text(f"{_feature_sql(c)}{where} ORDER BY x.code LIMIT :lim OFFSET :off"),
+    rows = conn.execute(text(f"{_feature_sql(c)}{where} ORDER BY {q.order_by} LIMIT :lim OFFSET :off"),
                         {**params, "lim": q.limit, "off": q.offset}).mappings().all()
     return [feature(r) for r in rows], int(matched)
 

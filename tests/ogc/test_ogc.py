@@ -142,7 +142,7 @@ def test_errors(client) -> None:  # type: ignore[no-untyped-def]
              ("/ogc/collections/grids/items?offset=-1", 400),
              ("/ogc/collections/grids/items?colour=red", 400),
              ("/ogc/collections/incidents/items?datetime=yesterday", 400),
-             ("/ogc/collections?f=html", 400)]
+             ("/ogc/collections?f=xml", 400)]
     for url, status in cases:
         res = client.get(url)
         assert res.status_code == status, url
