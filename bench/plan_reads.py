@@ -110,7 +110,8 @@ def main() -> None:
             print(f"{'read':24} {'live ms':>16} {'plan ms':>16} {'live/plan':>16}")
             for name, fn in _reads(conn, station).items():
                 fn(LIVE), fn(src)   # warm up: plans cached, pages in
-                live, planned = [], []
+                live: list[float] = []
+                planned: list[float] = []
                 for _ in range(a.repeat):
                     for which, out in ((LIVE, live), (src, planned)):
                         t0 = time.perf_counter()
