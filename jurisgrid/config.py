@@ -25,6 +25,17 @@ class DatabaseSettings(BaseSettings):
     db_name: str = "jurisgrid"
     pool_size: int = 16
     statement_timeout_ms: int = 30_000
+    # read replicas (issue 17; jurisgrid/replicas.py): streaming standbys of database_url, comma
+    # separated. Queries, tiles, OGC and /api reads go to a healthy one; mutations, subscriptions
+    # and reads that must see a write (X-Jurisgrid-After-LSN) to the primary
+    replica_urls: str = ""
+    replica_max_lag_s: float = 5.0        # a replica further behind is taken out of rotation
+    replica_check_interval_s: float = 1.0  # how often each process checks its replicas
+    replica_version_poll_s: float = 0.2    # a replica's data_version is polled (no LISTEN there)
+
+    @property
+    def replicas(self) -> list[str]:
+        return [u.strip() for u in self.replica_urls.split(",") if u.strip()]
 
     @property
     def pgdata(self) -> Path:

@@ -277,3 +277,118 @@ class LocalCluster:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         conn.close()
+
+    def drop_slot(self, index: int) -> None:
+        """Drop replica ``index``'s replication slot, if there is one."""
+        import psycopg2
+
+        conn = psycopg2.connect(dbname="postgres", user=DB_USER, host=str(self.rundir.resolve()),
+                                port=self.port)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                deadline = time.monotonic() + 10
+                while True:  # a stopped standby's walsender takes a moment to let go of the slot
+                    cur.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s",
+                                (slot_name(index),))
+                    row = cur.fetchone()
+                    if row is None:
+                        return
+                    if not row[0] or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+                cur.execute("SELECT pg_drop_replication_slot(%s)", (slot_name(index),))
+        finally:
+            conn.close()
+
+
+# -- streaming replicas (issue 17) ----------------------------------------------------------
+REPLICA_PREFIX = "replica-"
+
+
+def slot_name(index: int) -> str:
+    """The physical replication slot of replica ``index`` on the primary: it keeps the WAL a
+    stopped replica still needs, so the replica catches up when started again (and is dropped
+    with the replica, or the primary would keep WAL for it forever)."""
+    return f"jurisgrid_replica_{index}"
+
+
+def parse_lsn(lsn: str) -> int:
+    """A ``pg_lsn`` text (``16/B374D848``) as a byte position."""
+    hi, sep, lo = lsn.strip().partition("/")
+    if not sep:
+        raise ValueError(f"not an LSN: {lsn!r}")
+    return (int(hi, 16) << 32) + int(lo, 16)
+
+
+@dataclass
+class ReplicaCluster(LocalCluster):
+    """A hot standby of a :class:`LocalCluster` in ``<home>/replica-<n>``: a ``pg_basebackup -R``
+    copy of the primary's data folder, streaming from it, on a port of its own.
+
+    PostgreSQL does the replication (physical, asynchronous); this class only makes, starts,
+    stops and removes the copy. A standby answers reads only (``pg_is_in_recovery()``)."""
+
+    index: int = 0
+
+    def init(self) -> None:
+        if not self.initialised:
+            raise ClusterError(f"no replica in {self.pgdata}; make one with: jurisgrid db replica add")
+        self._prepare_dirs()
+
+    @classmethod
+    def make(cls, primary: LocalCluster, index: int | None = None) -> ReplicaCluster:
+        """Copy the running ``primary`` with ``pg_basebackup -R`` (standby.signal and
+        primary_conninfo written, WAL streamed during the copy, a replication slot created)
+        into the next free ``replica-<n>`` folder, give it its own port and socket folder, and
+        start it. The primary's defaults allow this (``wal_level=replica``, ``max_wal_senders``
+        10, local replication connections trusted by initdb)."""
+        if not primary.running():
+            raise ClusterError("the primary is not running; start it with: jurisgrid db start")
+        if index is None:
+            taken = {r.index for r in replicas_of(primary)}
+            index = next(i for i in range(1, 1000) if i not in taken)
+        replica = cls(primary.home / f"{REPLICA_PREFIX}{index}", index=index)
+        if replica.pgdata.exists():
+            raise ClusterError(f"{replica.pgdata} exists already")
+        replica._prepare_dirs()
+        try:
+            replica._run([
+                str(pg_bindir() / "pg_basebackup"), "-D", str(replica.pgdata),
+                "-h", str(primary.rundir.resolve()), "-p", str(primary.port), "-U", DB_USER,
+                "-R", "-X", "stream", "-c", "fast", "-C", "-S", slot_name(index),
+            ])
+        except ClusterError:
+            primary.drop_slot(index)
+            shutil.rmtree(replica.home, ignore_errors=True)
+            raise
+        with (replica.pgdata / "postgresql.conf").open("a") as f:
+            f.write(
+                "\n# jurisgrid replica (later lines win over the primary's copied above)\n"
+                f"port = {_free_port()}\n"
+                f"unix_socket_directories = '{replica.rundir.resolve()}'\n"
+                # queries on the standby hold back the primary's vacuum instead of being
+                # cancelled by it ("canceling statement due to conflict with recovery")
+                "hot_standby = on\n"
+                "hot_standby_feedback = on\n"
+            )
+        (replica.pgdata / "postmaster.pid").unlink(missing_ok=True)
+        replica.start()
+        return replica
+
+    def remove(self, primary: LocalCluster) -> None:
+        """Stop the replica, delete its folder and drop its slot on the primary."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+        if primary.running():
+            primary.drop_slot(self.index)
+
+
+def replicas_of(primary: LocalCluster) -> list[ReplicaCluster]:
+    """The replicas made in ``primary``'s home folder, by index."""
+    found = []
+    for d in sorted(primary.home.glob(f"{REPLICA_PREFIX}*")):
+        suffix = d.name[len(REPLICA_PREFIX):]
+        if d.is_dir() and suffix.isdigit():
+            found.append(ReplicaCluster(d, index=int(suffix)))
+    return sorted(found, key=lambda r: r.index)

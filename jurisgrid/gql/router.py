@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ from jurisgrid.errors import Unauthenticated
 from jurisgrid.gql.budget import RequestBudget, timeout_error
 from jurisgrid.gql.budget import install as install_budget_events
 from jurisgrid.gql.context import Context
+from jurisgrid.gql.routing import routed
+from jurisgrid.replicas import router_of
 
 log = logging.getLogger("jurisgrid.gql")
 
@@ -90,10 +93,14 @@ class GraphQLApp(GraphQL):
             error = GraphQLError(str(context.auth_error), extensions={"code": Unauthenticated.code})
             return ExecutionResult(data=None, errors=[error])
         budget = RequestBudget(self.settings.api.request_timeout_s)
+        run = partial(super().execute_operation, request, request_adapter, request_data,
+                      context, root_value, sub_response)
+        router = router_of(request.app)  # read replicas (issue 17): gql/routing.py
         try:
             async with budget.scope():
-                return await super().execute_operation(request, request_adapter, request_data,
-                                                       context, root_value, sub_response)
+                if router is not None:
+                    return await routed(router, context, request_data, sub_response, run)
+                return await run()
         except TimeoutError:
             if not budget.expired:
                 raise
