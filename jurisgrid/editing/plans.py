@@ -51,7 +51,7 @@ from jurisgrid.errors import Forbidden, InvalidInput, NotFound
 from jurisgrid.models import plans as store
 from jurisgrid.models.plan_tables import PLANNED
 
-__all__ = ["PlanEditOutcome", "branch_as_of", "create", "edit_plan", "rebase_plan", "simulate",
+__all__ = ["PlanEditOutcome", "branch_as_of", "create", "edit_plan", "in_plan", "rebase_plan", "simulate",
            "store_rows", "write_assignment"]
 
 # operations a plan cannot hold: they write rows without history, or undo live revisions
@@ -395,3 +395,17 @@ def rebase_plan(conn: Connection, plan_id: int, *, principal: Principal) -> dict
     return counts
 
 
+
+
+def in_plan(engine: Engine, plan: str | int, op: str, args: dict[str, Any], *,
+            principal: Principal, settings: EditSettings, reason: str | None = None,
+            dry_run: bool = False) -> EditOutcome:
+    """:func:`edit_plan` for the edit mutations (``options: {plan}``): the plan's id as given,
+    the outcome as an edit's (no revision: the live data is not changed)."""
+    try:
+        pid = int(str(plan))
+    except ValueError:
+        raise InvalidInput(f"plan must be a plan's id (an integer), not {plan!r}") from None
+    out = edit_plan(engine, pid, op, args, principal=principal, settings=settings, reason=reason,
+                    dry_run=dry_run)
+    return EditOutcome(None, out.impact, out.repairs, changed_area=out.changed_area)

@@ -31,12 +31,15 @@ class EditOptions:
                                   "revision changed a unit this edit changes")
     dry_run: bool = strawberry.field(default=False,
                                      description="return the impact, write nothing")
+    plan: strawberry.ID | None = strawberry.field(
+        default=None, description="write into this plan (a stored draft: `plans`) instead of "
+                                  "the live data; a dry run shows the edit on the plan's state")
 
 
 _USE = "use options: {{ {} }}"
 
 Options = Annotated[EditOptions | None, strawberry.argument(
-    description="reason, effectiveFrom, expectedRevision, dryRun (one input for every edit)")]
+    description="reason, effectiveFrom, expectedRevision, dryRun, plan (one input for every edit)")]
 Reason = Annotated[str | None, strawberry.argument(
     description="why (recorded on the revision)", deprecation_reason=_USE.format("reason"))]
 Effective = Annotated[datetime | None, strawberry.argument(
@@ -57,6 +60,7 @@ class ResolvedOptions:
     effective_from: datetime | None = None
     expected_revision: int | None = None
     dry_run: bool = False
+    plan: str | None = None  # a plan's id: the edit goes into the plan (editing/plans.py)
 
 
 def resolve(options: EditOptions | None, *, reason: str | None = None,
@@ -72,5 +76,11 @@ def resolve(options: EditOptions | None, *, reason: str | None = None,
         raise InvalidInput(f"give either options or {', '.join(given)} (deprecated), not both: "
                            f"move {', '.join(given)} into options",
                            details=[{"field": k, "reason": "also given in options"} for k in given])
+    if options.plan is not None and (options.effective_from is not None
+                                     or options.expected_revision is not None):
+        raise InvalidInput("an edit into a plan takes neither effectiveFrom nor expectedRevision: "
+                           "publish the plan with effectiveFrom (its base revision is the lock)",
+                           details=[{"field": "plan", "reason": "with effectiveFrom or "
+                                                               "expectedRevision"}])
     return ResolvedOptions(options.reason, options.effective_from, options.expected_revision,
-                           bool(options.dry_run))
+                           bool(options.dry_run), None if options.plan is None else str(options.plan))

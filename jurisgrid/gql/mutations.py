@@ -19,6 +19,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from jurisgrid.editing.plans import in_plan
 from jurisgrid.editing.revisions import current_revision
 from jurisgrid.editing.runner import run_edit
 from jurisgrid.errors import Conflict, InvalidInput, JurisgridError
@@ -40,6 +41,11 @@ async def edit(info: Info, op: str, args: dict[str, Any], options: EditOptions |
     try:
         opts = resolve(options, reason=reason, effective_from=effective_from,
                        expected_revision=expected_revision, dry_run=dry_run)
+        if opts.plan is not None:  # into a plan instead of live data (editing/plans.py)
+            out = await run_in_threadpool(in_plan, ctx.engine, opts.plan, op, args,
+                                          principal=ctx.principal, settings=ctx.settings.edit,
+                                          reason=opts.reason, dry_run=opts.dry_run)
+            return success(out, dry_run=opts.dry_run)
         out = await run_in_threadpool(
             run_edit, ctx.engine, op, args, principal=ctx.principal, settings=ctx.settings.edit,
             reason=opts.reason, effective_from=opts.effective_from,
