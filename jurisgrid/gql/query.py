@@ -13,6 +13,7 @@ from strawberry.types import Info
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import Crs
 from jurisgrid.gql import filters as power_filters
+from jurisgrid.gql import json_lists
 from jurisgrid.gql import responsible as resp
 from jurisgrid.gql.connections import Connection, Edge, PageInfo
 from jurisgrid.gql.geometry import CrsEnum
@@ -33,6 +34,7 @@ from jurisgrid.gql.nodes import (
 from jurisgrid.gql.scalars import Coordinates, GeoJSON
 from jurisgrid.gql.source import loaders, read, source_for, with_plan
 from jurisgrid.models import listing
+from jurisgrid.models.json_lists import page_json
 from jurisgrid.models.listing import ListFilter
 from jurisgrid.models.source import LIVE, Source
 
@@ -51,9 +53,11 @@ class Power:
 
 async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
                       after: str | None, as_of: datetime | Source | None = None,
-                      power: Power | None = None) -> Connection[Any]:
+                      power: Power | None = None) -> Any:
     """A page of ``table`` under the source ``as_of`` asks for, every filter applied to the
-    rows of that source (spatial ones to its geometry, parents by their code there)."""
+    rows of that source (spatial ones to its geometry, parents by their code there) — as a
+    :class:`Connection`, or as the JSON of the whole selection from one statement when the
+    selection allows it (gql/json_lists.py)."""
     ctx = info.context
     src = source_for(as_of)
     p = power or Power()
@@ -67,6 +71,8 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
     f.filter = power_filters.to_filter(table, p.filter, p.crs)
     window = listing.Window(size=n, after=after, before=p.before, backwards=backwards,
                             order=power_filters.to_order(table, p.order_by, p.crs))
+    if json_lists.applies(info) and (shape := json_lists.shape_of(info, table, window)):
+        return json_lists.fragment(await read(info, src, page_json, table, f, window, shape))
     rows = await read(info, src, listing.page, table, f, first=n, window=window)
     more = len(rows) > n
     rows = rows[:n][::-1] if backwards else rows[:n]

@@ -116,18 +116,26 @@ class Window:
     order: tuple[flt.SortKey, ...] = ()
 
 
+def page_parts(src: Source, table: str, f: ListFilter, w: Window
+               ) -> tuple[FromClause, list[ColumnElement[bool]], list[ColumnElement[bool]],
+                          list[tuple[Any, bool]]]:
+    """The rows ``tb`` a page reads, the filter's conditions, the cursor's (keyset)
+    conditions, and the sort expressions (expression, descending) ending with the code."""
+    tb = src.rows(table)
+    conds = _where(src, table, tb, f)
+    exprs = flt.sort_exprs(table, tb, w.order)
+    keyset = [flt.keyset(exprs, flt.decode_cursor(cur, len(exprs)), after)
+              for cur, after in ((w.after, True), (w.before, False)) if cur is not None]
+    return tb, conds, keyset, exprs
+
+
 def page_select(src: Source, table: str, f: ListFilter, w: Window) -> tuple[Any, FromClause, int]:
     """The SELECT of a page's rows (``size + 1`` of them, in the page's direction: the extra
     one tells whether there is more), each with its sort values labelled ``_k0`` …; and the
     rows ``tb`` it reads, and the number of sort values."""
-    tb = src.rows(table)
-    conds = _where(src, table, tb, f)
-    exprs = flt.sort_exprs(table, tb, w.order)
-    for cur, after in ((w.after, True), (w.before, False)):
-        if cur is not None:
-            conds.append(flt.keyset(exprs, flt.decode_cursor(cur, len(exprs)), after))
+    tb, conds, keyset, exprs = page_parts(src, table, f, w)
     keys = [e.label(f"_k{i}") for i, (e, _) in enumerate(exprs)]
-    q = (columns(tb, table).add_columns(*keys).where(*conds)
+    q = (columns(tb, table).add_columns(*keys).where(*conds, *keyset)
          .order_by(*flt.order_by(exprs, w.backwards)).limit(w.size + 1))
     return q, tb, len(exprs)
 
