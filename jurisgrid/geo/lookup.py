@@ -82,6 +82,7 @@ class GridIndex:
         shapely.prepare(self.geoms)
         shapely.prepare(self._boundaries)
         self._tree = STRtree(self.geoms)
+        self._segments: tuple[np.ndarray, np.ndarray, np.ndarray, STRtree] | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -103,31 +104,61 @@ class GridIndex:
         return -1, False, near, near_m
 
     def _nearest_m(self, point: shapely.Geometry, lon: float, lat: float) -> tuple[int, float]:
-        """The grid nearest to the point in metres (ties: the smallest code) and the metres:
-        the grids within :func:`nearest_search_radius_deg` of the nearest in degrees, measured
-        in the local frame."""
-        _, deg = self._tree.query_nearest(point, all_matches=False, return_distance=True)
-        radius = nearest_search_radius_deg(lat, float(deg[0]))
-        cands = self._tree.query(point, predicate="dwithin", distance=radius)
-        best = min((local_distance_m(lon, lat, self.geoms[c]), self._rank[c], int(c)) for c in cands)
-        return best[2], best[0]
+        """The grid nearest to the point in metres (ties: the smallest code) and the metres."""
+        near, metres = self._nearest_many(np.array([point], dtype=object), np.array([lon]),
+                                          np.array([lat]))
+        return int(near[0]), float(metres[0])
+
+    def _outline(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, STRtree] | None:
+        """The segments of the grids' boundaries that no other grid shares — the outline of
+        the covered area, holes included — as (start, end, owning grid, tree), built once.
+
+        A point in no grid is nearest (in any metric) to the covered area at a point of its
+        outline, and the grids with that point are the nearest grids; a shared edge has grids
+        on both sides and is never that point. So the nearest search needs only these few
+        segments — a point-to-segment distance each, in numpy — instead of whole polygons."""
+        if self._segments is None:
+            parts, owner = shapely.get_parts(self._boundaries, return_index=True)
+            coords, which = shapely.get_coordinates(parts, return_index=True)
+            same = which[1:] == which[:-1]
+            a, b = coords[:-1][same], coords[1:][same]
+            grid = owner[which[:-1][same]]
+            first = (a[:, 0] < b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] <= b[:, 1]))
+            lo, hi = np.where(first[:, None], a, b), np.where(first[:, None], b, a)
+            _, inverse, counts = np.unique(np.column_stack([lo, hi]), axis=0,
+                                           return_inverse=True, return_counts=True)
+            keep = (counts[inverse.ravel()] == 1) & np.any(a != b, axis=1)
+            if not keep.any():
+                keep = np.any(a != b, axis=1)
+            a, b, grid = a[keep], b[keep], grid[keep]
+            tree = STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
+            self._segments = (a, b, grid, tree)
+        return self._segments
 
     def _nearest_many(self, points: np.ndarray, lon: np.ndarray, lat: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_nearest_m` for many points at once, vectorised: the candidates of every point
-        in one tree query, and every (point, candidate) distance in its point's local frame in
-        one GEOS call."""
-        _, deg = self._tree.query_nearest(points, all_matches=False, return_distance=True)
+        """The grid nearest in metres to each point (in no grid), ties to the smallest code,
+        and the metres: the outline segments (:meth:`_outline`) within
+        :func:`nearest_search_radius_deg` of the nearest in degrees, each measured in its
+        point's local frame (the ellipsoid's radii of curvature at the point) — all points in
+        two tree queries and one numpy pass."""
+        outline = self._outline()
+        assert outline is not None
+        a, b, owner, tree = outline
+        _, deg = tree.query_nearest(points, all_matches=False, return_distance=True)
         radius = nearest_search_radius_deg(lat, deg)
-        pi, gi = self._tree.query(points, predicate="dwithin", distance=radius)
+        pi, si = tree.query(points, predicate="dwithin", distance=radius)
         m_lon, m_lat = metres_per_degree(lat[pi])
-        coords, which = shapely.get_coordinates(self.geoms[gi], return_index=True)
-        local = ((coords - np.column_stack([lon[pi], lat[pi]])[which])
-                 * np.column_stack([m_lon, m_lat])[which])
-        shapes = np.array(self.geoms[gi], dtype=object)  # set_coordinates replaces the items
-        shapely.set_coordinates(shapes, local)
-        metres = shapely.distance(shapes, shapely.Point(0.0, 0.0))
-        # per point: the smallest distance, ties to the smallest code
+        scale = np.column_stack([m_lon, m_lat])
+        origin = np.column_stack([lon[pi], lat[pi]])
+        pa = (a[si] - origin) * scale           # segment ends in metres, the point at (0, 0)
+        pb = (b[si] - origin) * scale
+        d = pb - pa
+        dd = np.einsum("ij,ij->i", d, d)
+        t = np.clip(-np.einsum("ij,ij->i", pa, d) / np.where(dd > 0, dd, 1.0), 0.0, 1.0)
+        closest = pa + t[:, None] * d
+        metres = np.hypot(closest[:, 0], closest[:, 1])
+        gi = owner[si]
         order = np.lexsort((self._rank[gi], metres, pi))
         first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
         nearest = np.full(len(points), -1, dtype=np.int64)
