@@ -22,9 +22,18 @@ def _progress_bar() -> Progress:
                     TimeElapsedColumn(), console=console)
 
 
-def seed_demo_into(engine: Engine, scale: float, seed: int, replace: bool) -> dict[str, int]:
+def seed_demo_into(engine: Engine, scale: float, seed: int, replace: bool,
+                   prefecture: str | None = None,
+                   counties: list[str] | None = None) -> dict[str, int]:
+    """Generate and load 渠县, or the county-level units of a prefecture (all, or ``counties``)."""
     from jurisgrid.seed import load as loader
-    from jurisgrid.seed.generate import generate
+    from jurisgrid.seed.generate import generate_counties
+    from jurisgrid.seed.reference import prefecture_counties, qu_county
+
+    try:
+        refs = prefecture_counties(prefecture, counties) if prefecture else [qu_county()]
+    except ValueError as exc:
+        refuse(str(exc))
 
     if not loader.database_is_empty(engine):
         if not replace:
@@ -40,26 +49,43 @@ def seed_demo_into(engine: Engine, scale: float, seed: int, replace: bool) -> di
         def on_load(stage: str, done: int, total: int) -> None:
             bar.update(ld, description=f"loading: {stage}"[:28], completed=done, total=total)
 
-        demo = generate(scale=scale, seed=seed, progress=on_gen)
+        demos = generate_counties(refs, scale=scale, seed=seed, progress=on_gen)
         bar.update(gen, completed=1, total=1, description="generated")
-        counts = loader.load(engine, demo, progress=on_load)
-    for msg in demo.repairs:
-        console.print(f"[yellow]outline repaired:[/yellow] {msg}")
+        counts = loader.load_counties(engine, demos, progress=on_load)
+    for demo in demos:
+        for msg in demo.repairs:
+            console.print(f"[yellow]{demo.name} outline repaired:[/yellow] {msg}")
     return counts
 
 
 @seed_app.command("demo")
 def seed_demo(scale: float = typer.Option(1.0, help="population/incident scale (1 = real size)"),
               seed: int = typer.Option(0, help="random seed; same seed, same county"),
-              replace: bool = typer.Option(False, help="replace a county already loaded")) -> None:
-    """Generate and load the demo county 渠县 (Qu County, Sichuan)."""
+              replace: bool = typer.Option(False, help="replace a county already loaded"),
+              prefecture: str | None = typer.Option(
+                  None, help="generate every county-level unit of this prefecture instead "
+                  "(5117: the seven of 达州, their real outlines, townships and villages)"),
+              counties: str | None = typer.Option(
+                  None, help="with --prefecture: only these counties (comma-separated codes, "
+                  "e.g. 511702,511703)")) -> None:
+    """Generate and load the demo county 渠县 (Qu County, Sichuan), or a whole prefecture."""
     if not 0 < scale <= 50:
         refuse("--scale must be > 0 and ≤ 50")
+    if counties and not prefecture:
+        refuse("--counties needs --prefecture")
+    only = [c.strip() for c in counties.split(",") if c.strip()] if counties else None
+    if prefecture:  # refuse unknown codes before touching the database
+        from jurisgrid.seed.reference import prefecture_counties
+
+        try:
+            prefecture_counties(prefecture, only)
+        except ValueError as exc:
+            refuse(str(exc))
     from jurisgrid.models.migrate import upgrade
 
     engine = _engine()
     upgrade(engine)
     t0 = time.perf_counter()
-    counts = seed_demo_into(engine, scale, seed, replace)
+    counts = seed_demo_into(engine, scale, seed, replace, prefecture, only)
     console.print(f"loaded in {time.perf_counter() - t0:.1f} s: "
                   + ", ".join(f"{k} {v:,}" for k, v in counts.items()))

@@ -39,6 +39,7 @@ county = Table(
     Column("name", Text, nullable=False),
     Column("repairs", JSONB, nullable=False),
     Column("geom", _area(), nullable=False),
+    Column("time_zone", Text, nullable=False),  # migration 0014: the county's local times
 )
 
 sector = Table(
@@ -167,6 +168,7 @@ api_token = Table(  # migration 0005; jurisgrid/auth/tokens.py reads and writes 
     Column("token_hash", Text, nullable=False, unique=True),
     Column("role", Text, nullable=False),
     Column("station_code", Text, ForeignKey("station.code")),
+    Column("county_code", Text, ForeignKey("county.code")),  # migration 0014
     Column("label", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),

@@ -54,16 +54,27 @@ def township_targets(
     return out
 
 
-def layout_townships(
+def _street_directions(n: int) -> FloatArray:
+    """Bearings of ``n`` 街道 around the county seat: 渠县's three as they are, else evenly
+    spaced."""
+    if n == len(STREET_DIRECTIONS):
+        return np.array(STREET_DIRECTIONS)
+    return np.array([150.0 - 360.0 * i / n for i in range(n)])
+
+
+def township_sites(
     rng: np.random.Generator, outline: Polygon, towns: list[TownshipRef], comms: list[CommunityRef]
-) -> TownshipLayout:
+) -> Sites:
+    """The power-diagram sites (frame metres) of a county's townships: 街道 fixed around the
+    county seat, the others balanced to their target areas."""
     oxy = geom_to_xy(outline)
     samples = lattice_xy(oxy, 300.0)
     targets = township_targets(rng, towns, comms, oxy.area)
     street = np.array([t.kind == "street" for t in towns])
+    n_street = int(street.sum())
     centres = np.empty((len(towns), 2))
-    bearings = np.radians(np.array(STREET_DIRECTIONS) + rng.uniform(-15, 15, 3))
-    radius = rng.uniform(2000, 2400, 3)
+    bearings = np.radians(_street_directions(n_street) + rng.uniform(-15, 15, n_street))
+    radius = rng.uniform(2000, 2400, n_street) * max(1.0, math.sqrt(n_street / 3.0))
     centres[street] = np.column_stack([radius * np.cos(bearings), radius * np.sin(bearings)])
     far = samples[np.hypot(samples[:, 0], samples[:, 1]) > 6000]
     init = kmeans_pp(rng, far, np.ones(len(far)), int((~street).sum()))
@@ -78,17 +89,31 @@ def layout_townships(
     lon, lat = to_lonlat(bal.centres[:, 0], bal.centres[:, 1])
     anchors_ll: list[Point | None] = [Point(a, b) if s else None
                                       for a, b, s in zip(lon, lat, street, strict=True)]
-    (cells,) = partition([outline], [Sites(bal.centres, bal.weights, anchors_ll)])
+    return Sites(bal.centres, bal.weights, anchors_ll)
+
+
+def township_anchors(towns: list[TownshipRef], sites: Sites, cells: list[Polygon]) -> TownshipLayout:
+    """The layout of a county's tiled townships: each one's seat (frame metres)."""
+    street = np.array([t.kind == "street" for t in towns])
     anchors = []
     for i, cell in enumerate(cells):
         cxy = geom_to_xy(cell)
-        x, y = bal.centres[i]
+        x, y = sites.centres[i]
         margin = 600.0
         if street[i]:  # the 街道 communities gather at the county seat
             d = math.hypot(x, y)
             x, y, margin = x * 250.0 / d, y * 250.0 / d, 150.0
         anchors.append(inner_point(cxy, float(x), float(y), margin))
     return TownshipLayout(cells, anchors)
+
+
+def layout_townships(
+    rng: np.random.Generator, outline: Polygon, towns: list[TownshipRef], comms: list[CommunityRef]
+) -> TownshipLayout:
+    """Township polygons tiling one county (alone: generate.py tiles several together)."""
+    sites = township_sites(rng, outline, towns, comms)
+    (cells,) = partition([outline], [sites])
+    return township_anchors(towns, sites, cells)
 
 
 def _cluster_positions(
@@ -152,7 +177,14 @@ def _community_sites(
     spacing = 0.9 * math.sqrt(float(np.mean(targets[order])))
     centres = np.empty((len(comms), 2))
     focus = (0.0, 0.0) if town.kind == "street" else anchor  # the county seat is (0, 0)
-    centres[order] = _cluster_positions(txy, anchor, len(order), spacing, focus)
+    for attempt in range(4):  # a narrow township: a tighter cluster (渠县's fit at once)
+        try:
+            centres[order] = _cluster_positions(txy, anchor, len(order), spacing * 0.7**attempt,
+                                                focus)
+            break
+        except RuntimeError:
+            if attempt == 3:
+                raise
     villages = np.flatnonzero(~is_com)
     if len(villages):
         pool = samples
@@ -184,12 +216,13 @@ def _community_sites(
     return Sites(bal.centres, bal.weights, anchors, background), seat
 
 
-def layout_communities(
+def community_sites(
     rng: np.random.Generator,
     towns: list[TownshipRef],
     comms_by_town: list[list[CommunityRef]],
     layout: TownshipLayout,
-) -> CommunityLayout:
+) -> tuple[list[Sites], list[int]]:
+    """Per township of one county: its communities' sites (frame metres), its seat community."""
     sites = []
     seats = []
     for town, comms, geom, anchor in zip(
@@ -198,8 +231,23 @@ def layout_communities(
         s, seat = _community_sites(rng, town, comms, geom, anchor)
         sites.append(s)
         seats.append(seat)
-    cells = partition(layout.geoms, sites)
+    return sites, seats
+
+
+def check_communities(towns: list[TownshipRef], cells: list[list[Polygon]]) -> None:
     for town, cs in zip(towns, cells, strict=True):
         if any(c.is_empty for c in cs):
             raise RuntimeError(f"community tiling of {town.name} has an empty cell")
+
+
+def layout_communities(
+    rng: np.random.Generator,
+    towns: list[TownshipRef],
+    comms_by_town: list[list[CommunityRef]],
+    layout: TownshipLayout,
+) -> CommunityLayout:
+    """Community polygons tiling the townships of one county (alone)."""
+    sites, seats = community_sites(rng, towns, comms_by_town, layout)
+    cells = partition(layout.geoms, sites)
+    check_communities(towns, cells)
     return CommunityLayout(cells, seats)

@@ -9,6 +9,8 @@ below 0.5 %, which is plenty for sizing; exactness checks compare areas with the
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,8 +24,11 @@ MARGIN = 1e-6
 """Minimum distance (degrees) of a generated point from any boundary of its grid."""
 
 EARTH_RADIUS = 6_371_008.8
-COUNTY_SEAT = (106.97, 30.84)
-"""Approximate location of the county seat (渠县县城, 渠江街道)."""
+QU_SEAT = (106.97, 30.84)
+"""Approximate location of the seat of 渠县 (县城, 渠江街道): the common frame's origin."""
+
+COUNTY_SEAT = QU_SEAT
+"""The origin of the frame in use: the seat of the county being generated (:func:`centred_on`)."""
 
 LAT0 = 30.94
 """Reference latitude of the frame: the middle of 渠县."""
@@ -33,6 +38,25 @@ KY = EARTH_RADIUS * math.pi / 180.0
 M2_PER_DEG2 = KX * KY
 
 FloatArray = NDArray[np.float64]
+
+
+@contextmanager
+def centred_on(seat: tuple[float, float]) -> Iterator[None]:
+    """Generate another county in its own frame: metres from *its* seat (the layout puts the
+    街道 around the frame's origin). The scale stays ``LAT0``'s, so two frames differ by a
+    translation only (:func:`offset`) and sites of several counties can be tiled together."""
+    global COUNTY_SEAT
+    before = COUNTY_SEAT
+    COUNTY_SEAT = seat
+    try:
+        yield
+    finally:
+        COUNTY_SEAT = before
+
+
+def offset(seat: tuple[float, float]) -> tuple[float, float]:
+    """Metres to add to coordinates in the frame centred on ``seat`` to get the current frame's."""
+    return (seat[0] - COUNTY_SEAT[0]) * KX, (seat[1] - COUNTY_SEAT[1]) * KY
 
 
 def to_xy(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:

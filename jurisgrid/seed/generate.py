@@ -1,9 +1,16 @@
-"""Deterministic generator of the demo county (渠县, Qu County, Dazhou, Sichuan).
+"""Deterministic generator of the demo county (渠县, Qu County, Dazhou, Sichuan), or of several
+neighbouring counties at once (``generate_counties``: the seven of 达州, ``seed demo
+--prefecture 5117``).
 
 ``generate(scale, seed)`` builds, in order: the repaired outline; 37 township polygons; 415
 community polygons; address points; grids; the bottom-up re-derivation of communities,
 townships and the outline from the grids (so every level nests exactly); point membership;
 stations, sectors and zones; incidents; personnel.
+
+Several counties are generated each in its own frame (metres from its seat), but every tiling
+level — townships, communities, grids — is cut for all of them in **one** exact partition
+(tiling.py) in the common frame, their sites shifted into it: a border two counties share is
+noded once, so their grids share it bit for bit and tile the prefecture with no gap or overlap.
 
 Everything structural (townships, communities, stations, sectors, zones, staffing) depends only
 on ``seed``; ``scale`` multiplies residents, households, address points and incidents, and hence
@@ -18,11 +25,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import Point, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 from .addresses import Pattern, community_points, pattern_of, target_population
-from .admin import layout_communities, layout_townships
-from .frame import M2_PER_DEG2, km2, to_xy
+from .admin import (
+    CommunityLayout,
+    TownshipLayout,
+    check_communities,
+    community_sites,
+    township_anchors,
+    township_sites,
+)
+from .frame import M2_PER_DEG2, centred_on, km2, offset, to_xy
 from .grids import build_grids, grid_hint, grid_sites
 from .incidents import URBAN_HOT_SPOTS, Sources, generate_incidents
 from .model import AddressArrays, Community, DemoCounty, Grid, Sector, Station, Township, Zone
@@ -30,24 +44,30 @@ from .personnel import generate_persons
 from .points import Locator, nudge_inside
 from .policing import edge_adjacency, plan_sectors, plan_stations, plan_zones
 from .reference import (
-    COUNTY_CODE,
-    COUNTY_NAME,
     CommunityRef,
+    CountyRef,
     TownshipRef,
-    load_communities,
-    load_townships,
+    qu_county,
     repair_outline,
+    seat_of,
 )
-from .tiling import dissolve
+from .tiling import Sites, dissolve, partition
 
 Progress = Callable[[str, int, int], None]
 STAGES = ("outline", "townships", "communities", "addresses", "grids", "membership",
           "policing", "incidents", "personnel")
 SIGMA_M: dict[Pattern, float] = {"urban": 25.0, "town": 35.0, "village": 60.0}
+QU_COMMUNITIES = 415  # incidents.PER_YEAR is 渠县's: other counties get it per community
 
 
-def _rng(seed: int, *keys: int) -> np.random.Generator:
-    return np.random.default_rng([seed, *keys])
+class Rng:
+    """The random streams of one county: ``(seed, *streams, stage, item)``."""
+
+    def __init__(self, seed: int, streams: tuple[int, ...] = ()) -> None:
+        self.seed, self.streams = seed, streams
+
+    def __call__(self, *keys: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, *self.streams, *keys])
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -67,16 +87,13 @@ class _Admin:
     population: np.ndarray  # scale-1 target population per community
 
 
-def _admin(seed: int, outline: Polygon, emit: Progress) -> _Admin:
-    towns = load_townships()
-    refs = load_communities()
-    by_town = [[c for c in refs if c.township_code == t.code] for t in towns]
-    emit("townships", 0, 1)
-    tl = layout_townships(_rng(seed, 1), outline, towns, refs)
-    emit("townships", 1, 1)
-    emit("communities", 0, 1)
-    cl = layout_communities(_rng(seed, 2), towns, by_town, tl)
-    emit("communities", 1, 1)
+def _by_town(ref: CountyRef) -> list[list[CommunityRef]]:
+    return [[c for c in ref.comms if c.township_code == t.code] for t in ref.towns]
+
+
+def _admin(rng: Rng, ref: CountyRef, tl: TownshipLayout, cl: CommunityLayout) -> _Admin:
+    towns = ref.towns
+    by_town = _by_town(ref)
     comms = [c for cs in by_town for c in cs]
     comm_town = [t for t, cs in enumerate(by_town) for _ in cs]
     offsets = np.cumsum([0] + [len(cs) for cs in by_town])
@@ -84,20 +101,21 @@ def _admin(seed: int, outline: Polygon, emit: Progress) -> _Admin:
     seat_comm = [int(offsets[t]) + s for t, s in enumerate(cl.seat_index)]
     patterns = [pattern_of(towns[comm_town[c]].kind, comms[c].kind) for c in range(len(comms))]
     seats = set(seat_comm)
-    population = np.array([target_population(_rng(seed, 3, c), patterns[c], c in seats)
+    population = np.array([target_population(rng(3, c), patterns[c], c in seats)
                            for c in range(len(comms))])
     geoms = [g for gs in cl.geoms for g in gs]
     return _Admin(towns, comms, comm_town, members, geoms, seat_comm, tl.anchors, patterns,
                   population)
 
 
-def _addresses(seed: int, scale: float, adm: _Admin, emit: Progress) -> AddressArrays:
+def _addresses(rng: Rng, county_name: str, scale: float, adm: _Admin,
+               emit: Progress) -> AddressArrays:
     n = len(adm.comms)
     parts = []
     for c in range(n):
         t = adm.towns[adm.comm_town[c]]
-        prefix = f"{COUNTY_NAME}{t.name}{adm.comms[c].name}"
-        parts.append(community_points(_rng(seed, 4, c), adm.comm_geoms[c], adm.patterns[c],
+        prefix = f"{county_name}{t.name}{adm.comms[c].name}"
+        parts.append(community_points(rng(4, c), adm.comm_geoms[c], adm.patterns[c],
                                       adm.population[c], scale, prefix))
         if c % 25 == 24:
             emit("addresses", c + 1, n)
@@ -120,10 +138,8 @@ def _addresses(seed: int, scale: float, adm: _Admin, emit: Progress) -> AddressA
     )
 
 
-def _grids(
-    seed: int, adm: _Admin, addr: AddressArrays, emit: Progress
-) -> tuple[list[list[Polygon]], np.ndarray]:
-    """Grid polygons per community, and a likely grid index (into the flat list) per point."""
+def _grid_sites(rng: Rng, adm: _Admin, addr: AddressArrays, emit: Progress) -> list[Sites]:
+    """The grid sites (frame metres) of every community of one county."""
     n = len(adm.comms)
     x, y = to_xy(addr.lon, addr.lat)
     xy = np.column_stack([x, y])
@@ -131,22 +147,30 @@ def _grids(
     sites = []
     for c in range(n):
         sl = slice(bounds[c], bounds[c + 1])
-        sites.append(grid_sites(_rng(seed, 5, c), xy[sl], addr.households[sl].astype(float)))
+        sites.append(grid_sites(rng(5, c), xy[sl], addr.households[sl].astype(float)))
         if c % 25 == 24:
             emit("grids", c + 1, n + 1)
-    cells, ranks = build_grids(adm.comm_geoms, sites)
-    offset = np.cumsum([0] + [len(cs) for cs in cells])
+    return sites
+
+
+def _grid_hint(adm: _Admin, addr: AddressArrays, sites: list[Sites],
+               cells: list[list[Polygon]], ranks: list[np.ndarray]) -> np.ndarray:
+    """A likely grid index (into the county's flat list) per point."""
+    n = len(adm.comms)
+    x, y = to_xy(addr.lon, addr.lat)
+    xy = np.column_stack([x, y])
+    bounds = np.searchsorted(addr.community_idx, np.arange(n + 1))
+    first = np.cumsum([0] + [len(cs) for cs in cells])
     hint = np.full(len(addr.lon), -1, dtype=np.int64)
     for c in range(n):
         sl = slice(bounds[c], bounds[c + 1])
         local = grid_hint(xy[sl], sites[c], ranks[c])
-        hint[sl] = np.where(local >= 0, local + offset[c], -1)
-    emit("grids", n + 1, n + 1)
-    return cells, hint
+        hint[sl] = np.where(local >= 0, local + first[c], -1)
+    return hint
 
 
 def _assign_points(
-    seed: int,
+    rng_of: Rng,
     addr: AddressArrays,
     locator: Locator,
     grid_geoms: list[Polygon],
@@ -159,7 +183,7 @@ def _assign_points(
         bad = np.flatnonzero((gidx < 0) | (grid_comm[np.maximum(gidx, 0)] != addr.community_idx))
         if len(bad) == 0:
             break
-        rng = _rng(seed, 6, attempt)
+        rng = rng_of(6, attempt)
         target = np.empty(len(bad), dtype=np.int64)
         for c in np.unique(addr.community_idx[bad]).tolist():
             own = np.flatnonzero(grid_comm == c)
@@ -222,7 +246,8 @@ class _Police:
     community_zone: dict[int, str]
 
 
-def _police(seed: int, adm: _Admin, geo: _Geometry, addr: AddressArrays) -> _Police:
+def _police(rng_of: Rng, ref: CountyRef, adm: _Admin, geo: _Geometry,
+            addr: AddressArrays) -> _Police:
     """Sectors, stations (seat at an address point of their seat community) and zones."""
     bounds = np.searchsorted(addr.community_idx, np.arange(len(adm.comms) + 1))
     graph = edge_adjacency(geo.comms)
@@ -231,17 +256,17 @@ def _police(seed: int, adm: _Admin, geo: _Geometry, addr: AddressArrays) -> _Pol
     pop = adm.population.tolist()
     plans = plan_stations(adm.towns, adm.comms, adm.comm_town, graph, cxy, pop, adm.seat_comm)
     sector_plans = plan_sectors(plans, np.array([cxy[p.communities].mean(axis=0) for p in plans]))
-    sectors = [Sector(f"{COUNTY_CODE}SQ{i + 1:02d}", s.name) for i, s in enumerate(sector_plans)]
+    sectors = [Sector(f"{ref.code}SQ{i + 1:02d}", s.name) for i, s in enumerate(sector_plans)]
     sector_of = {st: sectors[i].code for i, s in enumerate(sector_plans) for st in s.stations}
-    rng = _rng(seed, 7)
+    rng = rng_of(7)
     out = _Police(sectors, [], [], {}, {})
     for i, p in enumerate(plans):
-        code = f"{COUNTY_CODE}PS{i + 1:02d}"
+        code = f"{ref.code}PS{i + 1:02d}"
         t = adm.comm_town[p.seat_community]
         near = adm.anchors[t] if p.seat_community == adm.seat_comm[t] else tuple(cxy[p.seat_community])
         seat, a = _seat_point(addr, bounds, p.seat_community, near, by_units=True)
         phone = f"0818-73{i + 1:02d}{int(rng.integers(0, 10_000)):04d}"
-        out.stations.append(Station(code, f"{COUNTY_NAME}公安局{p.short}派出所", p.kind,
+        out.stations.append(Station(code, f"{ref.name}公安局{p.short}派出所", p.kind,
                                     sector_of[i], seat, addr.address[a], phone,
                                     [adm.comms[c].code for c in p.communities]))
         zplans = plan_zones(p, adm.towns, adm.comms, adm.comm_town, graph, pop)
@@ -258,19 +283,112 @@ def generate(scale: float = 1.0, seed: int = 0, progress: Progress | None = None
     """Generate the demo county; see the module docstring.  ``progress(stage, done, total)``
     is called at stage boundaries (stages: ``STAGES``) and every 25 communities within the
     address and grid stages."""
+    (county,) = generate_counties([qu_county()], scale=scale, seed=seed, progress=progress)
+    return county
+
+
+def _shifted(sites: Sites, seat: tuple[float, float]) -> Sites:
+    """``sites`` of the county seated at ``seat`` in the common frame (a translation)."""
+    dx, dy = offset(seat)
+    return Sites(sites.centres + np.array([dx, dy]), sites.weights, sites.anchors,
+                 sites.background)
+
+
+def _one_piece(outline: Polygon | MultiPolygon, repairs: list[str]) -> Polygon:
+    """The outline's largest part: the layout tiles one piece (大竹县 ships eight specks
+    besides its body; each dropped one is reported)."""
+    if isinstance(outline, Polygon):
+        return outline
+    parts = sorted(outline.geoms, key=lambda g: -g.area)
+    for g in parts[1:]:
+        repairs.append(f"dropped a detached part of {km2(g) * 1e6:,.0f} m² at "
+                       f"({g.representative_point().x:.4f}, {g.representative_point().y:.4f}): "
+                       "the generator tiles the outline's main piece")
+    return parts[0]
+
+
+def generate_counties(refs: list[CountyRef], scale: float = 1.0, seed: int = 0,
+                      progress: Progress | None = None,
+                      first_person: int = 1) -> list[DemoCounty]:
+    """Generate neighbouring counties together (module docstring): each as :func:`generate`
+    would alone, except that every tiling level is cut for all of them at once, so that they
+    tile their union exactly. Person codes are numbered on across the counties."""
     if scale <= 0:
         raise ValueError("scale must be positive")
     emit = progress or _quiet
     emit("outline", 0, 1)
-    outline, repairs = repair_outline()
+    rngs = [Rng(seed, r.streams) for r in refs]
+    outlines, repairs, seats = [], [], []
+    for r in refs:
+        outline, msgs = repair_outline(r.raw_outline)
+        if len(refs) > 1:
+            outline = _one_piece(outline, msgs)
+        outlines.append(outline)
+        repairs.append(msgs)
+        seats.append(r.seat or seat_of(outline))
     emit("outline", 1, 1)
-    adm = _admin(seed, outline, emit)
-    addr = _addresses(seed, scale, adm, emit)
-    grid_cells, hint = _grids(seed, adm, addr, emit)
+
+    emit("townships", 0, 1)
+    tsites = []
+    for r, rng, outline, seat in zip(refs, rngs, outlines, seats, strict=True):
+        with centred_on(seat):
+            tsites.append(township_sites(rng(1), outline, r.towns, r.comms))
+    tcells = partition(outlines, [_shifted(t, seat) for t, seat in zip(tsites, seats, strict=True)])
+    emit("townships", 1, 1)
+
+    emit("communities", 0, 1)
+    layouts, csites, cseats = [], [], []
+    for r, rng, ts, cells, seat in zip(refs, rngs, tsites, tcells, seats, strict=True):
+        with centred_on(seat):
+            tl = township_anchors(r.towns, ts, cells)
+            sites, seat_index = community_sites(rng(2), r.towns, _by_town(r), tl)
+        layouts.append(tl)
+        csites.append([_shifted(x, seat) for x in sites])
+        cseats.append(seat_index)
+    ccells = partition([g for tl in layouts for g in tl.geoms], [x for cs in csites for x in cs])
+    adms = []
+    at = 0
+    for r, rng, tl, seat_index in zip(refs, rngs, layouts, cseats, strict=True):
+        mine = ccells[at:at + len(r.towns)]
+        at += len(r.towns)
+        check_communities(r.towns, mine)
+        adms.append(_admin(rng, r, tl, CommunityLayout(mine, seat_index)))
+    emit("communities", 1, 1)
+
+    addrs, gsites = [], []
+    for r, rng, adm, seat in zip(refs, rngs, adms, seats, strict=True):
+        with centred_on(seat):
+            addr = _addresses(rng, r.name, scale, adm, emit)
+            addrs.append(addr)
+            gsites.append(_grid_sites(rng, adm, addr, emit))
+    all_cells, all_ranks = build_grids(
+        [g for adm in adms for g in adm.comm_geoms],
+        [_shifted(x, seat) for gs, seat in zip(gsites, seats, strict=True) for x in gs])
+    emit("grids", 1, 1)
+
+    out = []
+    at = 0
+    for i, (r, rng, adm, addr, seat) in enumerate(zip(refs, rngs, adms, addrs, seats, strict=True)):
+        n = len(adm.comms)
+        cells, ranks = all_cells[at:at + n], all_ranks[at:at + n]
+        at += n
+        with centred_on(seat):
+            hint = _grid_hint(adm, addr, gsites[i], cells, ranks)
+            county = _finish(rng, r, scale, adm, addr, outlines[i], repairs[i], cells, hint, emit,
+                             first_person)
+        first_person += len(county.persons)
+        out.append(county)
+    return out
+
+
+def _finish(rng: Rng, ref: CountyRef, scale: float, adm: _Admin, addr: AddressArrays,
+            outline: Polygon, repairs: list[str], grid_cells: list[list[Polygon]],
+            hint: np.ndarray, emit: Progress, first_person: int) -> DemoCounty:
+    """Everything after the grids, for one county in its own frame."""
     emit("membership", 0, 1)
     geo = _rederive(grid_cells, adm, outline, repairs)
     locator = Locator(geo.grids)
-    _assign_points(seed, addr, locator, geo.grids, geo.grid_comm, hint)
+    _assign_points(rng, addr, locator, geo.grids, geo.grid_comm, hint)
     emit("membership", 1, 1)
 
     emit("policing", 0, 1)
@@ -282,7 +400,7 @@ def generate(scale: float = 1.0, seed: int = 0, progress: Progress | None = None
     ]
     communities = [Community(r.code, r.name, r.township_code, r.kind, geo.comms[c])
                    for c, r in enumerate(adm.comms)]
-    pol = _police(seed, adm, geo, addr)
+    pol = _police(rng, ref, adm, geo, addr)
     grids = [
         Grid(f"{adm.comms[c].code}{n:03d}", f"{adm.comms[c].name}第{n}网格", adm.comms[c].code,
              pol.community_zone[c], g)
@@ -290,19 +408,22 @@ def generate(scale: float = 1.0, seed: int = 0, progress: Progress | None = None
     ]
     emit("policing", 1, 1)
     emit("incidents", 0, 1)
-    src = _sources(seed, addr, adm, pol.stations)
-    incidents = generate_incidents(_rng(seed, 8), scale, src, locator)
+    src = _sources(rng, addr, adm, pol.stations)
+    # as many incidents per community as 渠县 has (415 communities: factor 1 there)
+    incidents = generate_incidents(rng(8), scale * len(adm.comms) / QU_COMMUNITIES, src, locator,
+                                   county_code=ref.code)
     emit("incidents", 1, 1)
     emit("personnel", 0, 1)
-    persons = generate_persons(_rng(seed, 9), pol.stations, pol.zones, pol.zone_population, grids)
+    persons = generate_persons(rng(9), pol.stations, pol.zones, pol.zone_population, grids,
+                               first_number=first_person)
     emit("personnel", 1, 1)
-    return DemoCounty(COUNTY_CODE, COUNTY_NAME, geo.outline, repairs, pol.sectors, townships,
+    return DemoCounty(ref.code, ref.name, geo.outline, repairs, pol.sectors, townships,
                       communities, pol.stations, pol.zones, grids, addr, incidents, persons)
 
 
-def _sources(seed: int, addr: AddressArrays, adm: _Admin, stations: list[Station]) -> Sources:
+def _sources(rng_of: Rng, addr: AddressArrays, adm: _Admin, stations: list[Station]) -> Sources:
     """Incident origins: address points, 5 urban hot spots and the central-town markets."""
-    rng = _rng(seed, 10)
+    rng = rng_of(10)
     pattern = np.asarray(adm.patterns)[addr.community_idx]
     sigma = np.vectorize(SIGMA_M.__getitem__, otypes=[float])(pattern)
     x, y = to_xy(addr.lon, addr.lat)

@@ -125,7 +125,8 @@ def _draw(rng: np.random.Generator, n: int, src: Sources) -> _Drawn:
 
 
 def generate_incidents(
-    rng: np.random.Generator, scale: float, src: Sources, locate: Locator
+    rng: np.random.Generator, scale: float, src: Sources, locate: Locator,
+    county_code: str = "511725",
 ) -> IncidentArrays:
     """``PER_YEAR * scale`` incidents, each strictly inside a grid (not near a boundary).
 
@@ -160,5 +161,6 @@ def generate_incidents(
     start = np.r_[0, np.flatnonzero(np.diff(local_day.astype(np.int64))) + 1]
     seq = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n])) + 1
     days = np.datetime_as_string(local_day).tolist()
-    code = [f"JQ511725{d.replace('-', '')}{q:05d}" for d, q in zip(days, seq.tolist(), strict=True)]
+    code = [f"JQ{county_code}{d.replace('-', '')}{q:05d}"
+            for d, q in zip(days, seq.tolist(), strict=True)]
     return IncidentArrays(lon[order], lat[order], category[order], when, grid[order], code)

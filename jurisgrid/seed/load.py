@@ -89,6 +89,26 @@ def _ids(cur: Any, table: str) -> dict[str, int]:
 
 def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[str, int]:
     """Load ``demo`` into an empty database in one transaction. Returns row counts."""
+    return load_counties(engine, [demo], progress)
+
+
+class _Concat:
+    """The point columns of several counties as one set of columns."""
+
+    def __init__(self, parts: Sequence[Any]) -> None:
+        self._parts = parts
+
+    def __getattr__(self, name: str) -> Any:
+        cols = [getattr(p, name) for p in self._parts]
+        if isinstance(cols[0], np.ndarray):
+            return np.concatenate(cols)
+        return [v for c in cols for v in c]
+
+
+def load_counties(engine: Engine, demos: Sequence[Any],
+                  progress: Progress | None = None) -> dict[str, int]:
+    """Load generated counties (``generate_counties``) into an empty database in one
+    transaction, each with its time zone (``demo.time_zone``, default Asia/Shanghai)."""
     step = progress or (lambda stage, done, total: None)
     raw = engine.raw_connection()
     try:
@@ -97,27 +117,32 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
         cur.execute("SET LOCAL statement_timeout = 0")  # bulk statements run for minutes at scale 10
         total = 9
         step("county", 0, total)
-        cur.execute(
-            "INSERT INTO county (code, name, repairs, geom) VALUES (%s, %s, %s, "
-            "ST_Multi(ST_GeomFromEWKB(decode(%s, 'hex')))) RETURNING id",
-            (demo.code, demo.name, json.dumps(demo.repairs, ensure_ascii=False),
-             _ewkb([demo.outline])[0]),
-        )
-        county_id = _one_value(cur)
+        county_ids = []
+        for demo in demos:
+            cur.execute(
+                "INSERT INTO county (code, name, repairs, geom, time_zone) VALUES (%s, %s, %s, "
+                "ST_Multi(ST_GeomFromEWKB(decode(%s, 'hex'))), %s) RETURNING id",
+                (demo.code, demo.name, json.dumps(demo.repairs, ensure_ascii=False),
+                 _ewkb([demo.outline])[0], getattr(demo, "time_zone", "Asia/Shanghai")),
+            )
+            county_ids.append(_one_value(cur))
         copy_rows(cur, "sector", ("code", "name", "county_id"),
-                  ((s.code, s.name, county_id) for s in demo.sectors))
+                  ((s.code, s.name, cid) for demo, cid in zip(demos, county_ids, strict=True)
+                   for s in demo.sectors))
         sector_ids = _ids(cur, "sector")
 
         step("townships", 1, total)
-        tw = demo.townships
+        tw = [t for demo in demos for t in demo.townships]
+        tw_county = [cid for demo, cid in zip(demos, county_ids, strict=True)
+                     for _ in demo.townships]
         copy_rows(cur, "township", ("code", "name", "kind", "county_id", "seat", "geom"),
                   zip([t.code for t in tw], [t.name for t in tw], [t.kind for t in tw],
-                      [county_id] * len(tw), _ewkb([t.seat for t in tw]),
+                      tw_county, _ewkb([t.seat for t in tw]),
                       _ewkb(_multi(t.geom for t in tw)), strict=True))
         township_ids = _ids(cur, "township")
 
         step("communities", 2, total)
-        cm = demo.communities
+        cm = [c for demo in demos for c in demo.communities]
         copy_rows(cur, "community", ("code", "name", "kind", "township_id", "geom"),
                   zip([c.code for c in cm], [c.name for c in cm], [c.kind for c in cm],
                       [township_ids[c.township_code] for c in cm],
@@ -125,7 +150,7 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
         community_ids = _ids(cur, "community")
 
         step("stations and zones", 3, total)
-        st = demo.stations
+        st = [x for demo in demos for x in demo.stations]
         copy_rows(cur, "station", ("code", "name", "kind", "sector_id", "address", "phone", "seat"),
                   zip([s.code for s in st], [s.name for s in st], [s.kind for s in st],
                       [sector_ids[s.sector_code] for s in st], [s.address for s in st],
@@ -133,11 +158,11 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
         station_ids = _ids(cur, "station")
         copy_rows(cur, "zone", ("code", "name", "kind", "has_office", "station_id"),
                   ((z.code, z.name, z.kind, "t" if z.has_office else "f", station_ids[z.station_code])
-                   for z in demo.zones))
+                   for demo in demos for z in demo.zones))
         zone_ids = _ids(cur, "zone")
 
         step("grids", 4, total)
-        gr = demo.grids
+        gr = [g for demo in demos for g in demo.grids]
         copy_rows(cur, "grid", ("code", "name", "community_id", "zone_id", "geom"),
                   zip([g.code for g in gr], [g.name for g in gr],
                       [community_ids[g.community_code] for g in gr],
@@ -147,13 +172,14 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
         grid_ids = _ids(cur, "grid")
 
         step("address points", 5, total)
-        _load_points(cur, demo.addresses, kind="address")
+        _load_points(cur, _Concat([d.addresses for d in demos]), kind="address")
         step("incidents", 6, total)
-        _load_points(cur, demo.incidents, kind="incident")
+        _load_points(cur, _Concat([d.incidents for d in demos]), kind="incident")
 
         step("personnel", 7, total)
+        persons = [p for demo in demos for p in demo.persons]
         copy_rows(cur, "person", ("code", "name", "phone"),
-                  ((p.code, p.name, getattr(p, "phone", None)) for p in demo.persons))
+                  ((p.code, p.name, getattr(p, "phone", None)) for p in persons))
         person_ids = _ids(cur, "person")
         copy_rows(cur, "assignment",
                   ("person_id", "role", "station_id", "zone_id", "community_id", "grid_id",
@@ -162,7 +188,7 @@ def load(engine: Engine, demo: Any, progress: Progress | None = None) -> dict[st
                     zone_ids.get(p.zone_code) if p.zone_code else None,
                     community_ids.get(p.community_code) if p.community_code else None,
                     grid_ids.get(p.grid_code) if p.grid_code else None,
-                    "2025-01-01T00:00:00+08:00") for p in demo.persons))
+                    "2025-01-01T00:00:00+08:00") for p in persons))
 
         step("zone and station outlines", 8, total)
         refresh_all_outlines(cur)

@@ -66,8 +66,10 @@ def generate_persons(
     zones: Sequence[Zone],
     zone_population: dict[str, float],
     grids: Sequence[Grid],
+    first_number: int = 1,
 ) -> list[Person]:
-    """All personnel; ``zone_population`` is the zone's resident population at scale 1."""
+    """All personnel; ``zone_population`` is the zone's resident population at scale 1. Codes
+    are numbered from ``first_number`` (several counties share one ``P`` + 6 digits series)."""
     community_zone = {c: z.code for z in zones for c in z.community_codes}
     slots = _slots(stations, zones, zone_population, grids, community_zone)
     names = person_names(rng, len(slots))
@@ -76,6 +78,7 @@ def generate_persons(
         rng.choice(prefixes, len(slots)).tolist(), rng.integers(0, 10**8, len(slots)).tolist(),
         strict=True)]
     return [
-        Person(f"P{i + 1:06d}", names[i], s.role, s.station, s.zone, s.community, s.grid, phones[i])
+        Person(f"P{i + first_number:06d}", names[i], s.role, s.station, s.zone, s.community,
+               s.grid, phones[i])
         for i, s in enumerate(slots)
     ]

@@ -21,6 +21,7 @@ from .names import chinese_number
 from .reference import CommunityRef, TownshipRef
 
 N_URBAN, N_CENTRAL, N_RURAL = 4, 7, 10
+RURAL_TOWNSHIPS = 34  # 渠县's non-街道 townships: other counties get N_CENTRAL, N_RURAL pro rata
 STATIONS_PER_SECTOR = 3
 RURAL_ZONE_MAX_VILLAGES = 4
 RURAL_ZONE_POPULATION = 4500.0  # stop growing a rural zone at this population (scale 1)
@@ -155,7 +156,8 @@ def plan_stations(
     population: Sequence[float],
     seat_community: Sequence[int],
 ) -> list[StationPlan]:
-    """4 urban stations over the 街道, 7 central-town and 10 rural stations over the rest."""
+    """4 urban stations over the 街道, 7 central-town and 10 rural stations over the rest (渠县;
+    another county gets central-town and rural stations in proportion to its townships)."""
     town_graph = quotient(comm_graph, comm_town, len(towns))
     town_pop = np.bincount(np.asarray(comm_town), weights=np.asarray(population), minlength=len(towns))
     members = [[c for c in range(len(comms)) if comm_town[c] == t] for t in range(len(towns))]
@@ -183,7 +185,9 @@ def plan_stations(
          for t in range(len(towns))]
     n_com = [sum(comms[c].kind == "community" for c in members[t]) for t in range(len(towns))]
     rank = sorted(rest, key=lambda t: (-n_com[t], -len(members[t]), towns[t].code))
-    central = rank[:N_CENTRAL]
+    n_central = max(1, round(N_CENTRAL * len(rest) / RURAL_TOWNSHIPS)) if rest else 0
+    n_rural = min(round(N_RURAL * len(rest) / RURAL_TOWNSHIPS), max(0, len(rest) - 2 * n_central))
+    central = rank[:n_central]
     groups = [[t] for t in central]
     taken = set(central)
     for grp in groups:
@@ -193,9 +197,11 @@ def plan_stations(
             grp.append(m)
             taken.add(m)
     rural: list[int] = []
-    for _ in range(N_RURAL):
+    for _ in range(n_rural):
         dist = _hops(g, [t for grp in groups for t in grp] + rural)
         cand = [t for t in rank if t not in taken]
+        if not cand:
+            break
         pick = max(cand, key=lambda t: (dist[t], -rank.index(t)))
         rural.append(pick)
         taken.add(pick)
@@ -204,7 +210,7 @@ def plan_stations(
     if left:
         raise RuntimeError(f"townships unreachable by any station: {left}")
     for n, grp in enumerate(groups):
-        kind: StationKind = "central" if n < N_CENTRAL else "rural"
+        kind: StationKind = "central" if n < n_central else "rural"
         cs = sorted(c for t in grp for c in members[t])
         plans.append(StationPlan(kind, towns[grp[0]].short, grp, cs, seat_community[grp[0]]))
     return plans

@@ -12,6 +12,7 @@ from importlib import resources
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
+from shapely.ops import polylabel
 
 from .frame import GRID, M2_PER_DEG2
 from .model import CommunityKind, TownshipKind
@@ -95,7 +96,10 @@ def _km2(geom: shapely.Geometry) -> float:
     return float(shapely.area(geom)) * M2_PER_DEG2 / 1e6
 
 
-def _drop_repeated(poly: Polygon) -> tuple[Polygon, int]:
+def _drop_repeated(poly: Polygon | MultiPolygon) -> tuple[Polygon | MultiPolygon, int]:
+    if isinstance(poly, MultiPolygon):  # 大竹县 ships as two parts
+        parts = [_drop_repeated(p) for p in poly.geoms]
+        return MultiPolygon([p for p, _ in parts]), sum(n for _, n in parts)
     rings = [poly.exterior, *poly.interiors]
     removed = 0
     cleaned = []
@@ -126,7 +130,7 @@ def _polygon_parts(geom: shapely.Geometry) -> list[Polygon]:
     return polys
 
 
-def repair_outline(raw: Polygon | None = None) -> tuple[Polygon | MultiPolygon, list[str]]:
+def repair_outline(raw: Polygon | MultiPolygon | None = None) -> tuple[Polygon | MultiPolygon, list[str]]:
     """Return the outline as a valid polygon snapped to ``GRID``, and what was done to it.
 
     Repeated vertices are removed, self-intersections are repaired with
@@ -171,3 +175,74 @@ def repair_outline(raw: Polygon | None = None) -> tuple[Polygon | MultiPolygon, 
     else:
         msgs.append(f"outline is a single valid Polygon of {_km2(snapped):.2f} km²")
     return snapped, msgs
+
+
+# -- many counties: 达州 (Dazhou, prefecture 5117) --------------------------------------------
+
+PREFECTURES = {"5117": "达州市"}
+"""Prefectures whose county-level units the seed can generate (data/dazhou/, ATTRIBUTION.md)."""
+
+
+@dataclass(frozen=True)
+class CountyRef:
+    """What the generator needs of one county: its outline as shipped, its townships and
+    communities, its seat (None: the point of the outline farthest from its edge), and the
+    extra key of its random streams (渠县 keeps the streams it has alone: ``()``)."""
+
+    code: str
+    name: str
+    raw_outline: Polygon | MultiPolygon
+    towns: list[TownshipRef]
+    comms: list[CommunityRef]
+    seat: tuple[float, float] | None
+    streams: tuple[int, ...]
+
+
+def qu_county() -> CountyRef:
+    """渠县 as the single-county demo has it."""
+    from .frame import QU_SEAT
+
+    return CountyRef(COUNTY_CODE, COUNTY_NAME, load_outline_raw(), load_townships(),
+                     load_communities(), QU_SEAT, ())
+
+
+def prefecture_counties(prefecture: str, only: list[str] | None = None) -> list[CountyRef]:
+    """The county-level units of a prefecture (by code), or those of them named in ``only``:
+    渠县 from the single-county files, the others from ``data/dazhou/``."""
+    if prefecture not in PREFECTURES:
+        raise ValueError(f"unknown prefecture {prefecture!r}; known: {', '.join(PREFECTURES)}")
+    doc = json.loads(_data("dazhou/counties.geojson"))
+    towns = list(csv.DictReader(io.StringIO(_data("dazhou/townships.csv"))))
+    comms = list(csv.DictReader(io.StringIO(_data("dazhou/communities.csv"))))
+    known = [f["properties"]["code"] for f in doc["features"]]
+    unknown = sorted(set(only or []) - set(known))
+    if unknown:
+        raise ValueError(f"no county {', '.join(unknown)} in prefecture {prefecture}; "
+                         f"known: {', '.join(known)}")
+    out = []
+    for f in doc["features"]:
+        code, name = f["properties"]["code"], f["properties"]["name"]
+        if only is not None and code not in only:
+            continue
+        if code == COUNTY_CODE:
+            out.append(qu_county())
+            continue
+        tw = [TownshipRef(r["code"], r["name"], _township_kind(r["name"]))
+              for r in towns if r["county_code"] == code]
+        codes = {t.code for t in tw}
+        cm = []
+        for r in comms:
+            if r["township_code"] in codes:
+                short, kind = _short_community(r["name"])
+                cm.append(CommunityRef(r["code"], short, r["name"], r["township_code"], kind))
+        out.append(CountyRef(code, name, shapely.geometry.shape(f["geometry"]), tw, cm, None,
+                             (int(code),)))
+    return out
+
+
+def seat_of(outline: Polygon | MultiPolygon) -> tuple[float, float]:
+    """A county seat for a county we know no seat of: the centre of the largest circle inside
+    its (largest) part, on the ``GRID``."""
+    part = max(_polygon_parts(outline), key=lambda p: p.area)
+    p = polylabel(part, tolerance=1e-4)
+    return round(p.x, 7), round(p.y, 7)

@@ -126,9 +126,9 @@ def load_sf(engine: Engine, *, seed: int = 0) -> dict[str, int]:
         )
         outline = _multi(shapely.union_all([b.geom for b in bgs]))
         cur.execute(
-            "INSERT INTO county (code, name, geom) VALUES (%s, %s, ST_GeomFromEWKB(decode(%s, 'hex'))) "
-            "RETURNING id",
-            (COUNTY_CODE, "San Francisco", _ewkb([outline])[0]),
+            "INSERT INTO county (code, name, geom, time_zone) "
+            "VALUES (%s, %s, ST_GeomFromEWKB(decode(%s, 'hex')), %s) RETURNING id",
+            (COUNTY_CODE, "San Francisco", _ewkb([outline])[0], POLICY["time_zone"]),
         )
         county_id = cur.fetchone()[0]  # type: ignore[index]
         cur.execute(
