@@ -44,8 +44,7 @@ def test_every_reference_resolves(compose: dict[str, Any]) -> None:
     named_volumes = set(compose.get("volumes") or {})
     for name, spec in services.items():
         assert "image" in spec or "build" in spec, name
-        deps = spec.get("depends_on") or []
-        for dep in deps if isinstance(deps, list) else deps:
+        for dep in spec.get("depends_on") or []:  # a list, or a mapping of names to conditions
             assert dep in services, f"{name} depends on unknown service {dep}"
             # a dependency must be started with the dependant: no profile, or a shared one
             dep_profiles = set(services[dep].get("profiles") or [])
@@ -97,7 +96,7 @@ def test_citus_profile(compose: dict[str, Any]) -> None:
         assert "FROM citusdata/citus:" in services[name]["build"]["dockerfile_inline"]
     setup = (ROOT / "deploy" / "citus" / "setup.sh").read_text()
     for worker in ("citus-worker-1", "citus-worker-2"):
-        assert f"citus_add_node('$worker'" in setup and worker in setup
+        assert "citus_add_node('$worker'" in setup and worker in setup
 
 
 def test_scripts_parse() -> None:
