@@ -22,80 +22,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from jurisgrid.auth.checks import require_scope_for_moves
-from jurisgrid.auth.principal import Principal, Role
+from jurisgrid.auth.principal import Principal
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import EditOutcome, RevisionInfo, map_db_error
-from jurisgrid.editing.overlay import apply_overlay, require_plan_access
+from jurisgrid.editing.publish_op import publish_in, require_publisher
 from jurisgrid.editing.revisions import (
-    check_unchanged_since,
     close_revision,
     edit_warnings,
     open_revision,
 )
-from jurisgrid.errors import Forbidden, InvalidInput
+from jurisgrid.errors import InvalidInput
 from jurisgrid.models import plans as store
 
-__all__ = ["publish_in", "publish_plan", "require_publisher"]
+__all__ = ["publish_plan"]
 
 PAST_SLACK_S = 300  # an effectiveFrom up to 5 minutes in the past counts as now (runner.py)
-
-
-def require_publisher(principal: Principal) -> None:
-    """Editors and admins publish; planners plan (issue 12, roles)."""
-    if principal.role not in (Role.EDITOR, Role.ADMIN):
-        raise Forbidden(f"{principal.actor} has role {principal.role.value}; publishing a plan "
-                        "needs editor (in its scope) or admin",
-                        details=[{"actor": principal.actor, "role": principal.role.value,
-                                  "required": "editor or admin"}])
-
-
-_MOVES = """
-SELECT o.code, ls.code AS before, ps.code AS after, o.deleted FROM plan_{t} o
-LEFT JOIN {t} l ON l.id = o.id {live_station}
-LEFT JOIN ({station}) ps ON ps.id = {plan_station_id}
-WHERE o.plan_id = %(plan)s
-"""
-
-
-def _check_principal_scope(conn: Connection, plan_id: int, principal: Principal) -> None:
-    if principal.station_code is None:
-        return
-    """Every grid and zone the plan changes must be in the principal's station before or
-    after (as for a direct edit)."""
-    station = store.overlay_sql("station")
-    grid = _MOVES.format(
-        t="grid", station=station,
-        live_station="LEFT JOIN zone lz ON lz.id = l.zone_id LEFT JOIN station ls ON ls.id = lz.station_id",
-        plan_station_id=f"(SELECT z.station_id FROM ({store.overlay_sql('zone')}) z "
-                        "WHERE z.id = o.zone_id)")
-    zone = _MOVES.format(t="zone", station=station,
-                         live_station="LEFT JOIN station ls ON ls.id = l.station_id",
-                         plan_station_id="o.station_id")
-    moves = [(c, b or "", None if d else a) for sql in (grid, zone)
-             for c, b, a, d in conn.exec_driver_sql(sql, {"plan": plan_id})]
-    require_scope_for_moves(principal, moves)
-
-
-def publish_in(conn: Connection, plan_id: int, revision_id: int, principal: Principal) -> None:
-    """Inside the open revision ``revision_id``: write plan ``plan_id`` over the live data and
-    refuse (Conflict naming the units) if a revision after its base changed a unit it changes.
-    The caller closes the revision. Also the body of the scheduled ``publishPlan``."""
-    plan = store.get_plan(conn, plan_id, lock=True)
-    require_publisher(principal)
-    require_plan_access(principal, plan, write=False)
-    if plan["status"] == "published":
-        raise InvalidInput(f"plan {plan_id} is already published (revision "
-                           f"{plan['published_revision']}); copy it to publish it again")
-    _check_principal_scope(conn, plan_id, principal)
-    apply_overlay(conn, plan_id)
-    check_unchanged_since(conn, revision_id, plan["base_revision"])
-    conn.exec_driver_sql("UPDATE plan SET status = 'published', published_revision = %(r)s, "
-                         "updated_at = clock_timestamp() WHERE id = %(p)s",
-                         {"r": revision_id, "p": plan_id})
 
 
 def publish_plan(engine: Engine, plan_id: int, *, principal: Principal, settings: EditSettings,
