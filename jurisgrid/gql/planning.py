@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from strawberry.types import Info
 
 from jurisgrid.auth.principal import Principal
-from jurisgrid.editing.plans import require_plan_access
+from jurisgrid.editing.overlay import require_plan_access
 from jurisgrid.errors import Forbidden, InvalidInput
 from jurisgrid.models import plans as store
 from jurisgrid.planning import compare as cmp

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 
 from jurisgrid.config import ApiSettings
 from jurisgrid.errors import JurisgridError
+from jurisgrid.gql.balancing import BalancingMutation, BalancingQuery
 from jurisgrid.gql.documents import DocumentLimits, cached_documents
 from jurisgrid.gql.errors import DomainErrors
 from jurisgrid.gql.execution import PlainSubtreeExecutor
@@ -35,6 +36,8 @@ MUTATION_PARTS: tuple[type, ...] = (EditMutation, UnitMutation, SizingMutation)
 SUBSCRIPTION_PARTS: tuple[type, ...] = (JurisdictionSubscription,)
 QUERY_PARTS += (PlanQuery,)          # plans (issue 12): gql/plans.py
 MUTATION_PARTS += (PlanMutation,)
+QUERY_PARTS += (BalancingQuery,)     # balancing jobs (issue 12): gql/balancing.py
+MUTATION_PARTS += (BalancingMutation,)
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 

@@ -195,6 +195,11 @@ from jurisgrid.models.plan_tables import define_plan_tables  # noqa: E402
 
 define_plan_tables(metadata)
 
+# migration 0015 (issue 12, balancing jobs): automatic balancing requests run in the background
+from jurisgrid.models.balance_jobs import define_balance_job_table  # noqa: E402
+
+define_balance_job_table(metadata)
+
 # tables that carry a geometry column, and the name of that column
 GEOMETRY_COLUMNS: dict[str, tuple[str, ...]] = {
     t.name: tuple(c.name for c in t.columns if isinstance(c.type, Geometry))

@@ -154,7 +154,8 @@ class Balancer:
         self._xy: np.ndarray | None = None  # block centres in metres, set with the starts
 
     # -- input ----------------------------------------------------------------------------------
-    def _check(self, problem: Problem) -> None:
+    def check(self, problem: Problem) -> None:
+        """Refuse bad parameters for ``problem`` before any search (``solve`` calls it first)."""
         p = self.params
         if not p.targets:
             raise InvalidInput("name at least one measure to balance")
@@ -190,7 +191,7 @@ class Balancer:
     # -- solve ----------------------------------------------------------------------------------
     def solve(self, problem: Problem) -> Result:
         t_start = time.perf_counter()
-        self._check(problem)
+        self.check(problem)
         p = self.params
         units = problem.units
         stages: dict[str, float] = {}
