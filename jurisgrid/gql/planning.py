@@ -224,6 +224,14 @@ def planning_scope(principal: Principal, station: str | None) -> str | None:
                     details=[{"actor": principal.actor, "station": own, "asked": station}])
 
 
+def require_county_wide(principal: Principal, what: str) -> None:
+    """Refuse a station-scoped principal: ``what`` applies to every station alike."""
+    if principal.station_code is not None:
+        raise Forbidden(f"{principal.actor} is scoped to station {principal.station_code}; {what} applies "
+                        "to the whole county: it needs a county-wide token",
+                        details=[{"actor": principal.actor, "station": principal.station_code}])
+
+
 def plan_id(value: str) -> int:
     try:
         return int(value)

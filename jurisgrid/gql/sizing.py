@@ -23,6 +23,7 @@ from jurisgrid.geo.crs import Crs
 from jurisgrid.geo.geojson import format_geometry
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.inputs import bbox_to_wgs84, geojson_to_wgs84
+from jurisgrid.gql.planning import require_county_wide
 from jurisgrid.gql.scalars import GeoJSON
 from jurisgrid.gql.sizing_types import (
     AnalysisCell,
@@ -244,15 +245,16 @@ class SizingQuery:
 @strawberry.type
 class SizingMutation:
     @strawberry.mutation(
-        description="Change the sizing policy (admins only): the fields given in "
-        "`changes` replace the current ones (objects merge one level deep); the "
+        description="Change the sizing policy (planners and admins with a county-wide token): the "
+        "fields given in `changes` replace the current ones (objects merge one level deep); the "
         "result is validated as a whole and stored as a new version."
     )
     async def update_sizing_policy(
         self, info: Info, changes: JSON, reason: str | None = None
     ) -> SizingPolicy:
         ctx = info.context
-        require_role(ctx.principal, Role.ADMIN)
+        require_role(ctx.principal, Role.PLANNER)  # planners may edit the sizing policy (issue 12)
+        require_county_wide(ctx.principal, "the sizing policy")
         if not isinstance(changes, dict):
             raise InvalidInput("changes must be a JSON object")
 
