@@ -23,13 +23,15 @@ def require_station_scope(principal: Principal, station_codes: Iterable[str]) ->
     Call it once per changed grid with that grid's current station and its target station:
     an editor scoped to station S may touch a grid only when it is in S now or moves into S
     (so moving a grid out of S, or into S, passes; moving one between two other stations does
-    not). Unscoped principals (county-wide tokens) always pass. For many grids at once use
-    :func:`require_scope_for_moves`, which reports every offending grid.
+    not). Unscoped principals (deployment-wide tokens) always pass. A county-scoped principal
+    passes only when every station is in its county (no moving units across its border). For
+    many grids at once use :func:`require_scope_for_moves`, which reports every offending grid.
     """
+    codes = sorted(set(station_codes))
+    require_county_scope(principal, codes)
     scope = principal.station_code
     if scope is None:
         return
-    codes = sorted(set(station_codes))
     if scope not in codes:
         raise Forbidden(f"{principal.actor} may only change the jurisdiction of station {scope}; "
                         f"this touches only {', '.join(codes) or 'no station'}",
@@ -39,7 +41,18 @@ def require_station_scope(principal: Principal, station_codes: Iterable[str]) ->
 def require_scope_for_moves(principal: Principal, moves: Iterable[tuple[str, str, str | None]]) -> None:
     """Check many grids at once: ``moves`` are ``(grid_code, current_station, target_station)``
     (target None when the grid stays in its station, e.g. a reshape). Refuses with one detail
-    per grid outside the principal's station."""
+    per grid outside the principal's station (or, county-scoped, with a station outside its
+    county before or after)."""
+    moves = list(moves)
+    if principal.county_code is not None:
+        out = [{"grid": g, "station": cur, "target": tgt, "county": principal.county_code}
+               for g, cur, tgt in moves
+               if cur not in principal.county_stations
+               or (tgt is not None and tgt not in principal.county_stations)]
+        if out:
+            raise Forbidden(f"{principal.actor} may only change grids of county "
+                            f"{principal.county_code}; {len(out)} grid(s) are or would be "
+                            "outside it", details=out)
     scope = principal.station_code
     if scope is None:
         return
@@ -48,3 +61,18 @@ def require_scope_for_moves(principal: Principal, moves: Iterable[tuple[str, str
     if bad:
         raise Forbidden(f"{principal.actor} may only change grids of station {scope} or moving into it; "
                         f"{len(bad)} grid(s) are outside it", details=bad)
+
+
+def require_county_scope(principal: Principal, station_codes: Iterable[str | None]) -> None:
+    """Refuse a county-scoped principal unless there is a station and every one of
+    ``station_codes`` is in its county (None entries — a unit in no station — are outside)."""
+    if principal.county_code is None:
+        return
+    given = list(station_codes)
+    codes = sorted({str(c) for c in given if c is not None})
+    outside = [c for c in codes if c not in principal.county_stations]
+    if not codes or outside or None in given:
+        raise Forbidden(f"{principal.actor} may only change county {principal.county_code}; this "
+                        f"touches {', '.join(outside) or 'no station of it'}",
+                        details=[{"actor": principal.actor, "county": principal.county_code,
+                                  "stations": codes, "outside": outside}])

@@ -32,12 +32,21 @@ _RANK = {r: i for i, r in enumerate(Role)}
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller. ``actor`` is what revisions record; ``station_code`` scopes
-    an editor (or planner) to one station's jurisdiction, None means the whole county."""
+    an editor (or planner) to one station's jurisdiction; ``county_code`` scopes any role to one
+    county — it reads and changes only that county, whose stations are ``county_stations`` (read
+    when the token is verified). Neither: the whole deployment."""
 
     actor: str
     role: Role
     station_code: str | None = None
     token_id: int | None = None  # the api_token it came from (scheduled edits keep it)
+    county_code: str | None = None
+    county_stations: frozenset[str] = frozenset()
+
+    @property
+    def is_scoped(self) -> bool:
+        """Scoped to a station or to a county: not deployment-wide."""
+        return self.station_code is not None or self.county_code is not None
 
     @property
     def is_anonymous(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select, text, update
@@ -17,8 +17,10 @@ from sqlalchemy import Connection, func, insert, select, text, update
 from jurisgrid.auth.cache import forget
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.errors import InvalidInput, NotFound, Unauthenticated
+from jurisgrid.models import county_scope
 from jurisgrid.models.scheduled import PENDING
-from jurisgrid.models.tables import api_token, station
+from jurisgrid.models.source import LIVE
+from jurisgrid.models.tables import api_token, county, station
 
 PREFIX = "jg_"
 MAX_SECRET_LEN = 200  # anything longer is not one of ours: refused without a lookup
@@ -39,6 +41,7 @@ class TokenInfo:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    county_code: str | None = None
 
     @property
     def actor(self) -> str:
@@ -66,23 +69,31 @@ def parse_role(role: str | Role) -> Role:
 
 
 def issue_token(conn: Connection, *, role: str | Role, station_code: str | None = None,
-                label: str | None = None) -> IssuedToken:
-    """Store a new token and return its id and secret (the secret is not stored: show it once)."""
+                label: str | None = None, county_code: str | None = None) -> IssuedToken:
+    """Store a new token and return its id and secret (the secret is not stored: show it once).
+    It may be scoped to a station or to a county (not both: the station names its county)."""
     r = parse_role(role)
+    if station_code is not None and county_code is not None:
+        raise InvalidInput("scope a token to a station or to a county, not both",
+                           details=[{"station": station_code, "county": county_code}])
+    if county_code is not None and conn.execute(
+            select(county.c.id).where(county.c.code == county_code)).first() is None:
+        raise NotFound(f"no county with code {county_code!r}", details=[{"county": county_code}])
     if station_code is not None and conn.execute(
             select(station.c.id).where(station.c.code == station_code)).first() is None:
         raise NotFound(f"no station with code {station_code!r}", details=[{"station": station_code}])
     secret = new_secret()
     token_id = conn.execute(insert(api_token).values(
         token_hash=hash_secret(secret), role=r.value, station_code=station_code,
-        label=label or None).returning(api_token.c.id)).scalar_one()
+        county_code=county_code, label=label or None).returning(api_token.c.id)).scalar_one()
     return IssuedToken(id=token_id, secret=secret)
 
 
 def create_token(conn: Connection, *, role: str | Role, station_code: str | None = None,
-                 label: str | None = None) -> str:
+                 label: str | None = None, county_code: str | None = None) -> str:
     """The contract's entry point: the secret of a new token (returned once, only a hash kept)."""
-    return issue_token(conn, role=role, station_code=station_code, label=label).secret
+    return issue_token(conn, role=role, station_code=station_code, label=label,
+                       county_code=county_code).secret
 
 
 def authenticate(conn: Connection, secret: str) -> Principal:
@@ -97,12 +108,32 @@ def authenticate(conn: Connection, secret: str) -> Principal:
         update(api_token)
         .where(api_token.c.token_hash == hash_secret(secret), api_token.c.revoked_at.is_(None))
         .values(last_used_at=func.now())
-        .returning(api_token.c.id, api_token.c.role, api_token.c.station_code, api_token.c.label)
+        .returning(api_token.c.id, api_token.c.role, api_token.c.station_code, api_token.c.label,
+                   api_token.c.county_code)
     ).first()
     if row is None:
         raise Unauthenticated("unknown or revoked bearer token")
-    return Principal(actor=actor_name(row.id, row.label), role=Role(row.role),
-                     station_code=row.station_code, token_id=row.id)
+    return _with_county(conn, Principal(actor=actor_name(row.id, row.label), role=Role(row.role),
+                                        station_code=row.station_code, token_id=row.id),
+                        row.county_code)
+
+
+def _with_county(conn: Connection, p: Principal, county_code: str | None) -> Principal:
+    """``p`` scoped to ``county_code`` (and its stations as they are now), or ``p``."""
+    if county_code is None:
+        return p
+    return replace(p, county_code=county_code,
+                   county_stations=county_scope.station_codes(conn, LIVE, county_code))
+
+
+def with_token_scope(conn: Connection, p: Principal) -> Principal:
+    """``p`` with the county scope of the token it came from (scheduled edits store the
+    station scope and the token; the county scope is read from the token when they apply)."""
+    if p.token_id is None or p.county_code is not None:
+        return p
+    code = conn.execute(select(api_token.c.county_code)
+                        .where(api_token.c.id == p.token_id)).scalar_one_or_none()
+    return _with_county(conn, p, code)
 
 
 def revoke(conn: Connection, token_id: int) -> TokenInfo:
@@ -140,9 +171,11 @@ def list_tokens(conn: Connection, *, include_revoked: bool = True) -> list[Token
 
 def _infos(conn: Connection, where: object) -> list[TokenInfo]:
     q = select(api_token.c.id, api_token.c.role, api_token.c.station_code, api_token.c.label,
-               api_token.c.created_at, api_token.c.revoked_at, api_token.c.last_used_at)
+               api_token.c.created_at, api_token.c.revoked_at, api_token.c.last_used_at,
+               api_token.c.county_code)
     if where is not None:
         q = q.where(where)  # type: ignore[arg-type]
     return [TokenInfo(id=r.id, role=Role(r.role), station_code=r.station_code, label=r.label,
-                      created_at=r.created_at, revoked_at=r.revoked_at, last_used_at=r.last_used_at)
+                      created_at=r.created_at, revoked_at=r.revoked_at, last_used_at=r.last_used_at,
+                      county_code=r.county_code)
             for r in conn.execute(q.order_by(api_token.c.id))]

@@ -17,13 +17,16 @@ app = Typer(help="API bearer tokens: only a hash is stored; the secret is shown 
 @app.command("create")
 def create(role: Role = typer.Option(..., help="viewer < editor < planner < admin", case_sensitive=False),
            station: str | None = typer.Option(None, help="scope the token to one station (code)"),
+           county: str | None = typer.Option(None, help="scope the token to one county (code): it "
+                                             "reads and edits only that county"),
            label: str | None = typer.Option(None, help="who holds it (recorded as the actor)")) -> None:
     """Create a token and print its secret (once: only its hash is stored)."""
     from jurisgrid.auth.tokens import actor_name, issue_token
 
     with _engine().begin() as conn:
-        issued = issue_token(conn, role=role, station_code=station, label=label)
-    err.print(f"token {issued.id} ({role.value}{', station ' + station if station else ''}), "
+        issued = issue_token(conn, role=role, station_code=station, label=label, county_code=county)
+    scope = f", station {station}" if station else f", county {county}" if county else ""
+    err.print(f"token {issued.id} ({role.value}{scope}), "
               f"actor {actor_name(issued.id, label)} — the secret below is shown only now:")
     typer.echo(issued.secret)
 
@@ -35,9 +38,10 @@ def list_(active: bool = typer.Option(False, "--active", help="only tokens not r
 
     with _engine().connect() as conn:
         tokens = list_tokens(conn, include_revoked=not active)
-    table = Table("id", "role", "station", "label", "created", "last used", "revoked")
+    table = Table("id", "role", "station", "county", "label", "created", "last used", "revoked")
     for t in tokens:
-        table.add_row(str(t.id), t.role.value, t.station_code or "—", t.label or "—",
+        table.add_row(str(t.id), t.role.value, t.station_code or "—", t.county_code or "—",
+                      t.label or "—",
                       f"{t.created_at:%Y-%m-%d %H:%M}",
                       f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "—",
                       f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "—")

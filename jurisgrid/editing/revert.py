@@ -64,7 +64,7 @@ def revert(conn: Connection, ctx: OpContext, cmd: Revert) -> list[str]:
         "LEFT JOIN station sa ON sa.id = za.station_id "
         "WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s", {"r": target}).all()
     require_scope_for_moves(ctx.principal, [(c, b or a, a) for c, b, a in moves])
-    if ctx.principal.station_code is not None:
+    if ctx.principal.is_scoped:
         require_scope_for_units(ctx.principal, _touched_stations(conn, target, row.summary))
     cols = {t: _cols(conn, t) for t in HISTORISED}
     bad = {t: [r[0] for r in _conflicts(conn, t, target, cols[t])] for t in HISTORISED}

@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError
 
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal, Role
+from jurisgrid.auth.tokens import with_token_scope
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import Baseline, execute, map_db_error
 from jurisgrid.editing.registry import get
@@ -124,7 +125,7 @@ def _known(conn: Connection, row: Any) -> frozenset[int]:
 
 
 def _take_effect(conn: Connection, row: Any, settings: EditSettings) -> int:
-    principal = _principal(row)
+    principal = with_token_scope(conn, _principal(row))
     if row.token_revoked:
         raise Forbidden(f"the token of {row.actor} was revoked: its scheduled edits do not take "
                         "effect", details=[{"actor": row.actor, "token": row.token_id,

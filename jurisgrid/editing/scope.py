@@ -15,12 +15,19 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection
 
+from jurisgrid.auth.checks import require_county_scope
 from jurisgrid.auth.principal import Principal
 from jurisgrid.errors import Forbidden
 
 
 def require_county_wide(principal: Principal, what: str) -> None:
-    """Refuse a station-scoped principal: ``what`` is not under one station."""
+    """Refuse a station-scoped principal: ``what`` is not under one station. A county-scoped
+    one is refused too: a new station or community is not yet known to be in its county."""
+    if principal.county_code is not None:
+        raise Forbidden(f"{principal.actor} may only change county {principal.county_code}; "
+                        f"{what} needs a deployment-wide token",
+                        details=[{"actor": principal.actor, "county": principal.county_code,
+                                  "required": "deployment-wide"}])
     if principal.station_code is not None:
         raise Forbidden(f"{principal.actor} may only change the jurisdiction of station "
                         f"{principal.station_code}; {what} needs a county-wide token",
@@ -36,11 +43,18 @@ def community_stations(conn: Connection, community_id: int) -> list[str]:
 
 
 def require_whole_community(principal: Principal, conn: Connection, community: Mapping[str, object]) -> None:
-    """A scoped principal changes a community only when every grid of it is in its station."""
+    """A scoped principal changes a community only when every grid of it is in its station
+    (county-scoped: in its county)."""
+    if not principal.is_scoped:
+        return
+    stations = community_stations(conn, int(community["id"]))  # type: ignore[call-overload]
+    if principal.county_code is not None:
+        if not stations:
+            require_county_wide(principal, f"community {community['code']} (it has no grids)")
+        require_county_scope(principal, stations)
     scope = principal.station_code
     if scope is None:
         return
-    stations = community_stations(conn, int(community["id"]))  # type: ignore[call-overload]
     if not stations:
         require_county_wide(principal, f"community {community['code']} (it has no grids)")
     outside = [s for s in stations if s != scope]
@@ -53,7 +67,14 @@ def require_whole_community(principal: Principal, conn: Connection, community: M
 
 def require_scope_for_units(principal: Principal, units: Mapping[str, Iterable[str | None]]) -> None:
     """``units``: a label (``"zone 511725PS01Z01"``) → the stations it was in before and after.
-    Refuses, naming each, the units none of whose stations is the principal's."""
+    Refuses, naming each, the units none of whose stations is the principal's (county-scoped:
+    the units with a station outside its county)."""
+    if principal.county_code is not None:
+        for label, st in units.items():
+            try:
+                require_county_scope(principal, [x for x in st if x is not None])
+            except Forbidden as exc:
+                raise Forbidden(f"{label}: {exc.message}", details=exc.details) from None
     scope = principal.station_code
     if scope is None:
         return

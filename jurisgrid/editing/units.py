@@ -207,7 +207,7 @@ def _assignment_refs(conn: Connection, ctx: OpContext,
         if code:
             unit = unit_by_code(conn, table, code)
             out[f"{table}_id"] = unit["id"]
-            if ctx.principal.station_code is not None:
+            if ctx.principal.is_scoped:
                 stations = ([unit["station_code"]] if table != "community"
                             else community_stations(conn, unit["id"]))
                 require_station_scope(ctx.principal, stations)
@@ -290,7 +290,7 @@ def _note(conn: Connection, table: str, code: str, before: dict[str, Any] | None
 
 
 def _point_scope(conn: Connection, ctx: OpContext, table: str, code: str) -> None:
-    if ctx.principal.station_code is None:
+    if not ctx.principal.is_scoped:
         return
     st = conn.exec_driver_sql(
         f"SELECT s.code FROM {table} p JOIN grid g ON g.id = p.grid_id JOIN zone z ON z.id = g.zone_id "

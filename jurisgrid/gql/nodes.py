@@ -82,6 +82,11 @@ class County(Unit):
     def repairs(self) -> list[str]:
         return list(self.row["repairs"])
 
+    @strawberry.field(description="IANA time zone of the county's local times (incident "
+                      "exports, the web map), e.g. Asia/Shanghai.")
+    def time_zone(self) -> str:
+        return str(self.row["time_zone"])
+
     @strawberry.field
     async def sectors(self, info: Info) -> list[Sector]:
         return [Sector(row=r) for r in await _children(info, "sector", "county_id", self.row)]

@@ -18,7 +18,10 @@ class Caller:
         description="what revisions record, e.g. `gis-office#3`; `anonymous` without a token")
     role: str = strawberry.field(description="viewer < editor < planner < admin")
     station_code: str | None = strawberry.field(
-        description="the station an editor is scoped to; null = the whole county")
+        description="the station an editor is scoped to; null = not scoped to a station")
+    county_code: str | None = strawberry.field(
+        description="the county the token is scoped to (it reads and edits only that county); "
+                    "null = not scoped to a county")
     anonymous: bool
 
 
@@ -27,4 +30,5 @@ class AuthQuery:
     @strawberry.field(description="The principal this request runs as.")
     def me(self, info: Info[Context, None]) -> Caller:
         p = info.context.principal
-        return Caller(actor=p.actor, role=p.role.value, station_code=p.station_code, anonymous=p.is_anonymous)
+        return Caller(actor=p.actor, role=p.role.value, station_code=p.station_code,
+                      county_code=p.county_code, anonymous=p.is_anonymous)

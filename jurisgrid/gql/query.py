@@ -16,13 +16,13 @@ from jurisgrid.gql import filters as power_filters
 from jurisgrid.gql import json_lists
 from jurisgrid.gql import responsible as resp
 from jurisgrid.gql.connections import Connection, Edge, PageInfo
+from jurisgrid.gql.counties import scoped_county, visible
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.inputs import WithinDistance, spatial_filter
 from jurisgrid.gql.nodes import (
     NODE_TYPES,
     AddressPoint,
     Community,
-    County,
     Grid,
     Incident,
     Person,
@@ -59,6 +59,7 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
     :class:`Connection`, or as the JSON of the whole selection from one statement when the
     selection allows it (gql/json_lists.py)."""
     ctx = info.context
+    f.county = scoped_county(info, f.county)
     src = source_for(as_of)
     p = power or Power()
     if p.last is not None and (first is not None or after is not None):
@@ -129,14 +130,12 @@ FILTER_ARG = strawberry.argument(description="typed filter: comparisons on any f
 ORDER_ARG = strawberry.argument(description="sort terms, then by code; default: by code")
 Search = Annotated[str | None,
                    strawberry.argument(description="code prefix or part of the name/address")]
+CountyArg = Annotated[str | None, strawberry.argument(
+    description="only the units of this county (code); a county-scoped token sees only its own")]
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The county this database covers.")
-    async def county(self, info: Info) -> County | None:
-        rows = await read(info, LIVE, listing.page, "county", ListFilter(), first=1)
-        return County(row=rows[0]) if rows else None
     # -- lookups by code -------------------------------------------------------------------
     @strawberry.field
     async def sector(self, info: Info, code: str) -> Sector | None:
@@ -181,17 +180,20 @@ class Query:
     # -- lists -----------------------------------------------------------------------------
     @strawberry.field
     async def sectors(self, info: Info, first: int | None = None, after: str | None = None,
+                      county: CountyArg = None,
                       code: str | None = None, codes: list[str] | None = None,
                       search: Search = None,
                     filter: Annotated[power_filters.SectorFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.SectorOrderBy] | None, ORDER_ARG] = None,
                     last: int | None = None, before: str | None = None) -> Connection[Sector]:
         f = ListFilter(code=code, codes=codes, search=search)
+        f.county = county
         return await _connection(info, "sector", f, first, after,
                                  power=Power(filter, order_by, last, before, Crs(Crs.WGS84)))
 
     @strawberry.field
     async def townships(self, info: Info, first: int | None = None, after: str | None = None,
+                        county: CountyArg = None,
                         bbox: BBox = None, intersects: Intersects = None,
                         within_distance: WithinDistance | None = None,
                         crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
@@ -201,11 +203,13 @@ class Query:
                     order_by: Annotated[list[power_filters.TownshipOrderBy] | None, ORDER_ARG] = None,
                     last: int | None = None, before: str | None = None) -> Connection[Township]:
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes, search=search)
+        f.county = county
         return await _connection(info, "township", f, first, after,
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def communities(self, info: Info, first: int | None = None, after: str | None = None,
+                          county: CountyArg = None,
                           bbox: BBox = None, intersects: Intersects = None,
                           within_distance: WithinDistance | None = None,
                           crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
@@ -219,12 +223,14 @@ class Query:
         parents = {"township_id": ("township", township)} if township else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
+        f.county = county
         return await _connection(info, "community", f, first, after,
                                  await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def stations(self, info: Info, first: int | None = None, after: str | None = None,
+                       county: CountyArg = None,
                        bbox: BBox = None, intersects: Intersects = None,
                        within_distance: WithinDistance | None = None,
                        crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
@@ -238,12 +244,14 @@ class Query:
         parents = {"sector_id": ("sector", sector)} if sector else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
+        f.county = county
         return await _connection(info, "station", f, first, after,
                                  await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def zones(self, info: Info, first: int | None = None, after: str | None = None,
+                    county: CountyArg = None,
                     bbox: BBox = None, intersects: Intersects = None,
                     within_distance: WithinDistance | None = None,
                     crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
@@ -256,12 +264,14 @@ class Query:
         parents = {"station_id": ("station", station)} if station else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
+        f.county = county
         return await _connection(info, "zone", f, first, after,
                                  await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def grids(self, info: Info, first: int | None = None, after: str | None = None,
+                    county: CountyArg = None,
                     bbox: BBox = None, intersects: Intersects = None,
                     within_distance: WithinDistance | None = None,
                     crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
@@ -280,12 +290,14 @@ class Query:
             parents["community_id"] = ("community", community)
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents, via_zone_station=station)
+        f.county = county
         return await _connection(info, "grid", f, first, after,
                                  await with_plan(info, as_of, plan),
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def address_points(self, info: Info, first: int | None = None,
+                             county: CountyArg = None,
                              after: str | None = None,
                              bbox: BBox = None,
                              intersects: Intersects = None,
@@ -300,11 +312,13 @@ class Query:
         parents = {"grid_id": ("grid", grid)} if grid else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
+        f.county = county
         return await _connection(info, "address_point", f, first, after,
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def incidents(self, info: Info, first: int | None = None, after: str | None = None,
+                        county: CountyArg = None,
                         bbox: BBox = None, intersects: Intersects = None,
                         within_distance: WithinDistance | None = None,
                         crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
@@ -318,17 +332,20 @@ class Query:
         parents = {"grid_id": ("grid", grid)} if grid else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      parents=parents, category=category, since=since, until=until)
+        f.county = county
         return await _connection(info, "incident", f, first, after,
                                  power=Power(filter, order_by, last, before, Crs(crs)))
 
     @strawberry.field
     async def persons(self, info: Info, first: int | None = None, after: str | None = None,
+                      county: CountyArg = None,
                       code: str | None = None, codes: list[str] | None = None,
                       search: Search = None,
                     filter: Annotated[power_filters.PersonFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.PersonOrderBy] | None, ORDER_ARG] = None,
                     last: int | None = None, before: str | None = None) -> Connection[Person]:
         f = ListFilter(code=code, codes=codes, search=search)
+        f.county = county
         return await _connection(info, "person", f, first, after,
                                  power=Power(filter, order_by, last, before, Crs(Crs.WGS84)))
 

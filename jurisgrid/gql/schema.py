@@ -19,6 +19,7 @@ from jurisgrid.gql.documents import DocumentLimits, cached_documents
 from jurisgrid.gql.errors import DomainErrors
 from jurisgrid.gql.execution import PlainSubtreeExecutor
 from jurisgrid.gql.glossary import describe
+from jurisgrid.gql.counties import CountyQuery
 from jurisgrid.gql.history import HistoryQuery
 from jurisgrid.gql.mutations import EditMutation
 from jurisgrid.gql.mutations_units import UnitMutation
@@ -31,7 +32,7 @@ from jurisgrid.gql.sizing import SizingMutation, SizingQuery
 from jurisgrid.gql.subscriptions import JurisdictionSubscription
 
 # Each capability contributes its own root types; they are merged here (one line per part).
-QUERY_PARTS: tuple[type, ...] = (Query, AuthQuery, HistoryQuery, SizingQuery, PlanningQuery)
+QUERY_PARTS: tuple[type, ...] = (Query, CountyQuery, AuthQuery, HistoryQuery, SizingQuery, PlanningQuery)
 MUTATION_PARTS: tuple[type, ...] = (EditMutation, UnitMutation, SizingMutation)
 SUBSCRIPTION_PARTS: tuple[type, ...] = (JurisdictionSubscription,)
 QUERY_PARTS += (PlanQuery,)          # plans (issue 12): gql/plans.py

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, FromClause, cast, func, litera
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.earth import METRES_PER_DEGREE
+from jurisgrid.models import county_scope
 from jurisgrid.models import filters as flt
 from jurisgrid.models.rows import Row, columns
 from jurisgrid.models.source import Source
@@ -41,6 +42,7 @@ class ListFilter:
     since: datetime | None = None
     until: datetime | None = None
     category: str | None = None
+    county: str | None = None                            # units of one county (models/county_scope.py)
     filter: flt.Filter | None = None   # the typed filter (models/filters.py)
 
 
@@ -77,6 +79,8 @@ def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[Colum
         conds.append(tb.c.occurred_at < f.until)
     if f.category is not None:
         conds.append(tb.c.category == f.category)
+    if f.county is not None:
+        conds.append(county_scope.condition(src, table, tb, f.county))
     if f.filter is not None:
         conds.append(flt.condition(table, tb, f.filter))
     return conds

@@ -26,9 +26,22 @@ SELECT a.code, a.address, a.households, a.population, a.houses, a.units, g.code 
 FROM address_point a LEFT JOIN grid g ON g.id = a.grid_id ORDER BY a.code
 
 -- name: export_incidents
-SELECT i.code, i.category, to_char(i.occurred_at AT TIME ZONE 'Asia/Shanghai',
-       'YYYY-MM-DD"T"HH24:MI:SS.US"+08:00"') AS occurred, g.code AS grid, ST_AsBinary(i.geom) AS wkb
-FROM incident i LEFT JOIN grid g ON g.id = i.grid_id ORDER BY i.code
+-- Local time of the incident's county (county.time_zone, migration 0014) with its UTC offset;
+-- an incident in no grid takes the first county's.
+WITH x AS (
+    SELECT i.code, i.category, i.occurred_at, g.code AS grid, i.geom,
+           coalesce(c.time_zone, (SELECT time_zone FROM county ORDER BY code LIMIT 1),
+                    'Asia/Shanghai') AS tz
+    FROM incident i LEFT JOIN grid g ON g.id = i.grid_id
+    LEFT JOIN community m ON m.id = g.community_id LEFT JOIN township t ON t.id = m.township_id
+    LEFT JOIN county c ON c.id = t.county_id),
+y AS (SELECT x.*, (occurred_at AT TIME ZONE tz) - (occurred_at AT TIME ZONE 'UTC') AS off FROM x)
+SELECT code, category,
+       to_char(occurred_at AT TIME ZONE tz, 'YYYY-MM-DD"T"HH24:MI:SS.US')
+       || CASE WHEN off < interval '0' THEN '-' || to_char(-off, 'HH24:MI')
+               ELSE '+' || to_char(off, 'HH24:MI') END AS occurred,
+       grid, ST_AsBinary(geom) AS wkb
+FROM y ORDER BY code
 
 -- name: stage_addresses
 CREATE TEMP TABLE import_addresses (code text, address text, households int, population int,

@@ -4,7 +4,7 @@
 // map comes from the server's settings (off by default, so the map works offline).
 /* global maplibregl */
 import { authHeaders, bboxOf, caps, escapeHtml, getAsOf, gql } from "./api.js";
-import { kindLabel, t } from "./i18n.js";
+import { kindLabel, setTimeZone, t } from "./i18n.js";
 
 // ten well-separated hues; neighbouring stations get different ones (greedy colouring of the
 // station adjacency graph), the zones of a station shades of its hue
@@ -384,14 +384,19 @@ export async function createMap(container, status) {
   let outline = null;
   let base = null;
   try {
-    const data = await gql(`{ county { code name outline(simplify: 20, precision: 5) }
+    // every county of the deployment (one, or a prefecture's many): outlines, names, time zone
+    const data = await gql(`{ counties(first: 100) { edges { node { code name timeZone
+        outline(simplify: 20, precision: 5) } } }
       stations(first: 1000) { edges { node { code name geometry(simplify: 60, precision: 4) } } }
       zones(first: 1000) { edges { node { code station { code } } } } }`);
-    outline = data.county?.outline || null;
+    const counties = data.counties.edges.map((e) => e.node);
+    outline = counties.length === 1 ? counties[0].outline
+      : counties.length ? { type: "GeometryCollection", geometries: counties.map((c) => c.outline) } : null;
+    if (counties.length) setTimeZone(counties[0].timeZone);
     state.stations = data.stations.edges.map((e) => e.node);
     state.zones = data.zones.edges.map((e) => ({ code: e.node.code, station: e.node.station.code }));
     colourStations(state.stations);
-    if (data.county) document.getElementById("county-name").textContent = data.county.name;
+    if (counties.length) document.getElementById("county-name").textContent = counties.map((c) => c.name).join("、");
   } catch (err) {
     status(t("status.noCounty", { msg: err.message }));
   }
