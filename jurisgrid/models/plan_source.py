@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import FromClause, Integer, Table, bindparam, exists, select, union_all
@@ -45,12 +45,14 @@ class PlanSource(Source):
         return None, None, self.plan_id
 
     def sql_args(self) -> dict[str, Any]:
-        return {"at": None, "future": None, "plan": self.plan_id}
+        # the boundary rule needs the plan's grids only when they differ from the live ones
+        return {"at": None, "future": None, "plan": self.plan_id,
+                "rule_plan": self.plan_id if self.reshapes else None}
 
     def rows(self, table: str) -> FromClause:
         if table not in PLANNED:
             return _TABLES[table]
-        return _overlay(table, bindparam(None, self.plan_id, type_=Integer))
+        return _overlay_of(table, self.plan_id)
 
     def sql(self, table: str) -> str:
         if table not in PLANNED:
@@ -61,6 +63,13 @@ class PlanSource(Source):
 @cache
 def _overlay_text(table: str) -> str:
     return overlay_sql(table, "%(plan)s::integer")
+
+
+@lru_cache(maxsize=512)
+def _overlay_of(table: str, plan_id: int) -> FromClause:
+    """The FROM item of ``table`` under plan ``plan_id``, built once (a statement built on it is
+    then found in SQLAlchemy's compiled cache, as a live one is)."""
+    return _overlay(table, bindparam(None, plan_id, type_=Integer))
 
 
 def _overlay(table: str, plan: Any) -> FromClause:

@@ -61,7 +61,8 @@ def _single_point_sql(src: Source) -> str:
 
 # the live statement: the instant is NULL, so the planner keeps only the live tables' branch
 SINGLE_POINT_SQL = (_single_point_sql(LIVE).replace("%(at)s", "NULL")
-                    .replace("%(future)s", "NULL").replace("%(plan)s", "NULL"))
+                    .replace("%(future)s", "NULL").replace("%(plan)s", "NULL")
+                    .replace("%(rule_plan)s", "NULL"))
 
 
 @dataclass
@@ -81,6 +82,9 @@ _PREPARED = "jg_responsible_for"
 def responsible_row(conn: Connection, *, lon: float, lat: float, source: Source = LIVE) -> Any:
     """The raw answer row for one point (WGS 84) under ``source``. The live statement is
     prepared once per database connection: planning it costs ~3× more than running it."""
+    plan = source.sql_args().get("plan")
+    if plan is not None:  # a plan's statement is the same for every plan: prepared as well
+        return _prepared_plan_row(conn, lon, lat, source, plan)
     if source != LIVE:
         sql = _single_point_sql(source)
         return conn.exec_driver_sql(sql, {"lon": lon, "lat": lat, **source.sql_args()}
@@ -92,6 +96,25 @@ def responsible_row(conn: Connection, *, lon: float, lat: float, source: Source 
         info[_PREPARED] = True
     return conn.exec_driver_sql(f"EXECUTE {_PREPARED}(%(lon)s, %(lat)s)",
                                 {"lon": lon, "lat": lat}).mappings().one()
+
+
+_PREPARED_PLAN = "jg_responsible_for_plan"
+
+
+def _prepared_plan_row(conn: Connection, lon: float, lat: float, source: Source, plan: int) -> Any:
+    """:func:`responsible_row` under a plan (models/plan_source.py), prepared once per connection
+    with the plan as its third parameter (planning the overlay statement costs ~5× running it)."""
+    own_grids = source.sql_args().get("rule_plan") is not None
+    name = _PREPARED_PLAN + ("_reshaped" if own_grids else "")
+    info = conn.connection.info
+    if not info.get(name):
+        body = (_single_point_sql(source).replace("%(lon)s", "$1").replace("%(lat)s", "$2")
+                .replace("%(plan)s", "$3").replace("%(rule_plan)s", "$3" if own_grids else "NULL")
+                .replace("%(at)s", "NULL").replace("%(future)s", "NULL"))
+        conn.exec_driver_sql(f"PREPARE {name}(float8, float8, int4) AS {body}")
+        info[name] = True
+    return conn.exec_driver_sql(f"EXECUTE {name}(%(lon)s, %(lat)s, %(plan)s)",
+                                {"lon": lon, "lat": lat, "plan": plan}).mappings().one()
 
 
 def responsible_for(conn: Connection, *, lon: float, lat: float,

@@ -100,7 +100,7 @@ class Source(ABC):
         (:meth:`sql_args`)."""
 
     def sql_args(self) -> dict[str, Any]:
-        return {"at": self.at, "future": self.future, "plan": None}
+        return {"at": self.at, "future": self.future, "plan": None, "rule_plan": None}
 
     def tag(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` marked as read from this source (live rows stay unmarked)."""

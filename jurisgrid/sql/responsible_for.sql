@@ -2,18 +2,19 @@
 -- (models/source.py): the braced names are the rows in force of those tables — the live tables,
 -- or the versions valid at the instant `at` (NULL for the live data) with, for a future instant,
 -- the cached scheduled edits of the key `future` (migration 0011). Parameters: lon, lat (WGS 84),
--- at, future, plan (a plan's overlay, migration 0013; NULL otherwise).
+-- at, future, plan (a plan's overlay, migration 0013; NULL otherwise) and rule_plan (the plan
+-- whose grids the boundary rule uses: NULL when its grids are the live ones).
 -- The grid is the boundary rule's, jg_grid_of(); a point in no grid gets the grid nearest in
 -- metres, jg_nearest_grid() (migrations 0010, 0011). Officers: models/responsible.officer_rule().
 WITH p AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g
 ), hit AS (
     -- jg_grid_of in a FROM item: inlined, so the rule is planned with the statement
-    SELECT (SELECT w FROM jg_grid_of(p.g, %(at)s::timestamptz, %(future)s::text, %(plan)s::integer) w) AS id FROM p
+    SELECT (SELECT w FROM jg_grid_of(p.g, %(at)s::timestamptz, %(future)s::text, %(rule_plan)s::integer) w) AS id FROM p
 ), near AS (
     SELECT n.id, n.code, n.metres
     FROM jg_nearest_grid((SELECT g FROM p), %(at)s::timestamptz, %(future)s::text,
-                           %(plan)s::integer) n
+                           %(rule_plan)s::integer) n
     WHERE (SELECT id FROM hit) IS NULL
 )
 SELECT
