@@ -5,7 +5,6 @@ the live data keeps its grids and memberships."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import shapely
 from shapely.geometry import shape
