@@ -61,6 +61,8 @@ def test_split_in_a_plan_places_points_by_the_rule(plan_engine: Engine,
         # responsibleFor under the plan names the half; live names the whole grid
         pc, x, y = pts[0]
         want = next(c for c, v in expect.items() if pc in v)
-        assert responsible_for(conn, lon=x, lat=y, source=src).units["grid"]["code"] == want
-        assert responsible_for(conn, lon=x, lat=y).units["grid"]["code"] == code
+        planned = responsible_for(conn, lon=x, lat=y, source=src).units["grid"]
+        live_grid = responsible_for(conn, lon=x, lat=y).units["grid"]
+        assert planned is not None and planned["code"] == want
+        assert live_grid is not None and live_grid["code"] == code
     assert fingerprint(plan_engine) == live
