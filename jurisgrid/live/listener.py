@@ -5,13 +5,14 @@ Committed edits send ``NOTIFY jurisdiction_changed, '<json>'`` (editing/revision
 "station": [...]}, "bbox": [minx, miny, maxx, maxy]}``. PostgreSQL delivers a notification only
 after its transaction commits, and not at all after a rollback.
 
-A daemon thread owns a dedicated psycopg2 connection (outside the engine's pool, autocommit)
-and waits in ``select()`` on it and on a wake-up pipe; each notification is parsed once and
-handed to every subscriber's event loop with ``call_soon_threadsafe``. A thread rather than
-``loop.add_reader`` because subscribers may live on different event loops (test clients,
-several servers in one process). The thread starts with the first subscriber, reconnects after
-a lost connection (events sent while disconnected are lost: clients re-read on a revision gap),
-and stops on :func:`stop_all` (the app's lifespan) or :meth:`ChangeListener.stop`.
+The process has one LISTEN connection, the data-version watcher's (models/versions.py): with
+the first subscriber the listener asks it to listen to this channel too. On the watcher's
+thread each notification is parsed once and handed to every subscriber's event loop with
+``call_soon_threadsafe`` (subscribers may live on different event loops: test clients, several
+servers in one process). The watcher reconnects after a lost connection and listens again
+(events sent while disconnected are lost: clients re-read on a revision gap).
+:func:`stop_all` (the app's lifespan) or :meth:`ChangeListener.stop` end the subscriptions; the
+connection itself closes with the engine (``db.dispose``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import select
 import threading
 import weakref
 from collections.abc import AsyncIterator
@@ -30,14 +29,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from jurisgrid.db import unavailable
 from jurisgrid.errors import JurisgridError
+from jurisgrid.models.versions import VersionWatcher, watcher
 
 log = logging.getLogger("jurisgrid.live")
 
 CHANNEL = "jurisdiction_changed"
 QUEUE_SIZE = 1_000          # events a slow subscriber may fall behind before it is dropped
-RECONNECT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -109,21 +107,17 @@ class ChangeListener:
         self._engine = engine
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._listening = threading.Event()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
+        self._watcher: VersionWatcher | None = None   # set while attached (between first use and stop)
         self.notifications = 0   # received since start, for tests and diagnostics
 
-    # --- subscriber side (event loop) --------------------------------------------------
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
     @property
     def listening(self) -> bool:
-        return self._listening.is_set()
+        w = self._watcher
+        return w is not None and w.is_listening(CHANNEL)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *, ready_timeout_s: float = 10.0
@@ -133,9 +127,9 @@ class ChangeListener:
         sub = Subscriber(loop=asyncio.get_running_loop())
         with self._lock:
             self._subscribers.add(sub)
-            self._ensure_thread()
+            w = self._attach()
         try:
-            if not await asyncio.to_thread(self._listening.wait, ready_timeout_s):
+            if not await asyncio.to_thread(w.wait_listening, CHANNEL, ready_timeout_s):
                 raise LiveUnavailable(f"cannot LISTEN {CHANNEL} on the database; try again later")
             yield self._iterate(sub)
         finally:
@@ -151,75 +145,25 @@ class ChangeListener:
                 raise SubscriberTooSlow(f"more than {QUEUE_SIZE} changes behind: subscribe again")
             yield item
 
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="jurisgrid-listen", daemon=True)
-            self._thread.start()
+    def _attach(self) -> VersionWatcher:   # under self._lock
+        if self._watcher is None:
+            self._watcher = watcher(self._engine)
+            self._watcher.listen(CHANNEL, self._dispatch)
+        return self._watcher
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop listening and end every subscription (their iterators finish)."""
-        self._stopping.set()
+        """End every subscription (their iterators finish) and stop hearing the channel; a
+        later subscription attaches again. (``timeout_s``: kept for callers; nothing to join.)"""
         with self._lock:
             subs = list(self._subscribers)
+            w, self._watcher = self._watcher, None
+        if w is not None:
+            w.unlisten(CHANNEL, self._dispatch)
         for sub in subs:
             with contextlib.suppress(RuntimeError):
                 sub.loop.call_soon_threadsafe(sub.push, _STOPPED)
-        os.write(self._wake_w, b"x")
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-        self._listening.clear()
 
-    # --- listener side (thread) --------------------------------------------------------
-    def _connect(self) -> Any:
-        import psycopg2
-
-        cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
-        conn = psycopg2.connect(*cargs, **cparams)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"LISTEN {CHANNEL}")
-        return conn
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            conn = None
-            try:
-                conn = self._connect()
-                self._listening.set()
-                self._pump(conn)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    break
-                if unavailable(exc) is not None:  # expected while the database restarts: one line
-                    if self._listening.is_set():
-                        log.warning("LISTEN %s lost (%s); reconnecting every %.0f s", CHANNEL,
-                                    type(exc).__name__, RECONNECT_S)
-                else:
-                    log.exception("LISTEN %s lost; reconnecting in %.0f s", CHANNEL, RECONNECT_S)
-                self._listening.clear()
-                select.select([self._wake_r], [], [], RECONNECT_S)
-            finally:
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        conn.close()
-        self._listening.clear()
-
-    def _pump(self, conn: Any) -> None:
-        while not self._stopping.is_set():
-            ready, _, _ = select.select([conn, self._wake_r], [], [], 60.0)
-            if self._wake_r in ready:
-                with contextlib.suppress(BlockingIOError):
-                    os.read(self._wake_r, 64)
-            if not ready:                        # idle: make sure the connection still lives
-                with conn.cursor() as cur:
-                    cur.execute("SELECT 1")
-            conn.poll()
-            while conn.notifies:
-                self._dispatch(conn.notifies.pop(0).payload)
-
-    def _dispatch(self, payload: str) -> None:
+    def _dispatch(self, payload: str) -> None:   # on the watcher's thread
         self.notifications += 1
         try:
             change = parse_payload(payload)

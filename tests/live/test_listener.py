@@ -36,7 +36,7 @@ def _listener_pids(engine: Engine) -> list[int]:
     with engine.connect() as conn:
         return list(conn.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND query = 'LISTEN jurisdiction_changed'")).scalars())
+            "AND application_name = 'jurisgrid-listen'")).scalars())
 
 
 def test_fan_out_reconnect_and_stop(engine: Engine) -> None:
@@ -52,7 +52,7 @@ def test_fan_out_reconnect_and_stop(engine: Engine) -> None:
             with engine.begin() as conn:
                 conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                   "WHERE datname = current_database() "
-                                  "AND query = 'LISTEN jurisdiction_changed'"))
+                                  "AND application_name = 'jurisgrid-listen'"))
             t0 = time.monotonic()
             while lst.listening:  # noticed the loss …
                 assert time.monotonic() - t0 < 70
@@ -69,6 +69,61 @@ def test_fan_out_reconnect_and_stop(engine: Engine) -> None:
 
     assert asyncio.run(asyncio.wait_for(scenario(), 90)) == [1, 1, 2, 2]
     assert lst.subscriber_count == 0 and not lst.listening
+
+
+def _outside(engine: Engine, rev: int | None = None) -> int:
+    """On a connection outside the engine (a commit through the engine makes its watcher
+    distrust what it hears until confirmed): notify revision ``rev``, or, without one, do what
+    a data change does to the version; returns the version."""
+    import psycopg2
+
+    cargs, kwargs = engine.dialect.create_connect_args(engine.url)
+    conn = psycopg2.connect(*cargs, **kwargs)
+    try:
+        with conn, conn.cursor() as cur:
+            if rev is not None:
+                cur.execute("SELECT pg_notify('jurisdiction_changed', %s)",
+                            (json.dumps({"revision": rev}),))
+                cur.execute("SELECT version FROM data_version")
+            else:
+                cur.execute("UPDATE data_version SET version = version + 1 RETURNING version")
+            version = int(cur.fetchone()[0])
+            if rev is None:
+                cur.execute("SELECT pg_notify('jg_data_version', %s)", (str(version),))
+        return version
+    finally:
+        conn.close()
+
+
+def test_one_listen_session_serves_the_lookup_index_and_the_subscriptions(engine: Engine) -> None:
+    """The data-version watcher (the lookup index's) and live updates share one connection: one
+    session per process in pg_stat_activity, whatever is listened to."""
+    from jurisgrid.models.versions import watcher
+
+    w = watcher(engine)
+    lst = ChangeListener(engine)
+
+    async def scenario() -> None:
+        async with lst.subscribe() as a:
+            assert w.is_listening("jurisdiction_changed")
+            assert len(_listener_pids(engine)) == 1
+            await asyncio.to_thread(_outside, engine, 41)
+            assert (await anext(a)).revision == 41
+            # as the lookup does after this process's own commits (earlier tests'): read, confirm
+            w.confirm(await asyncio.to_thread(_outside, engine, 42))
+            version = await asyncio.to_thread(_outside, engine)
+            t0 = time.monotonic()
+            while w.current() != version:
+                assert time.monotonic() - t0 < 10
+                await asyncio.sleep(0.02)
+            assert len(_listener_pids(engine)) == 1
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+    finally:
+        lst.stop()
+    with pytest.raises(ValueError):
+        w.listen("x; DROP TABLE grid", lambda _p: None)   # channels are identifiers
 
 
 def test_a_slow_subscriber_is_dropped_not_buffered_forever(engine: Engine,
