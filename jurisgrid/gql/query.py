@@ -33,7 +33,7 @@ from jurisgrid.gql.nodes import (
 )
 from jurisgrid.gql.scalars import Coordinates, GeoJSON
 from jurisgrid.gql.source import loaders, read, source_for, with_plan
-from jurisgrid.models import listing
+from jurisgrid.models import aggregate_lists, listing
 from jurisgrid.models.json_lists import page_json
 from jurisgrid.models.listing import ListFilter
 from jurisgrid.models.source import LIVE, Source
@@ -87,6 +87,9 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
     async def count() -> int:
         return await read(info, src, listing.count, table, f)
 
+    async def aggregate(group: str | None, wanted: frozenset[str]) -> list[dict[str, Any]]:
+        return await read(info, src, aggregate_lists.aggregate, table, f, group, wanted)
+
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=more and not backwards,
@@ -94,6 +97,7 @@ async def _connection(info: Info, table: str, f: ListFilter, first: int | None,
                            has_previous_page=more and backwards,
                            start_cursor=edges[0].cursor if edges else None),
         count_fn=count,
+        aggregate_fn=aggregate,
     )
 
 

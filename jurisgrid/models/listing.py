@@ -86,6 +86,11 @@ def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[Colum
     return conds
 
 
+def conditions(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[ColumnElement[bool]]:
+    """The conditions of the filter ``f`` (all of them: fixed, parents, typed) on ``tb``."""
+    return _where(src, table, tb, f)
+
+
 def _spatial(geom: Any, f: ListFilter) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if f.bbox is not None:
