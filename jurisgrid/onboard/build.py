@@ -52,7 +52,7 @@ def build(
 ) -> Plan:
     """Validate and derive everything; problems go to ``report.bad``."""
     ctx = Context(report, manifest, tolerance_m, strict, categories, now)
-    plan = Plan()
+    plan = Plan(time_zone=manifest.time_zone)
     for t in tables.values():
         for p in t.problems:
             ctx.bad(t, p.index, p.reason, p.field, p.code)

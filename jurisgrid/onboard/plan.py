@@ -139,6 +139,7 @@ class Assignment:
 @dataclass
 class Plan:
     counties: list[County] = field(default_factory=list)
+    time_zone: str = "Asia/Shanghai"  # the manifest's: stored as each county's (county.time_zone)
     townships: list[Township] = field(default_factory=list)
     communities: list[Community] = field(default_factory=list)
     sectors: list[Sector] = field(default_factory=list)

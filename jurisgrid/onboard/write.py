@@ -159,12 +159,13 @@ def _write(
     copy_rows(
         cur,
         "county",
-        ("code", "name", "repairs", "geom"),
+        ("code", "name", "repairs", "geom", "time_zone"),
         zip(
             [c.code for c in plan.counties],
             [c.name for c in plan.counties],
             [county_repairs] * len(plan.counties),
             _hex(_multi([c.geom for c in plan.counties])),
+            [plan.time_zone] * len(plan.counties),
             strict=True,
         ),
     )
