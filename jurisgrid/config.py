@@ -87,6 +87,11 @@ class EditSettings(BaseSettings):
     # must match, where {county} {township} {station} {community} stand for the parent's code;
     # empty: not checked. Defaults: the demo county's (jurisgrid seed). The SF seed uses others
     # (SFPS01, SFZ<community>): set these to edit such data.
+    # national 区划 codes: a county 6 digits, a township its county's + 3 (9), a community its
+    # township's + 3 (12) (editing/validation.py)
+    edit_county_code_format: str = r"\d{6}"
+    edit_township_code_format: str = r"{county}\d{3}"
+    edit_sector_code_format: str = ""  # 警务片区 codes differ by bureau: not checked by default
     edit_station_code_format: str = r"{county}PS\d{2}"
     edit_zone_code_format: str = r"{station}Z\d{2}"
     edit_community_code_format: str = r"{township}\d{3}"

@@ -16,7 +16,7 @@ county) is editing/validation.py; what needs no database is here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
@@ -240,6 +240,66 @@ class UpdateIncident(WithPoint):
     code: str
     category: str | None = None
     occurred_at: datetime | None = None
+
+
+class CreateCounty(WithArea):
+    code: str
+    name: str
+
+
+class UpdateCounty(Command):
+    code: str
+    name: str | None = None
+
+
+class CreateSector(Command):
+    code: str
+    name: str
+    county: str
+
+
+class UpdateSector(Command):
+    code: str
+    name: str | None = None
+
+
+class CreateTownship(WithArea, WithPoint):
+    """A township (乡镇/街道) with its outline; lon/lat: its seat (optional)."""
+
+    code: str
+    name: str
+    county: str
+    kind: Literal["street", "town", "township"] = "town"
+
+
+class UpdateTownship(Command):
+    code: str
+    name: str | None = None
+    kind: Literal["street", "town", "township"] | None = None
+
+
+class CreateGrid(WithArea):
+    code: str
+    name: str
+    community: str
+    zone: str
+
+
+class UpdateGrid(Command):
+    code: str
+    name: str | None = None
+
+
+class CreatePerson(Command):
+    code: str
+    name: str
+    phone: str | None = None
+
+
+class UpdatePerson(Command):
+    code: str
+    name: str | None = None
+    phone: str | None = None
 
 
 # -- the grid import --------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from jurisgrid.auth.principal import Principal
 from jurisgrid.config import EditSettings
-from jurisgrid.editing import grids as _grids  # noqa: F401  (registers the operations)
+from jurisgrid.editing import admin_units as _admin_units  # noqa: F401  (registers the operations)
+from jurisgrid.editing import grids as _grids  # noqa: F401
 from jurisgrid.editing import publish_op as _publish_op  # noqa: F401  (plans: publishPlan)
 from jurisgrid.editing import revert as _revert  # noqa: F401
 from jurisgrid.editing import units as _units  # noqa: F401

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_scope_for_moves
+from jurisgrid.editing.admin_units import restore_units
 from jurisgrid.editing.commands import Revert
 from jurisgrid.editing.registry import OpContext, operation
-from jurisgrid.editing.scope import require_scope_for_units
+from jurisgrid.editing.scope import require_county_wide, require_scope_for_units
 from jurisgrid.errors import Conflict, NotFound
 from jurisgrid.models.history_tables import HISTORISED
 
@@ -64,6 +65,9 @@ def revert(conn: Connection, ctx: OpContext, cmd: Revert) -> list[str]:
         "LEFT JOIN station sa ON sa.id = za.station_id "
         "WHERE h.rev_from = %(r)s OR h.rev_to = %(r)s", {"r": target}).all()
     require_scope_for_moves(ctx.principal, [(c, b or a, a) for c, b, a in moves])
+    if row.summary.get("units"):  # a county, sector or township edit (editing/admin_units.py)
+        require_county_wide(ctx.principal, f"reverting revision {target} (it changed a county, "
+                            "sector or township)")
     if ctx.principal.is_scoped:
         require_scope_for_units(ctx.principal, _touched_stations(conn, target, row.summary))
     cols = {t: _cols(conn, t) for t in HISTORISED}
@@ -102,6 +106,7 @@ def revert(conn: Connection, ctx: OpContext, cmd: Revert) -> list[str]:
         if created[t]:
             conn.exec_driver_sql(f"DELETE FROM {t} WHERE id = ANY(%(i)s)", {"i": created[t]})
     _restore_points(conn, row.summary.get("points") or [])
+    restore_units(conn, row.summary.get("units") or [])
     conn.exec_driver_sql("UPDATE revision SET reverted_by = current_setting('jurisgrid.revision')::bigint "
                          "WHERE id = %(r)s", {"r": target})
     return []

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from jurisgrid.auth.checks import require_station_scope
 from jurisgrid.auth.principal import Role
+from jurisgrid.editing.admin_units import refuse_outside, refuse_overlap
 from jurisgrid.editing.commands import (
     ByCode,
     ById,
@@ -168,6 +169,12 @@ def create_community(conn: Connection, ctx: OpContext, cmd: CreateCommunity) -> 
         raise NotFound(f"unknown township code {cmd.township}")
     require_county_wide(ctx.principal, "a new community")
     checked = area_arg(cmd, ctx, community=cmd.code)
+    # the checks createCommunity once skipped (issue 11): inside its township's county, and
+    # overlapping no other community
+    refuse_outside(conn, "SELECT c.geom FROM county c JOIN township t ON t.county_id = c.id "
+                         "WHERE t.id = %(t)s", {"t": tw}, checked.geom,
+                   label=f"community {cmd.code}", outer=f"the county of township {cmd.township}")
+    refuse_overlap(conn, "community", checked.geom, label=f"community {cmd.code}")
     conn.exec_driver_sql(
         "INSERT INTO community (code, name, kind, township_id, geom) VALUES "
         "(%(c)s, %(n)s, %(k)s, %(t)s, ST_Multi(ST_GeomFromWKB(%(w)s, 4326)))",

@@ -200,6 +200,46 @@ def _point(table: str, text_field: str | None, *, create: bool) -> Rule:
     return rule
 
 
+def _create_county(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+    check_code("county", "code", a.get("code"), s.edit_county_code_format)
+    check_text("name", a.get("name"), required=True)
+    check_free(conn, "county", [a["code"]], "code")
+
+
+def _create_sector(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.get("county"))
+    check_code("sector", "code", a.get("code"), s.edit_sector_code_format, county=county)
+    check_text("name", a.get("name"), required=True)
+    check_free(conn, "sector", [a["code"]], "code")
+
+
+def _create_township(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.get("county"))
+    check_code("township", "code", a.get("code"), s.edit_township_code_format, county=county)
+    check_text("name", a.get("name"), required=True)
+    check_free(conn, "township", [a["code"]], "code")
+    check_in_county(conn, a, "seat")
+
+
+def _create_grid(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+    community = _one(conn, "SELECT code FROM community WHERE code = %(v)s", a.get("community"))
+    check_code("grid", "code", a.get("code"), s.edit_grid_code_format, community=community)
+    check_text("name", a.get("name"), required=True)
+    check_free(conn, "grid", [a["code"]], "code")
+
+
+def _create_person(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+    check_code("person", "code", a.get("code"), s.edit_person_code_format)
+    check_text("name", a.get("name"), required=True)
+    check_text("phone", a.get("phone"), required=False)
+    check_free(conn, "person", [a["code"]], "code")
+
+
+def _update_person(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+    check_text("name", a.get("name"), required=False)
+    check_text("phone", a.get("phone"), required=False)
+
+
 RULES: dict[str, Rule] = {
     "createStation": _create_station,
     "updateStation": _update_station,
@@ -208,6 +248,16 @@ RULES: dict[str, Rule] = {
     "createCommunity": _create_community,
     "updateCommunity": _rename,
     "splitGrid": _split_grid,
+    "createCounty": _create_county,
+    "updateCounty": _rename,
+    "createSector": _create_sector,
+    "updateSector": _rename,
+    "createTownship": _create_township,
+    "updateTownship": _rename,
+    "createGrid": _create_grid,
+    "updateGrid": _rename,
+    "createPerson": _create_person,
+    "updatePerson": _update_person,
     "createAssignment": _assignment,
     "createAddressPoint": _point("address_point", "address", create=True),
     "updateAddressPoint": _point("address_point", "address", create=False),

@@ -22,6 +22,7 @@ from jurisgrid.gql.glossary import describe
 from jurisgrid.gql.counties import CountyQuery
 from jurisgrid.gql.history import HistoryQuery
 from jurisgrid.gql.mutations import EditMutation
+from jurisgrid.gql.mutations_admin import AdminUnitMutation
 from jurisgrid.gql.mutations_units import UnitMutation
 from jurisgrid.gql.permissions import AuthQuery
 from jurisgrid.gql.planning import PlanningQuery
@@ -33,7 +34,7 @@ from jurisgrid.gql.subscriptions import JurisdictionSubscription
 
 # Each capability contributes its own root types; they are merged here (one line per part).
 QUERY_PARTS: tuple[type, ...] = (Query, CountyQuery, AuthQuery, HistoryQuery, SizingQuery, PlanningQuery)
-MUTATION_PARTS: tuple[type, ...] = (EditMutation, UnitMutation, SizingMutation)
+MUTATION_PARTS: tuple[type, ...] = (EditMutation, UnitMutation, AdminUnitMutation, SizingMutation)
 SUBSCRIPTION_PARTS: tuple[type, ...] = (JurisdictionSubscription,)
 QUERY_PARTS += (PlanQuery,)          # plans (issue 12): gql/plans.py
 MUTATION_PARTS += (PlanMutation,)

@@ -113,6 +113,21 @@ SELECT coalesce(ST_Area(ST_Difference(c.geom, u.geom)::geography), ST_Area(c.geo
        coalesce(u.total - ST_Area(u.geom::geography), 0)
 FROM u, c;
 
+-- name: local_gap_before
+-- The gap of local_coverage before the open revision: the grids it reshaped (ids g) as they
+-- were (their versions the revision closed), the others as they are.
+WITH env AS (SELECT ST_Expand(ST_Envelope(%(area)s::geometry), 1e-6) AS e),
+     g AS (SELECT ST_Intersection(g.geom, env.e) AS geom FROM grid g, env
+            WHERE g.geom && env.e AND NOT (g.id = ANY(%(g)s))
+           UNION ALL
+           SELECT ST_Intersection(h.geom, env.e) FROM grid_history h, env
+            WHERE h.rev_to = current_setting('jurisgrid.revision')::bigint AND h.id = ANY(%(g)s)
+              AND h.geom && env.e),
+     u AS (SELECT ST_Union(geom) AS geom FROM g),
+     c AS (SELECT ST_Intersection(ST_Union(county.geom), env.e) AS geom FROM county, env GROUP BY env.e)
+SELECT coalesce(ST_Area(ST_Difference(c.geom, u.geom)::geography), ST_Area(c.geom::geography))
+FROM u, c;
+
 -- name: reshaped_area_change
 -- Invariant 1 on the sphere: the grids a revision reshaped (ids g, new and removed ones
 -- included) cover together the same area after it as before it — the land only changed hands —
