@@ -1,0 +1,302 @@
+"""Growth bench (issue 17): a synthetic province of N counties, with 0, 1 and 2 read replicas.
+
+    .venv/bin/python -m bench.province [--counties 1,5,20] [--scale 0.02] [--seconds 5]
+                                       [--clients 8] [--workers 2] [--points 100000]
+
+For each N, in a throwaway cluster of its own (a temporary folder, its own port; removed
+afterwards): the province is generated and loaded (**seed time**: generation + load), two
+streaming replicas are made (``jurisgrid db replica add``'s code), and the real server
+(``jurisgrid serve``) is started three times — with no replica, one and two
+(``JURISGRID_REPLICA_URLS``) — to measure GraphQL ``responsibleFor`` **throughput and p99**
+(``--clients`` keep-alive clients for ``--seconds``). Without replicas it also measures: one
+**100,000-point** ``responsibleForMany`` (median of 3, after a cold one), **tile throughput**
+(grids, zones and addresses tiles at zooms 10–15 over the province), the **all-zone sizing**
+latency (``sizingReport``, median of 3), the server's **RSS** (summed over its workers) and the
+**database size**.
+
+The province: N county-level units made by the seed's own many-county generator
+(jurisgrid/seed/generate.generate_counties): 1 is 渠县 alone; up to 7 the units of 达州; past 7,
+copies of 达州's units moved 2.5° north per copy (codes 51<80+k>xx, names with a suffix) —
+every block generated together, so its counties tile their union. Everything runs on one
+machine: the replicas share its cores with the primary and the server, so on a small machine
+a replica cannot add throughput, only show that routing to it costs none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import orjson
+import shapely
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, text
+
+from bench.responsible import (
+    GQL_ONE,
+    HOST,
+    LoadResult,
+    check_graphql,
+    http_post,
+    load_phase,
+    process_memory_mb,
+    run_async,
+    run_bulk_api,
+    running_server,
+    sample_points,
+)
+from bench.tiles import check_tile, http_requests, tile_set
+from jurisgrid.db import dispose, make_engine
+from jurisgrid.localdb import LocalCluster, ReplicaCluster
+from jurisgrid.seed.reference import CountyRef, TownshipRef
+
+SIZING = "{ sizingReport { zones { zone workload zoneClass recommendedOfficers } } }"
+BLOCK = 7            # 达州's county-level units
+SHIFT_DEG = 2.5      # each copy of the prefecture this far north
+
+
+def _renamed(ref: CountyRef, copy: int) -> CountyRef:
+    """``ref`` moved ``copy`` × SHIFT_DEG north, with codes under county 51<80+copy><xx>."""
+    code = f"51{80 + copy:02d}{ref.code[4:]}"
+
+    def recode(c: str) -> str:
+        return code + c[6:]
+
+    towns = [TownshipRef(recode(t.code), t.name, t.kind) for t in ref.towns]
+    comms = [replace(c, code=recode(c.code), township_code=recode(c.township_code))
+             for c in ref.comms]
+    seat = None if ref.seat is None else (ref.seat[0], ref.seat[1] + copy * SHIFT_DEG)
+    outline = shapely.affinity.translate(ref.raw_outline, yoff=copy * SHIFT_DEG)
+    return CountyRef(code, f"{ref.name}{copy}", outline, towns, comms, seat, (int(code),))
+
+
+def province(n: int) -> list[list[CountyRef]]:
+    """The county references of an ``n``-county province, in blocks generated together."""
+    from jurisgrid.seed.reference import prefecture_counties, qu_county
+
+    if n < 1:
+        raise SystemExit("--counties: at least 1")
+    if n == 1:
+        return [[qu_county()]]
+    base = prefecture_counties("5117")
+    blocks: list[list[CountyRef]] = []
+    for i in range(n):
+        copy, k = divmod(i, BLOCK)
+        if k == 0:
+            blocks.append([])
+        blocks[-1].append(base[k] if copy == 0 else _renamed(base[k], copy))
+    return blocks
+
+
+def seed_province(engine: Engine, n: int, scale: float, seed: int) -> tuple[float, float, dict[str, int]]:
+    """Generate and load; (generation s, load s, counts)."""
+    from jurisgrid.seed.generate import generate_counties
+    from jurisgrid.seed.load import load_counties
+
+    t0 = time.perf_counter()
+    demos = []
+    first_person = 1
+    for block in province(n):
+        made = generate_counties(block, scale=scale, seed=seed, first_person=first_person)
+        first_person += sum(len(d.persons) for d in made)
+        demos += made
+    t1 = time.perf_counter()
+    counts = load_counties(engine, demos)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return t1 - t0, time.perf_counter() - t1, counts
+
+
+@contextmanager
+def own_cluster() -> Iterator[LocalCluster]:
+    home = Path(tempfile.mkdtemp(prefix="jg_province_", dir="/tmp"))
+    os.chmod(home, 0o755)
+    cluster = LocalCluster(home / ".jurisgrid")
+    try:
+        cluster.start()
+        cluster.ensure_database("jurisgrid")
+        yield cluster
+    finally:
+        for r in sorted(cluster.home.glob("replica-*")):
+            ReplicaCluster(r).stop()
+        cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@dataclass
+class Row:
+    counties: int
+    grids: int = 0
+    points: int = 0
+    incidents: int = 0
+    gen_s: float = 0.0
+    load_s: float = 0.0
+    db_mb: float = 0.0
+    single: dict[int, LoadResult] = field(default_factory=dict)   # replicas -> result
+    bulk_s: float = float("nan")
+    tiles_rps: float = float("nan")
+    tiles_p99_ms: float = float("nan")
+    sizing_ms: float = float("nan")
+    rss_mb: float = float("nan")
+
+
+def _phase(port: int, reqs: list[bytes], check: object, clients: int, seconds: float,
+           label: str) -> LoadResult:
+    ph = run_async(load_phase(port, reqs, check, clients, warmup=1.0, seconds=seconds))  # type: ignore[arg-type]
+    res = LoadResult.of(label, clients, ph)
+    if res.failed:
+        raise SystemExit(f"{label}: {res.failed} failed requests, first: {res.first_failure}")
+    return res
+
+
+def _sizing_ms(port: int) -> float:
+    import urllib.request
+
+    body = orjson.dumps({"query": SIZING})
+    times = []
+    for _ in range(4):
+        req = urllib.request.Request(f"http://{HOST}:{port}/graphql", data=body,
+                                     headers={"Content-Type": "application/json"})
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=300) as r:
+            doc = orjson.loads(r.read())
+        times.append(time.perf_counter() - t0)
+        if doc.get("errors") or not doc["data"]["sizingReport"]["zones"]:
+            raise SystemExit(f"sizingReport failed: {str(doc)[:300]}")
+    return statistics.median(times[1:]) * 1000
+
+
+def measure(n: int, args: argparse.Namespace, console: Console) -> Row:
+    from jurisgrid.models.migrate import upgrade
+
+    row = Row(n)
+    with own_cluster() as cluster:
+        url = cluster.url("jurisgrid")
+        engine = make_engine(url, pool_size=2)
+        try:
+            upgrade(engine)
+            row.gen_s, row.load_s, _ = seed_province(engine, n, args.scale, args.seed)
+            with engine.connect() as c:
+                row.grids, row.points, row.incidents, size = c.execute(text(
+                    "SELECT (SELECT count(*) FROM grid), (SELECT count(*) FROM address_point), "
+                    "(SELECT count(*) FROM incident), pg_database_size(current_database())")).one()
+            row.db_mb = size / 1e6
+            console.print(f"[bold]{n} counties[/bold]: {row.grids:,} grids, {row.points:,} address "
+                          f"points, {row.incidents:,} incidents; generated in {row.gen_s:.1f} s, "
+                          f"loaded in {row.load_s:.1f} s; database {row.db_mb:.0f} MB")
+            replicas = [ReplicaCluster.make(cluster) for _ in range(max(args.replicas))]
+            pts = sample_points(engine, max(args.points, 2000), args.seed)
+            tiles = tile_set(engine, per_zoom=args.tiles_per_zoom, seed=args.seed)
+        finally:
+            dispose(engine)
+        logdir = Path(tempfile.mkdtemp(prefix="jg_province_log_"))
+        for k in args.replicas:
+            env = {"JURISGRID_REPLICA_URLS": ",".join(r.url("jurisgrid") for r in replicas[:k]),
+                   "JURISGRID_POOL_SIZE": "8"}
+            with running_server(url, logdir, env, workers=args.workers) as server:
+                reqs = [http_post(server.port, "/graphql",
+                                  orjson.dumps({"query": GQL_ONE, "variables": {"lon": x, "lat": y}}))
+                        for x, y in pts[:2000].tolist()]
+                _phase(server.port, reqs, check_graphql, args.clients, 1.0, "warm-up")
+                res = _phase(server.port, reqs, check_graphql, args.clients, args.seconds,
+                             f"responsibleFor, {k} replicas")
+                row.single[k] = res
+                console.print(f"  {k} replica(s): responsibleFor {res.rps:,.0f}/s, "
+                              f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms")
+                if k == 0:
+                    bulk, _ = run_bulk_api(server.port, pts[:args.points], 3, console)
+                    row.bulk_s = bulk.median_s
+                    treqs = http_requests(server.port, tiles, "wgs84", None)
+                    tres = _phase(server.port, treqs, check_tile, args.clients, args.seconds, "tiles")
+                    row.tiles_rps, row.tiles_p99_ms = tres.rps, tres.p99_ms
+                    row.sizing_ms = _sizing_ms(server.port)
+                    row.rss_mb = process_memory_mb(server.pid)[0]
+                    console.print(f"  100k bulk {row.bulk_s:.2f} s; tiles {row.tiles_rps:,.0f}/s "
+                                  f"(p99 {row.tiles_p99_ms:.0f} ms); sizing {row.sizing_ms:.0f} ms; "
+                                  f"RSS {row.rss_mb:.0f} MB ({args.workers} workers)")
+        shutil.rmtree(logdir, ignore_errors=True)
+    return row
+
+
+def table(rows: list[Row], args: argparse.Namespace) -> Table:
+    t = Table(title=f"province growth — scale {args.scale}, {os.cpu_count()} cores, "
+                    f"{args.workers} server workers, {args.clients} clients, {args.seconds:g} s phases")
+    t.add_column("counties", justify="right")
+    t.add_column("grids / points / incidents", justify="right")
+    t.add_column("seed s (gen+load)", justify="right")
+    for k in args.replicas:
+        t.add_column(f"responsibleFor/s · p99 ms, {k} repl.", justify="right")
+    t.add_column(f"{args.points // 1000}k bulk s", justify="right")
+    t.add_column("tiles/s · p99 ms", justify="right")
+    t.add_column("sizing ms", justify="right")
+    t.add_column("RSS MB", justify="right")
+    t.add_column("DB MB", justify="right")
+    for r in rows:
+        t.add_row(str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
+                  f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f}+{r.load_s:.0f})",
+                  *(f"{r.single[k].rps:,.0f} · {r.single[k].p99_ms:.1f}" for k in args.replicas),
+                  f"{r.bulk_s:.2f}", f"{r.tiles_rps:,.0f} · {r.tiles_p99_ms:.0f}",
+                  f"{r.sizing_ms:,.0f}", f"{r.rss_mb:,.0f}", f"{r.db_mb:,.0f}")
+    return t
+
+
+def markdown(rows: list[Row], args: argparse.Namespace) -> str:
+    """The table as Markdown (for the README), one line per province size."""
+    head = (["counties", "grids / points / incidents", "seed s (gen + load)"]
+            + [f"responsibleFor/s, p99 ms — {k} replicas" for k in args.replicas]
+            + [f"{args.points // 1000}k bulk s", "tiles/s, p99 ms", "all-zone sizing ms",
+               "RSS MB", "DB MB"])
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        cells = ([str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
+                  f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f} + {r.load_s:.0f})"]
+                 + [f"{r.single[k].rps:,.0f}, {r.single[k].p99_ms:.0f}" for k in args.replicas]
+                 + [f"{r.bulk_s:.2f}", f"{r.tiles_rps:,.0f}, {r.tiles_p99_ms:.0f}",
+                    f"{r.sizing_ms:,.0f}", f"{r.rss_mb:,.0f}", f"{r.db_mb:,.0f}"])
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.province", description=__doc__.split("\n\n")[0])
+    p.add_argument("--counties", default="1,5,20", help="comma-separated province sizes")
+    p.add_argument("--scale", type=float, default=0.02, help="demo scale of every county")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=5.0, help="each measured load phase")
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--workers", type=int, default=2, help="server worker processes")
+    p.add_argument("--points", type=int, default=100_000, help="points of the bulk lookup")
+    p.add_argument("--replicas", default="0,1,2", help="replica counts to measure")
+    p.add_argument("--tiles-per-zoom", type=int, default=20)
+    args = p.parse_args(argv)
+    args.counties = [int(x) for x in args.counties.split(",")]
+    args.replicas = [int(x) for x in args.replicas.split(",")]
+    if 0 not in args.replicas:
+        args.replicas = [0, *args.replicas]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    console = Console(width=200)
+    console.print(f"bench.province: {' '.join(sys.argv[1:]) or '(defaults)'}; {os.cpu_count()} cores")
+    rows = []
+    for n in args.counties:
+        rows.append(measure(n, args, console))
+        console.print(table(rows, args))
+    console.print(markdown(rows, args), markup=False, highlight=False, soft_wrap=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
