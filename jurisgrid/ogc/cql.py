@@ -31,6 +31,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import shapely
@@ -39,7 +41,11 @@ from pygeofilter import ast, values
 from jurisgrid.errors import InvalidGeometry, InvalidInput
 from jurisgrid.tiles.features import Collection
 
-LANGS = ("cql2-text", "cql2-json")
+# cql-text / cql-json: the draft names (OGC API - Features Part 3 before 1.0). GDAL's OAPIF
+# driver up to at least 3.12 sends only filter-lang=cql-text, and only to servers whose API
+# definition lists it; its filters are CQL2 text (comparisons, LIKE, AND/OR/NOT, IS NULL)
+LANGS = ("cql2-text", "cql2-json", "cql-text", "cql-json")
+_LANG_ALIASES = {"cql-text": "cql2-text", "cql-json": "cql2-json"}
 MAX_FILTER_CHARS = 20_000
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 # filter-crs values: (latitude first?) — EPSG:4326 and CGCS2000 (EPSG:4490, the same axes and,
@@ -365,18 +371,48 @@ def _normalise_json(node: Any) -> Any:
     return out
 
 
+# Two fixes to pygeofilter 0.4's cql2-text grammar, made on its own grammar file (the rest is
+# used as is, with its own transformer): NOT may negate a parenthesised condition, not only a
+# single predicate (GDAL sends ``NOT ((a = 1) AND (b = 2))``), and a quote inside a text literal
+# is doubled (``'O''Brien'``, CQL2's escape, which GDAL uses).
+_GRAMMAR_FIXES = (
+    ('''| "NOT"i "(" predicate ")"''', '''| "NOT"i "(" condition ")"'''),
+    ('''SINGLE_QUOTED: "'" /.*?/ "'"''', """SINGLE_QUOTED: /'(?:[^']|'')*'/"""),
+)
+
+
+@cache
+def _text_parser() -> Callable[[str], Any]:
+    from lark import Lark
+    from pygeofilter.parsers.cql2_text import parser as p
+
+    grammar = Path(p.__file__).with_name("grammar.lark").read_text(encoding="utf-8")
+    if not all(old in grammar for old, _ in _GRAMMAR_FIXES):  # a newer pygeofilter: use it as is
+        return p.parse
+    for old, new in _GRAMMAR_FIXES:
+        grammar = grammar.replace(old, new)
+
+    class Transformer(p.CQLTransformer):
+        def SINGLE_QUOTED(self, token: Any) -> str:  # lark's callback for the terminal
+            return str(token)[1:-1].replace("''", "'")
+
+    lark = Lark(grammar, parser="lalr", maybe_placeholders=False, transformer=Transformer(),
+                import_paths=[str(Path(p.__file__).parent.parent)])
+    return lark.parse
+
+
 def parse(raw: str, lang: str) -> Any:
     """The pygeofilter AST of a filter; InvalidInput for text that is not ``lang``."""
     if lang not in LANGS:
         raise InvalidInput(f"filter-lang {lang!r} is not supported; use one of {', '.join(LANGS)}")
+    lang = _LANG_ALIASES.get(lang, lang)
     if len(raw) > MAX_FILTER_CHARS:
         raise InvalidInput(f"filter is {len(raw)} characters long; at most {MAX_FILTER_CHARS}")
     if not raw.strip():
         raise InvalidInput("filter is empty")
     from pygeofilter.parsers.cql2_json import parse as parse_json
-    from pygeofilter.parsers.cql2_text import parse as parse_text
 
-    parser: Callable[[Any], Any] = parse_json if lang == "cql2-json" else parse_text
+    parser: Callable[[Any], Any] = parse_json if lang == "cql2-json" else _text_parser()
     if lang == "cql2-json":
         try:
             doc = json.loads(raw)

@@ -24,6 +24,7 @@ from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput
 from jurisgrid.ogc import html
 from jurisgrid.ogc.cql import CRS84, FILTER_CRS, LANGS, compile_filter
+from jurisgrid.ogc.openapi import OPENAPI_TYPE, definition, item_parameters
 from jurisgrid.ogc.queryables import property_filters, queryables
 from jurisgrid.ogc.sorting import order_by
 from jurisgrid.replicas import reader
@@ -63,7 +64,12 @@ LIMIT_MAX = 10_000
 # 400 instead of overflowing the statement (issue 16: offset=99999999999999999999 was a 500)
 OFFSET_MAX = 1_000_000_000
 ITEM_PARAMS = {"f", "bbox", "limit", "offset", "datetime", "filter", "filter-lang", "filter-crs",
-               "sortby"}
+               "sortby", "crs", "bbox-crs"}
+# a connection URL's parameters are carried to every request by some clients (GDAL's
+# ``OAPIF:https://…/ogc/collections/grids?sortby=-population`` sends its query string to the
+# landing page, the API definition and the collection too): the metadata endpoints accept and
+# ignore these item parameters; anything else unknown is still a 400
+CARRIED = {"sortby", "filter", "filter-lang", "filter-crs", "datetime", "bbox", "crs"}
 
 
 class GeoJSONResponse(JSONResponse):
@@ -114,7 +120,7 @@ async def _db(request: Request, fn: Any) -> Any:
 @router.get("", response_class=JSONResponse)
 @router.get("/", response_class=JSONResponse, include_in_schema=False)
 async def landing(request: Request) -> Response:
-    fmt = _check_params(request, {"f"})
+    fmt = _check_params(request, {"f"} | CARRIED)
     base = _base(request)
     root = str(request.base_url).rstrip("/")
     doc = {
@@ -124,11 +130,14 @@ async def landing(request: Request) -> Response:
         "links": [
             _link(base, "self", JSON, "this document"),
             _link(_with_f(base, "html"), "alternate", HTML, "this document as HTML"),
-            _link(f"{root}/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0",
-                  "the API definition"),
+            _link(f"{base}/api", "service-desc", OPENAPI_TYPE, "the API definition"),
             _link(f"{root}/docs", "service-doc", HTML, "the API documentation"),
             _link(f"{base}/conformance", "conformance", JSON, "conformance classes"),
+            _link(f"{base}/conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance", JSON,
+                  "conformance classes"),
             _link(f"{base}/collections", "data", JSON, "the feature collections"),
+            _link(f"{base}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON,
+                  "the feature collections"),
         ],
     }
     if fmt == "html":
@@ -138,7 +147,7 @@ async def landing(request: Request) -> Response:
 
 @router.get("/conformance", response_class=JSONResponse)
 async def conformance(request: Request) -> JSONResponse:
-    _check_params(request, {"f"}, html_ok=False)
+    _check_params(request, {"f"} | CARRIED, html_ok=False)
     return JSONResponse({"conformsTo": CONFORMANCE})
 
 
@@ -169,7 +178,7 @@ def _collection_json(base: str, c: fx.Collection, bbox: list[float] | None,
 
 @router.get("/collections", response_class=JSONResponse)
 async def collections(request: Request) -> Response:
-    fmt = _check_params(request, {"f"})
+    fmt = _check_params(request, {"f"} | CARRIED)
     base = _base(request)
     bbox, span = await _db(request, fx.data_extent)
     doc = {
@@ -184,7 +193,7 @@ async def collections(request: Request) -> Response:
 
 @router.get("/collections/{cid}", response_class=JSONResponse)
 async def collection(request: Request, cid: str) -> Response:
-    fmt = _check_params(request, {"f"})
+    fmt = _check_params(request, {"f"} | CARRIED)
     c = fx.get_collection(cid)
     base = _base(request)
     bbox, span = await _db(request, fx.data_extent)
@@ -199,7 +208,7 @@ async def collection(request: Request, cid: str) -> Response:
 async def collection_queryables(request: Request, cid: str) -> SchemaJSONResponse:
     """The JSON Schema of the properties a filter may name (OGC API - Features - Part 3)."""
     c = fx.get_collection(cid)
-    _check_params(request, {"f"}, html_ok=False)
+    _check_params(request, {"f"} | CARRIED, html_ok=False)
     return SchemaJSONResponse(queryables(c, f"{_base(request)}/collections/{c.id}/queryables"))
 
 
@@ -207,7 +216,7 @@ async def collection_queryables(request: Request, cid: str) -> SchemaJSONRespons
 async def collection_sortables(request: Request, cid: str) -> SchemaJSONResponse:
     """The JSON Schema of the properties ``sortby`` may name."""
     c = fx.get_collection(cid)
-    _check_params(request, {"f"}, html_ok=False)
+    _check_params(request, {"f"} | CARRIED, html_ok=False)
     return SchemaJSONResponse(queryables(c, f"{_base(request)}/collections/{c.id}/sortables",
                                          sortables=True))
 
@@ -293,32 +302,27 @@ def item_query(c: fx.Collection, qp: Any) -> fx.ItemQuery:
             if name in qp and qp[name] not in allowed:
                 raise InvalidInput(f"{name} {qp[name]!r} is not supported; use one of "
                                    f"{', '.join(allowed)}")
+    for name in ("crs", "bbox-crs"):  # Part 2: GDAL asks for the collection's one CRS by name
+        if name in qp and qp[name] != CRS84:
+            raise InvalidInput(f"{name} {qp[name]!r} is not supported; features are served in {CRS84}")
     order = order_by(c, qp["sortby"]) if qp.get("sortby", "").strip() else "x.code"
     return fx.ItemQuery(bbox=bbox, start=start, end=end, limit=limit, offset=offset,
                         conditions=tuple(conds), params=params, order_by=order)
 
 
-_ITEMS_OPENAPI: dict[str, Any] = {"parameters": [
-    {"name": "limit", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
-     "description": f"features per page (larger values are clamped to {LIMIT_MAX})"},
-    {"name": "offset", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 0, "default": 0}},
-    {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
-     "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
-    {"name": "datetime", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "an instant or an interval (a/b, open ends ..) on incidents' occurred_at"},
-    {"name": "filter", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "a CQL2 filter over the collection's queryables (/queryables)"},
-    {"name": "filter-lang", "in": "query", "required": False,
-     "schema": {"type": "string", "enum": list(LANGS), "default": "cql2-text"}},
-    {"name": "filter-crs", "in": "query", "required": False,
-     "schema": {"type": "string", "enum": list(FILTER_CRS), "default": CRS84}},
-    {"name": "sortby", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "+name or -name, comma-separated (/sortables)"},
-    {"name": "f", "in": "query", "required": False,
-     "schema": {"type": "string", "enum": ["json", "html"]}},
-]}
+_ITEMS_OPENAPI: dict[str, Any] = {"parameters": item_parameters(LIMIT_DEFAULT, LIMIT_MAX)}
+
+
+class OpenAPIResponse(JSONResponse):
+    media_type = OPENAPI_TYPE
+
+
+@router.get("/api", response_class=OpenAPIResponse)
+async def api_definition(request: Request) -> OpenAPIResponse:
+    """The OpenAPI definition of /ogc itself, paths relative to /ogc (ogc/openapi.py)."""
+    _check_params(request, {"f"} | CARRIED, html_ok=False)
+    return OpenAPIResponse(definition(_base(request), list(fx.COLLECTIONS.values()),
+                                      limit_default=LIMIT_DEFAULT, limit_max=LIMIT_MAX))
 
 
 @router.get("/collections/{cid}/items", response_class=GeoJSONResponse, openapi_extra=_ITEMS_OPENAPI)
@@ -354,13 +358,13 @@ async def collection_items(request: Request, cid: str) -> Response:
     if fmt == "html":
         cdoc = {"id": c.id, "title": c.title}
         return HTMLResponse(html.items(doc, page(q.offset), base, cdoc, [f.name for f in c.fields]))
-    return GeoJSONResponse(doc)
+    return GeoJSONResponse(doc, headers={"Content-Crs": f"<{CRS84}>"})
 
 
 @router.get("/collections/{cid}/items/{fid}", response_class=GeoJSONResponse)
 async def collection_item(request: Request, cid: str, fid: str) -> GeoJSONResponse:
     c = fx.get_collection(cid)
-    _check_params(request, {"f"}, html_ok=False)
+    _check_params(request, {"f"} | CARRIED, html_ok=False)
     check_feature_id(fid)
     feat = await _db(request, lambda conn: fx.item(conn, c, fid))
     base = _base(request)

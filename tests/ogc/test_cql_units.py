@@ -113,3 +113,27 @@ def test_html_escapes_everything_from_data() -> None:
                       {"id": "grids", "title": evil}, ["name", "code"])
     assert "<script>" not in page and "&lt;script&gt;" in page and "a&amp;b" in page
     assert page.startswith("<!doctype html>")
+
+
+def test_what_gdal_sends_parses() -> None:
+    """GDAL's OAPIF driver: filter-lang=cql-text, NOT around a parenthesised condition, quotes
+    doubled inside text (pygeofilter's grammar is extended for the last two, cql.py)."""
+    f = compile_filter(GRIDS, "(station_code = 'O''Brien') AND (NOT ((zone_code IS NULL)))",
+                       lang="cql-text")
+    assert f.sql == "((x.station_code = :c0) AND (NOT (x.zone_code IS NULL)))"
+    assert f.params == {"c0": "O'Brien"}
+    f = compile_filter(GRIDS, "NOT ((population > 1) AND (households < 2))")
+    assert f.sql == "(NOT ((x.population > :c0) AND (x.households < :c1)))"
+    with pytest.raises(InvalidInput, match="filter-lang"):
+        compile_filter(GRIDS, "population > 1", lang="cql3-text")
+
+
+def test_api_definition_lists_what_gdal_looks_for() -> None:
+    from jurisgrid.ogc.openapi import definition
+
+    doc = definition("http://h/ogc", list(COLLECTIONS.values()), limit_default=10, limit_max=10_000)
+    assert doc["servers"] == [{"url": "http://h/ogc"}]
+    params = {p["name"]: p for p in doc["paths"]["/collections/grids/items"]["get"]["parameters"]}
+    assert "cql-text" in params["filter-lang"]["schema"]["enum"]
+    assert {f.name for f in GRIDS.fields} <= set(params)  # property filters
+    assert params["limit"]["schema"]["maximum"] == 10_000

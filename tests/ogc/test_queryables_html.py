@@ -68,3 +68,22 @@ def test_html_views(client) -> None:  # type: ignore[no-untyped-def]
     # the JSON documents point to their HTML form
     doc = client.get("/ogc/collections").json()
     assert any(k["rel"] == "alternate" and k["type"] == "text/html" for k in doc["links"])
+
+
+def test_carried_connection_parameters(client) -> None:  # type: ignore[no-untyped-def]
+    """A connection URL's item parameters reach the metadata endpoints (GDAL): accepted there,
+    anything else unknown still refused."""
+    for url in ("/ogc?sortby=-population", "/ogc/api?sortby=-population&filter=population>1",
+                "/ogc/collections/grids?sortby=-population", "/ogc/collections/grids/queryables?sortby=code"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/ogc/collections/grids?colour=red").status_code == 400
+    res = client.get("/ogc/api")
+    assert res.headers["content-type"].startswith("application/vnd.oai.openapi+json")
+    landing = client.get("/ogc").json()
+    assert next(k for k in landing["links"] if k["rel"] == "service-desc")["href"].endswith("/ogc/api")
+    # Part 2's crs parameter: only the one CRS served
+    ok = client.get("/ogc/collections/grids/items",
+                    params={"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84", "limit": 1})
+    assert ok.status_code == 200 and ok.headers["content-crs"].endswith("CRS84>")
+    bad = client.get("/ogc/collections/grids/items", params={"crs": "EPSG:3857"})
+    assert bad.status_code == 400 and "crs" in bad.json()["error"]["message"]
