@@ -69,3 +69,17 @@ class CountyQuery:
         if not rows:
             return None
         return County(row=rows[0])
+
+
+async def require_in_scope(info: Info, township: Row | None) -> None:
+    """Refuse a county-scoped caller an answer about a place in another county (the township
+    the point lies in names its county); a point in no grid passes (it names no unit)."""
+    p = info.context.principal
+    if p.county_code is None or township is None:
+        return
+    from jurisgrid.gql.source import loaders
+
+    county = await loaders(info).by_code("county", LIVE).load(p.county_code)
+    if county is None or township["county_id"] != county["id"]:
+        raise Forbidden(f"{p.actor} may only read county {p.county_code}; this point lies in "
+                        "another county", details=[{"actor": p.actor, "county": p.county_code}])

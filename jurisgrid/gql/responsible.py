@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import CoordinateError, Crs, check_lonlat_array, to_wgs84_array
+from jurisgrid.gql.counties import require_in_scope
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.inputs import point_to_wgs84
 from jurisgrid.gql.nodes import (
@@ -128,6 +129,7 @@ async def responsible_for(info: Info, lon: float, lat: float, crs: Crs,
     else:
         ans = await read(info, src, _answer, wlon, wlat)
         u = ans.units
+    await require_in_scope(info, u["township"])
     nearest = None
     if u["grid"] is None and ans.nearest_id is not None and ans.nearest_m is not None:
         grid_row = await loaders(info).rows("grid", src).load(ans.nearest_id)

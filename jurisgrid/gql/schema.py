@@ -15,11 +15,11 @@ from strawberry.types import ExecutionContext
 from jurisgrid.config import ApiSettings
 from jurisgrid.errors import JurisgridError
 from jurisgrid.gql.balancing import BalancingMutation, BalancingQuery
+from jurisgrid.gql.counties import CountyQuery
 from jurisgrid.gql.documents import DocumentLimits, cached_documents
 from jurisgrid.gql.errors import DomainErrors
 from jurisgrid.gql.execution import PlainSubtreeExecutor
 from jurisgrid.gql.glossary import describe
-from jurisgrid.gql.counties import CountyQuery
 from jurisgrid.gql.history import HistoryQuery
 from jurisgrid.gql.mutations import EditMutation
 from jurisgrid.gql.mutations_admin import AdminUnitMutation

@@ -96,6 +96,14 @@ def test_county_scoped_token_reads_only_its_county(pref_gql, pref_demos: list[An
     refused = _total(pref_gql, "grids", "511703", token=t.secret)
     assert refused["data"] is None or refused["data"]["grids"] is None
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    where = """query($lon: Float!, $lat: Float!) { responsibleFor(lon: $lon, lat: $lat) {
+      grid { code } } }"""
+    seat = a.stations[0].seat
+    mine = pref_gql(where, {"lon": seat.x, "lat": seat.y}, t.secret)["data"]["responsibleFor"]
+    assert mine["grid"]["code"].startswith("511702")
+    seat = b.stations[0].seat
+    other = pref_gql(where, {"lon": seat.x, "lat": seat.y}, t.secret)
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # a deployment-wide token sees both
     w = token("viewer")
     assert _total(pref_gql, "grids", token=w.secret)["data"]["grids"]["totalCount"] == \
