@@ -15,16 +15,20 @@ filters, order, keyset cursors), so both paths answer the same items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Connection,
+    Float,
     FromClause,
     Integer,
     Text,
+    bindparam,
     cast,
     false,
     func,
@@ -125,10 +129,60 @@ def _cursor(code: Any) -> Any:
     return func.translate(b64, literal("+/\n", Text), literal("-_", Text))
 
 
+_BBOX_PARAMS = tuple(bindparam(f"jg_bbox_{i}", type_=Float) for i in range(4))
+_MAX_TEMPLATES = 512
+# structure of a page (everything but the bbox's numbers) -> (SQL text, its parameters)
+_templates: dict[Hashable, tuple[str, dict[str, Any]]] = {}
+_templates_lock = threading.Lock()
+
+
 def page_json(conn: Connection, src: Source, table: str, f: ListFilter, w: Window,
               shape: Shape) -> str:
     """The connection ``shape`` of one page as JSON text, in one statement. Default order only
-    (keyed cursors are written by models/listing.py)."""
+    (keyed cursors are written by models/listing.py).
+
+    Building and compiling the statement costs more CPU than PostgreSQL spends answering a
+    map's page, so the SQL text is kept per structure — the shape, the source, the window and
+    every filter value but the box's four numbers, which are parameters: a map panning around
+    reuses one text. A filter that cannot be a key (unhashable) is compiled each time."""
+    key = _template_key(src, table, f, w, shape)
+    found = _templates.get(key) if key is not None else None
+    if found is None:
+        templ = replace(f, bbox=_BBOX_PARAMS) if f.bbox is not None else f  # type: ignore[arg-type]
+        compiled = _statement(src, table, templ, w, shape).compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        found = (str(compiled), dict(compiled.params))
+        if key is not None:
+            with _templates_lock:
+                if len(_templates) >= _MAX_TEMPLATES:
+                    _templates.clear()
+                _templates[key] = found
+    sql, params = found
+    if f.bbox is not None:
+        params = {**params, **{f"jg_bbox_{i}": float(v) for i, v in enumerate(f.bbox)}}
+    return str(conn.exec_driver_sql(sql, params).scalar_one())
+
+
+def _template_key(src: Source, table: str, f: ListFilter, w: Window, shape: Shape
+                  ) -> Hashable | None:
+    fields = tuple((k, _frozen(v)) for k, v in vars(f).items() if k != "bbox")
+    key = (src.key, table, shape, w, f.bbox is not None, fields)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _frozen(v: Any) -> Any:
+    if isinstance(v, dict):
+        return tuple(sorted((k, _frozen(x)) for k, x in v.items()))
+    if isinstance(v, list):
+        return tuple(_frozen(x) for x in v)
+    return v
+
+
+def _statement(src: Source, table: str, f: ListFilter, w: Window, shape: Shape) -> Any:
     if not flt.is_default(w.order):
         raise ValueError("page_json answers the default order only")
     tb, conds, keyset, exprs = listing.page_parts(src, table, f, w)
@@ -175,9 +229,8 @@ def page_json(conn: Connection, src: Source, table: str, f: ListFilter, w: Windo
         raise ValueError(kind)
 
     # HAVING makes it one aggregate row even when no item aggregates (``{ totalCount }``)
-    q = select(cast(_obj([(key, item(kind, p)) for key, kind, p in shape.items]), Text)
-               ).select_from(page).having(true())
-    return str(conn.execute(q).scalar_one())
+    return select(cast(_obj([(key, item(kind, p)) for key, kind, p in shape.items]), Text)
+                  ).select_from(page).having(true())
 
 
 def _walk(shape: Shape) -> list[tuple[str, Any]]:

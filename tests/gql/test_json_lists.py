@@ -119,3 +119,16 @@ def test_geojson_numbers_equal_the_regular_paths(gql, regular) -> None:
 def test_selections_without_items(gql, regular, query) -> None:
     fast = gql(query)
     assert "errors" not in fast and fast == regular(query)
+
+
+def test_boxes_share_one_statement_text(gql, regular, bbox) -> None:
+    """A map panning: the statement's text is kept, each box's numbers are its parameters."""
+    from jurisgrid.models import json_lists
+
+    q = "query($b: [Float!]) { grids(bbox: $b) { totalCount nodes { code zone { code } geometry } } }"
+    before = len(json_lists._templates)
+    for dx in (0.0, 0.01, -0.02, 0.05):
+        b = [bbox[0] + dx, bbox[1] - dx, bbox[2] + dx, bbox[3] - dx]
+        fast = gql(q, {"b": b})
+        assert "errors" not in fast and fast == regular(q, {"b": b})
+    assert len(json_lists._templates) <= before + 1
