@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -23,7 +23,7 @@ from strawberry.types import Info
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.plans import write_assignment
+from jurisgrid.editing.plans import edit_plan, write_assignment
 from jurisgrid.editing.revisions import current_revision
 from jurisgrid.errors import Forbidden, InvalidInput
 from jurisgrid.gql.planning import Since, StationArg, Until, planning_scope
@@ -53,7 +53,8 @@ class BalancingInput:
     targets: list[BalanceTargetInput] = strawberry.field(
         description="measures balanced together, each within its tolerance")
     districts: int | None = strawberry.field(
-        default=None, description="the number of zones; null: today's (jobs keep today's zones)")
+        default=None, description="the number of zones; null: today's. More: new zones are created in "
+                                  "the plan; fewer: the zones left without grids are retired there")
     contiguous: bool = strawberry.field(default=True, description="every zone one piece")
     whole_villages: bool = strawberry.field(default=False, description="no village split between zones")
     station_boundaries: bool = strawberry.field(
@@ -146,16 +147,31 @@ def job_type(row: dict[str, Any]) -> BalanceJob:
     )
 
 
-def plan_writer(principal: Principal, settings: EditSettings) -> jobs.PlanWriter:
-    """How a job writes its answer: a plan branched from live, then the grids it moves, in one
-    plan edit — as ``principal``, with the checks every plan edit has."""
+def plan_writer(engine: Engine, principal: Principal, settings: EditSettings) -> jobs.PlanWriter:
+    """How a job writes its answer: a plan branched from live; the new zones created, the grids
+    moved in one plan edit, the zones left empty retired — each a plan edit with the checks every
+    plan edit has, as ``principal``. A step refused deletes the plan: nothing is left half-done."""
 
-    def write(conn: Connection, name: str, description: str, scope: store.Scope, moves: dict[str, str],
-              reason: str) -> int:
-        pid = store.create_plan(conn, name=name, description=description, scope=scope, actor=principal.actor,
-                                base_revision=current_revision(conn))
-        if moves:
-            write_assignment(conn, pid, moves, principal=principal, settings=settings, reason=reason)
+    def write(a: jobs.PlanAnswer) -> int:
+        with engine.begin() as conn:
+            pid = store.create_plan(conn, name=a.name, description=a.description, scope=a.scope,
+                                    actor=principal.actor, base_revision=current_revision(conn))
+        try:
+            for code, station in sorted(a.new_zones.items()):
+                edit_plan(engine, pid, "createZone", {"code": code, "name": f"{code} (balanced)",
+                                                      "station": station}, principal=principal,
+                          settings=settings, reason=a.reason)
+            if a.moves:
+                with engine.begin() as conn:
+                    write_assignment(conn, pid, a.moves, principal=principal, settings=settings,
+                                     reason=a.reason)
+            for code in a.retired:
+                edit_plan(engine, pid, "retireZone", {"code": code}, principal=principal, settings=settings,
+                          reason=a.reason)
+        except BaseException:
+            with engine.begin() as conn:
+                store.delete_plan(conn, pid)
+            raise
         return pid
 
     return write
@@ -222,7 +238,7 @@ class BalancingMutation:
             max_moves=input.max_moves, fewest_moves=input.fewest_moves, seed=input.seed,
             since=since, until=until)
         row = await run_in_threadpool(jobs.start, ctx.engine, principal, req,
-                                      plan_writer(principal, ctx.settings.edit))
+                                      plan_writer(ctx.engine, principal, ctx.settings.edit))
         return job_type(row)
 
     @strawberry.mutation(description="Stop a balancing job (its starter or an admin): a queued one at "

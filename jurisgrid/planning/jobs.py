@@ -48,9 +48,25 @@ from jurisgrid.planning.staffing import workload_weights
 
 log = logging.getLogger("jurisgrid.planning.jobs")
 
-# (conn, name, description, scope, grid → zone moves, reason) → the new plan's id, written in
-# the caller's transaction as the principal who asked
-PlanWriter = Callable[[Connection, str, str, store.Scope, dict[str, str], str], int]
+
+
+@dataclass(frozen=True)
+class PlanAnswer:
+    """What a job writes: a plan named ``name`` over ``scope`` with ``new_zones`` created (code →
+    station), the grids of ``moves`` given to their zones, and ``retired`` zones (left without
+    grids) retired — in the plan only."""
+
+    name: str
+    description: str
+    scope: store.Scope
+    moves: dict[str, str]
+    new_zones: dict[str, str]
+    retired: list[str]
+    reason: str
+
+
+# writes a PlanAnswer as the principal who asked; returns the new plan's id (nothing stored on error)
+PlanWriter = Callable[[PlanAnswer], int]
 
 MEASURES = ("population", "households", "incidents", "workload")
 TIME_LIMIT_S = 600.0  # a backstop; the search itself is bounded by its proposal budget
@@ -98,7 +114,9 @@ def _params(req: BalanceRequest, ctx: Context) -> BalanceParams:
         districts=req.districts, targets=tuple(Target(m, t) for m, t in req.targets),
         workload=workload_weights(ctx.policy, ctx.units, ctx.window_days), contiguous=req.contiguous,
         whole_villages=req.whole_villages, locked=tuple(req.locked), max_moves=req.max_moves,
-        fewest_moves=req.fewest_moves, station_boundaries=req.station_boundaries, seed=req.seed,
+        fewest_moves=req.fewest_moves, seed=req.seed,
+        # within one station no grid can change station: the constraint would only bind the start
+        station_boundaries=req.station_boundaries and req.station is None,
         time_limit_s=TIME_LIMIT_S, effort=req.effort)
 
 
@@ -119,10 +137,12 @@ def check(conn: Connection, req: BalanceRequest) -> tuple[Context, BalanceParams
     if req.districts is not None and req.districts < 1:
         raise InvalidInput("districts must be at least 1")
     ctx = read_context(conn, req.station, since=req.since, until=req.until)
-    today = len({z for z in ctx.base.assignment.values()})
-    if req.districts is not None and req.districts != today:
-        raise InvalidInput(f"the scope has {today} zones with grids today; a balancing job keeps them "
-                           f"(asked for {req.districts}): create or retire zones in a plan first")
+    if req.districts is not None and req.districts != len(set(ctx.base.assignment.values())) \
+            and req.station is None and req.station_boundaries:
+        raise InvalidInput("over the county with station boundaries kept, a job keeps today's zones; "
+                           "ask per station for another number of zones")
+    if req.districts is not None and req.districts > len(ctx.units):
+        raise InvalidInput(f"{req.districts} zones asked, but the scope has {len(ctx.units)} grids")
     params, problem = _params(req, ctx), _problem(ctx)
     Balancer(params).check(problem)
     return ctx, params, problem
@@ -194,15 +214,13 @@ def run(engine: Engine, job_id: int, req: BalanceRequest, writer: PlanWriter,
         rep.write("plan", 0.0, force=True)
         if rep.cancelled:
             raise BalanceCancelled("balancing cancelled")
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             name = req.name.strip()
             if _name_taken(conn, name):
                 name = f"{name} (balancing job {job_id})"  # the name was taken while it ran
-            scope = store.Scope("station", req.station) if req.station else store.Scope("county")
-            desc = req.description or f"balancing job {job_id} (seed {req.seed})"
-            live = ctx.base.assignment
-            moves = {g: str(z) for g, z in result.assignment.items() if str(z) != live[g]}
-            pid = writer(conn, name, desc, scope, moves, f"balancing job {job_id}")
+            plan = _answer(conn, ctx, result, req, job_id, name)
+        pid = writer(plan)
+        with engine.begin() as conn:
             jobs_db.finish(conn, job_id, "done", result=answer(result), plan_id=pid)
     except BalanceCancelled:
         with engine.begin() as conn:
@@ -216,6 +234,48 @@ def run(engine: Engine, job_id: int, req: BalanceRequest, writer: PlanWriter,
         with engine.begin() as conn:
             jobs_db.finish(conn, job_id, "failed", error={
                 "code": "INTERNAL_SERVER_ERROR", "message": "the job failed; the server log has why"})
+
+
+def _answer(conn: Connection, ctx: Context, result: Result, req: BalanceRequest, job_id: int,
+            name: str) -> PlanAnswer:
+    """The plan a result means: new districts become new zones (coded ``<station>Znn``, the next
+    free numbers, in the station holding most of their grids), today's zones left without grids
+    are retired."""
+    live = ctx.base.assignment
+    zone_station = {z: info.station for z, info in ctx.base.zones.items()}
+    codes = {str(z) for z in zone_station}
+    new: dict[str, str] = {}
+    rename: dict[str, str] = {}
+    for d in result.districts:
+        if str(d) in codes:
+            continue
+        votes: dict[str, int] = {}
+        for g, z in result.assignment.items():
+            if z == d:
+                st = zone_station[live[g]]
+                votes[st] = votes.get(st, 0) + 1
+        station = req.station or max(sorted(votes), key=lambda s: votes[s])
+        code = _free_zone_code(conn, station, set(new))
+        new[code], rename[str(d)] = station, code
+    moves = {g: rename.get(str(z), str(z)) for g, z in result.assignment.items()
+             if rename.get(str(z), str(z)) != live[g]}
+    kept = {rename.get(str(z), str(z)) for z in result.assignment.values()}
+    retired = sorted(z for z in set(live.values()) if z not in kept)
+    scope = store.Scope("station", req.station) if req.station else store.Scope("county")
+    return PlanAnswer(name, req.description or f"balancing job {job_id} (seed {req.seed})", scope, moves,
+                      new, retired, f"balancing job {job_id}")
+
+
+def _free_zone_code(conn: Connection, station: str, taken: set[str]) -> str:
+    """The next ``<station>Znn`` no zone has, live or in any plan."""
+    used = {c for (c,) in conn.exec_driver_sql(
+        "SELECT code FROM zone WHERE code LIKE %(p)s UNION SELECT code FROM plan_zone WHERE code LIKE %(p)s",
+        {"p": f"{station}Z%"})} | taken
+    for n in range(1, 100):
+        code = f"{station}Z{n:02d}"
+        if code not in used:
+            return code
+    raise InvalidInput(f"station {station} has no free zone code left (Z01–Z99)")
 
 
 @dataclass

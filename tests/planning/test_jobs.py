@@ -22,6 +22,7 @@ from jurisgrid.planning.source import read_context
 from tests.plans.conftest import PLANNER
 
 TARGETS = (("population", 0.25), ("incidents", 0.25))
+QUICK = 0.2  # effort: a fifth of the proposal budget keeps these tests quick
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,16 @@ def station(plan_engine: Engine) -> str:
     with plan_engine.connect() as conn:
         return str(conn.exec_driver_sql(
             "SELECT st.code FROM station st JOIN zone z ON z.station_id = st.id "
-            "JOIN grid g ON g.zone_id = z.id GROUP BY st.code HAVING count(DISTINCT z.id) >= 3 "
-            "ORDER BY count(*) DESC, st.code LIMIT 1"
+            "JOIN grid g ON g.zone_id = z.id GROUP BY st.code "
+            "HAVING count(DISTINCT z.id) >= 3 AND count(*) >= 12 "
+            "ORDER BY count(*), st.code LIMIT 1"
         ).scalar_one())
+
+
+def _req(**kw: Any) -> jobs.BalanceRequest:
+    kw.setdefault("targets", TARGETS)
+    kw.setdefault("effort", QUICK)
+    return jobs.BalanceRequest(**kw)
 
 
 def _run(engine: Engine, req: jobs.BalanceRequest, settings: EditSettings,
@@ -40,7 +48,7 @@ def _run(engine: Engine, req: jobs.BalanceRequest, settings: EditSettings,
     with engine.begin() as conn:
         jobs.check(conn, req)
         job_id = jobs_db.insert_job(conn, actor=PLANNER.actor, station=req.station, params=req.to_json())
-    jobs.run(engine, job_id, req, plan_writer(PLANNER, settings), on_progress=on_progress)
+    jobs.run(engine, job_id, req, plan_writer(engine, PLANNER, settings), on_progress=on_progress)
     with engine.connect() as conn:
         return jobs_db.get_job(conn, job_id)
 
@@ -51,7 +59,7 @@ def _plan(engine: Engine, row: dict[str, Any]) -> dict[str, str]:
 
 
 def test_job_writes_the_balancers_answer(plan_engine: Engine, settings: EditSettings, station: str) -> None:
-    req = jobs.BalanceRequest(name="job determinism A", station=station, targets=TARGETS, seed=3)
+    req = _req(name="job determinism A", station=station, targets=TARGETS, seed=3)
     row = _run(plan_engine, req, settings)
     assert row["status"] == "done" and row["fraction"] == 1.0 and row["error"] is None, row
     got = _plan(plan_engine, row)
@@ -63,10 +71,10 @@ def test_job_writes_the_balancers_answer(plan_engine: Engine, settings: EditSett
     res = row["result"]
     assert res["moved"] == sum(1 for g in got if got[g] != live[g]) == want.moved
     assert res["worst"] == pytest.approx(want.worst) and res["withinTolerance"] == want.within_tolerance
-    again = _run(plan_engine, jobs.BalanceRequest(name="job determinism B", station=station, targets=TARGETS,
+    again = _run(plan_engine, _req(name="job determinism B", station=station, targets=TARGETS,
                                                   seed=3), settings)
     assert _plan(plan_engine, again) == got  # the same seed: the same plan
-    other = _run(plan_engine, jobs.BalanceRequest(name="job determinism C", station=station, targets=TARGETS,
+    other = _run(plan_engine, _req(name="job determinism C", station=station, targets=TARGETS,
                                                   seed=4), settings)
     assert other["status"] == "done"
 
@@ -75,12 +83,12 @@ def test_locked_grids_and_move_budget(plan_engine: Engine, settings: EditSetting
     with plan_engine.connect() as conn:
         live = read_context(conn, station).base.assignment
     locked = tuple(sorted(live)[::3])
-    row = _run(plan_engine, jobs.BalanceRequest(name="job locked", station=station, targets=TARGETS,
+    row = _run(plan_engine, _req(name="job locked", station=station, targets=TARGETS,
                                                 locked=locked, seed=1), settings)
     assert row["status"] == "done", row
     got = _plan(plan_engine, row)
     assert all(got[g] == live[g] for g in locked)
-    row = _run(plan_engine, jobs.BalanceRequest(name="job budget", station=station, targets=TARGETS,
+    row = _run(plan_engine, _req(name="job budget", station=station, targets=TARGETS,
                                                 max_moves=2, seed=1), settings)
     got = _plan(plan_engine, row)
     assert row["status"] == "done" and sum(got[g] != live[g] for g in live) <= 2
@@ -88,14 +96,36 @@ def test_locked_grids_and_move_budget(plan_engine: Engine, settings: EditSetting
 
 
 def test_fewest_moves(plan_engine: Engine, settings: EditSettings, station: str) -> None:
-    free = _run(plan_engine, jobs.BalanceRequest(name="job free", station=station, targets=TARGETS, seed=2),
+    free = _run(plan_engine, _req(name="job free", station=station, targets=TARGETS, seed=2),
                 settings)
-    few = _run(plan_engine, jobs.BalanceRequest(name="job fewest", station=station, targets=TARGETS, seed=2,
+    few = _run(plan_engine, _req(name="job fewest", station=station, targets=TARGETS, seed=2,
                                                 fewest_moves=True), settings)
     assert few["status"] == free["status"] == "done"
     if few["result"]["withinTolerance"]:
         assert few["result"]["moved"] <= free["result"]["moved"]
     assert all(w <= 0.25 + 1e-9 for w in few["result"]["worst"].values()) == few["result"]["withinTolerance"]
+
+
+def test_more_and_fewer_zones(plan_engine: Engine, settings: EditSettings, station: str) -> None:
+    with plan_engine.connect() as conn:
+        live = read_context(conn, station).base.assignment
+    today = sorted(set(live.values()))
+    more = _run(plan_engine, _req(name="job more zones", station=station, targets=TARGETS,
+                                                 districts=len(today) + 1, seed=1), settings)
+    assert more["status"] == "done", more
+    with plan_engine.connect() as conn:
+        zones = store.zone_stations(conn, more["plan_id"])
+        got = store.load_assignment(conn, more["plan_id"])
+    (new,) = set(zones) - set(today)
+    assert zones[new] == station and new.startswith(f"{station}Z") and new in got.values()
+    assert set(got.values()) == set(today) | {new}
+    fewer = _run(plan_engine, _req(name="job fewer zones", station=station, targets=TARGETS,
+                                                  districts=len(today) - 1, seed=1), settings)
+    assert fewer["status"] == "done", fewer
+    with plan_engine.connect() as conn:
+        zones = store.zone_stations(conn, fewer["plan_id"])
+        got = store.load_assignment(conn, fewer["plan_id"])
+    assert len(set(got.values())) == len(today) - 1 and set(zones) == set(got.values())
 
 
 def test_progress_is_written(plan_engine: Engine, settings: EditSettings, station: str) -> None:
@@ -111,7 +141,7 @@ def test_progress_is_written(plan_engine: Engine, settings: EditSettings, statio
 
     jobs.WRITE_EVERY_S, saved = 0.0, jobs.WRITE_EVERY_S
     try:
-        row = _run(plan_engine, jobs.BalanceRequest(name="job progress", station=station, targets=TARGETS),
+        row = _run(plan_engine, _req(name="job progress", station=station, targets=TARGETS),
                    settings, on_progress=watch)
     finally:
         jobs.WRITE_EVERY_S = saved
@@ -135,7 +165,7 @@ def test_cancel_stops_and_writes_no_plan(plan_engine: Engine, settings: EditSett
         plans_before = conn.exec_driver_sql("SELECT count(*) FROM plan").scalar_one()
     jobs.WRITE_EVERY_S, saved = 0.0, jobs.WRITE_EVERY_S
     try:
-        row = _run(plan_engine, jobs.BalanceRequest(name="job cancelled", station=station,
+        row = _run(plan_engine, _req(name="job cancelled", station=station,
                                                     targets=(("population", 0.01), ("incidents", 0.01))),
                    settings, on_progress=cancel_soon)
     finally:
@@ -147,19 +177,19 @@ def test_cancel_stops_and_writes_no_plan(plan_engine: Engine, settings: EditSett
 
 
 def test_queued_job_cancelled_never_runs(plan_engine: Engine, settings: EditSettings, station: str) -> None:
-    req = jobs.BalanceRequest(name="job never", station=station, targets=TARGETS)
+    req = _req(name="job never", station=station, targets=TARGETS)
     with plan_engine.begin() as conn:
         job_id = jobs_db.insert_job(conn, actor="t", station=station, params=req.to_json())
         assert jobs_db.request_cancel(conn, job_id)["status"] == "cancelled"
-    jobs.run(plan_engine, job_id, req, plan_writer(PLANNER, settings))
+    jobs.run(plan_engine, job_id, req, plan_writer(plan_engine, PLANNER, settings))
     with plan_engine.connect() as conn:
         row = jobs_db.get_job(conn, job_id)
     assert row["status"] == "cancelled" and row["started_at"] is None
 
 
 def test_background_runner(plan_engine: Engine, settings: EditSettings, station: str) -> None:
-    req = jobs.BalanceRequest(name="job background", station=station, targets=TARGETS)
-    row = jobs.start(plan_engine, PLANNER, req, plan_writer(PLANNER, settings))
+    req = _req(name="job background", station=station, targets=TARGETS)
+    row = jobs.start(plan_engine, PLANNER, req, plan_writer(plan_engine, PLANNER, settings))
     assert row["status"] in ("queued", "running")
     assert jobs.RUNNER.idle.wait(60)
     with plan_engine.connect() as conn:
@@ -172,7 +202,7 @@ def test_background_runner(plan_engine: Engine, settings: EditSettings, station:
     ({"locked": ("NOPE",)}, InvalidInput, "NOPE"),
     ({"targets": (("population", 0.0),)}, InvalidInput, "tolerance"),
     ({"targets": (("nope", 0.1),)}, InvalidInput, "unknown measure"),
-    ({"districts": 99}, InvalidInput, "keeps them"),
+    ({"districts": 9999}, InvalidInput, "9999 zones asked"),
     ({"max_moves": -1}, InvalidInput, "max_moves"),
     ({"name": "  "}, InvalidInput, "needs a name"),
     ({"name": "job determinism A"}, RuleViolation, "already exists"),
@@ -183,6 +213,7 @@ def test_bad_requests_store_nothing(plan_engine: Engine, settings: EditSettings,
         before = conn.exec_driver_sql("SELECT count(*) FROM balance_job").scalar_one()
     args: dict[str, Any] = {"name": "job refused", "station": station, "targets": TARGETS, **kw}
     with pytest.raises(exc, match=match):
-        jobs.start(plan_engine, PLANNER, jobs.BalanceRequest(**args), plan_writer(PLANNER, settings))
+        jobs.start(plan_engine, PLANNER, jobs.BalanceRequest(**args),
+                   plan_writer(plan_engine, PLANNER, settings))
     with plan_engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM balance_job").scalar_one() == before
