@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from jurisgrid.auth.tokens import issue_token
 from jurisgrid.tiles.layers import tile_of
 from tests.counties.conftest import COUNTIES
 from tests.oracle import Grids, export_grids, oracle
@@ -130,3 +131,30 @@ def test_web_map_reads_every_county(pref_client, pref_gql) -> None:
     assert [n["code"] for n in nodes] == COUNTIES
     assert all(n["outline"]["type"] in ("Polygon", "MultiPolygon") for n in nodes)
     assert {n["timeZone"] for n in nodes} == {"Asia/Shanghai"}
+
+
+SPLIT = """mutation($g: String!, $l: GeoJSON!) { splitGrid(grid: $g, line: $l, reason: "test",
+  dryRun: true) { __typename ... on EditSuccess { impact { grids } }
+  ... on ValidationError { code message } } }"""
+
+
+def test_a_grid_on_the_county_border_can_be_split(pref_gql, pref_demos: list[Any],
+                                                  pref_engine: Engine) -> None:
+    """The edit's coverage checks run over an envelope that takes in the other county: they
+    pass only if the two counties' grids meet exactly (no gap, no overlap along the border)."""
+    a, b = pref_demos
+    other = shapely.union_all([g.geom for g in b.grids])
+    g = max((g for g in a.grids if shapely.intersection(g.geom.boundary, other.boundary).length > 0),
+            key=lambda g: shapely.intersection(g.geom.boundary, other.boundary).length)
+    x0, _, x1, _ = g.geom.bounds
+    c = g.geom.representative_point()
+    line = {"type": "LineString", "coordinates": [[x0 - 0.01, c.y], [x1 + 0.01, c.y]]}
+    with pref_engine.begin() as conn:
+        t = issue_token(conn, role="editor", label="split")
+    try:
+        out = pref_gql(SPLIT, {"g": g.code, "l": line}, t.secret)["data"]["splitGrid"]
+    finally:
+        with pref_engine.begin() as conn:
+            conn.execute(text("DELETE FROM api_token WHERE id = :i"), {"i": t.id})
+    assert out["__typename"] == "EditSuccess", out
+    assert g.code in out["impact"]["grids"]
