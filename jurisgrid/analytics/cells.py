@@ -17,6 +17,8 @@ from sqlalchemy import Connection
 from jurisgrid.errors import InvalidInput, NotFound
 from jurisgrid.geo import cells as geo_cells
 from jurisgrid.models import aggregates as agg
+from jurisgrid.models.plan_source import require_memberships, under
+from jurisgrid.models.source import LIVE, Source
 
 KINDS = ("hex", "square")
 
@@ -45,9 +47,10 @@ class Cell:
     households: int
 
 
-def station_area(conn: Connection, code: str) -> tuple[int, BaseGeometry]:
+def station_area(conn: Connection, code: str, source: Source = LIVE) -> tuple[int, BaseGeometry]:
     row = conn.exec_driver_sql(
-        "SELECT id, ST_AsBinary(geom) FROM station WHERE code = %(c)s", {"c": code}
+        under("SELECT id, ST_AsBinary(geom) FROM station WHERE code = %(c)s", source),
+        {"c": code, **source.sql_args()},
     ).first()
     if row is None:
         raise NotFound(f"no station with code {code!r}")
@@ -57,7 +60,8 @@ def station_area(conn: Connection, code: str) -> tuple[int, BaseGeometry]:
 
 
 def _points(
-    conn: Connection, sql: str, alias: str, bounds: tuple[float, ...], station_id: int | None, **extra: object
+    conn: Connection, sql: str, alias: str, bounds: tuple[float, ...], station_id: int | None,
+    source: Source = LIVE, **extra: object
 ) -> np.ndarray:
     join = _STATION_JOIN.format(a=alias) if station_id is not None else ""
     where = _STATION_WHERE if station_id is not None else ""
@@ -68,8 +72,9 @@ def _points(
         "y1": bounds[3],
         "station_id": station_id,
         **extra,
+        **source.sql_args(),
     }
-    rows = conn.exec_driver_sql(sql.format(join=join, where=where), params).all()
+    rows = conn.exec_driver_sql(under(sql.format(join=join, where=where), source), params).all()
     return np.array(rows, dtype=float).reshape(len(rows), -1)
 
 
@@ -83,8 +88,12 @@ def analysis_cells(
     station_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    source: Source = LIVE,
 ) -> list[Cell]:
+    """Cells with counts; a station's points by their stored membership — live, or under a plan
+    (``source``) that keeps the live grids."""
     agg.check_window(since, until)
+    require_memberships(source, "analysis cells")
     try:
         if kind == "hex":
             if resolution is None:
@@ -113,13 +122,13 @@ def analysis_cells(
     pop = np.zeros(len(cells), dtype=np.int64)
     hh = np.zeros(len(cells), dtype=np.int64)
     inc = np.zeros(len(cells), dtype=np.int64)
-    addr = _points(conn, _ADDRESSES, "a", bounds, station_id)
+    addr = _points(conn, _ADDRESSES, "a", bounds, station_id, source)
     for k, cid in enumerate(ids_of(addr)):
         n = index.get(cid)
         if n is not None:
             pop[n] += int(addr[k, 2])
             hh[n] += int(addr[k, 3])
-    incs = _points(conn, _INCIDENTS, "i", bounds, station_id, since=since, until=until)
+    incs = _points(conn, _INCIDENTS, "i", bounds, station_id, source, since=since, until=until)
     for cid in ids_of(incs):
         n = index.get(cid)
         if n is not None:

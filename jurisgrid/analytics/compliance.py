@@ -8,7 +8,9 @@ from sqlalchemy import Connection
 
 from jurisgrid.errors import NotFound
 from jurisgrid.models import aggregates as agg
+from jurisgrid.models.plan_source import under
 from jurisgrid.models.policy import current_policy
+from jurisgrid.models.source import LIVE, Source
 
 RULES = {
     "ZONE_POPULATION_PER_OFFICER": "a zone's population per community officer is above the norm",
@@ -35,7 +37,7 @@ SELECT DISTINCT ON (u.id) u.id, u.code, u.name, u.kind, st.code AS station_code
 FROM community u JOIN grid g ON g.community_id = u.id JOIN zone z ON z.id = g.zone_id
 JOIN station st ON st.id = z.station_id
 WHERE %(station)s::text IS NULL OR st.code = %(station)s
-GROUP BY u.id, st.code
+GROUP BY u.id, u.code, u.name, u.kind, st.code  -- all named: u may be a plan's rows
 ORDER BY u.id, count(*) DESC, st.code
 """
 
@@ -52,20 +54,22 @@ class Breach:
     message: str
 
 
-def compliance(conn: Connection, *, station: str | None = None) -> tuple[int, list[Breach]]:
-    """All breaches (of one station, or the whole county), ordered by rule and unit code."""
+def compliance(conn: Connection, *, station: str | None = None,
+               source: Source = LIVE) -> tuple[int, list[Breach]]:
+    """All breaches (of one station, or the whole county), ordered by rule and unit code — of
+    the live data, or of a plan (``source``)."""
     if station is not None and not agg.unit_ids(conn, "station", code=station):
         raise NotFound(f"no station with code {station!r}")
     pv = current_policy(conn)
     p = pv.policy
-    params = {"station": station}
-    zones = list(conn.exec_driver_sql(_ZONES, params).mappings())
-    grids = list(conn.exec_driver_sql(_GRIDS, params).mappings())
-    comms = list(conn.exec_driver_sql(_COMMUNITIES, params).mappings())
-    zstats = agg.address_stats(conn, "zone", [z["id"] for z in zones])
-    zstaff = agg.personnel(conn, "zone", [z["id"] for z in zones])
-    gstats = agg.address_stats(conn, "grid", [g["id"] for g in grids])
-    cstaff = agg.personnel(conn, "community", [c["id"] for c in comms])
+    params = {"station": station, **source.sql_args()}
+    zones = list(conn.exec_driver_sql(under(_ZONES, source), params).mappings())
+    grids = list(conn.exec_driver_sql(under(_GRIDS, source), params).mappings())
+    comms = list(conn.exec_driver_sql(under(_COMMUNITIES, source), params).mappings())
+    zstats = agg.address_stats(conn, "zone", [z["id"] for z in zones], source=source)
+    zstaff = agg.personnel(conn, "zone", [z["id"] for z in zones], source=source)
+    gstats = agg.address_stats(conn, "grid", [g["id"] for g in grids], source=source)
+    cstaff = agg.personnel(conn, "community", [c["id"] for c in comms], source=source)
     out: list[Breach] = []
     for z in zones:
         pop, staff = zstats[z["id"]].population, zstaff[z["id"]]

@@ -14,7 +14,9 @@ from jurisgrid.analytics.policy import Policy
 from jurisgrid.analytics.sizing import ZoneFigures, ZoneSizing, size_zone
 from jurisgrid.errors import InvalidInput, NotFound
 from jurisgrid.models import aggregates as agg
+from jurisgrid.models.plan_source import under
 from jurisgrid.models.policy import current_policy
+from jurisgrid.models.source import LIVE, Source
 
 SCOPES = ("station", "sector", "county")
 MEASURES = ("population", "workload")
@@ -56,13 +58,17 @@ def resolve_window(
     return Window(since, until)
 
 
-def zones_in(conn: Connection, scope: str | None, code: str | None) -> list[dict[str, Any]]:
+def zones_in(conn: Connection, scope: str | None, code: str | None,
+             source: Source = LIVE) -> list[dict[str, Any]]:
+    """The zones of a scope, live or as a plan has them (``source``)."""
     if scope is not None and scope not in SCOPES:
         raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     col = _SCOPE_COL[scope or "county"]
     rows = [
         dict(r)
-        for r in conn.exec_driver_sql(_ZONES.format(col=col), {"code": code if scope else None}).mappings()
+        for r in conn.exec_driver_sql(under(_ZONES.format(col=col), source),
+                                      {"code": code if scope else None, **source.sql_args()}
+                                      ).mappings()
     ]
     if scope and code and not rows and not agg.unit_ids(conn, scope, code=code):
         raise NotFound(f"no {scope} with code {code!r}")
@@ -84,12 +90,14 @@ class ZoneReport:
 
 
 def zone_reports(
-    conn: Connection, zones: list[dict[str, Any]], policy: Policy, window: Window
+    conn: Connection, zones: list[dict[str, Any]], policy: Policy, window: Window,
+    source: Source = LIVE,
 ) -> list[ZoneReport]:
     ids = [z["id"] for z in zones]
-    stats = agg.address_stats(conn, "zone", ids)
-    counts = agg.incident_counts(conn, "zone", ids, since=window.since, until=window.until)
-    staff = agg.personnel(conn, "zone", ids)
+    stats = agg.address_stats(conn, "zone", ids, source=source)
+    counts = agg.incident_counts(conn, "zone", ids, since=window.since, until=window.until,
+                                 source=source)
+    staff = agg.personnel(conn, "zone", ids, source=source)
     out = []
     for z in zones:
         s, c, p = stats[z["id"]], counts[z["id"]], staff[z["id"]]
@@ -120,10 +128,12 @@ def sizing_report(
     code: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    source: Source = LIVE,
 ) -> tuple[int, Window, list[ZoneReport]]:
     pv = current_policy(conn)
     window = resolve_window(conn, pv.policy, since, until)
-    return pv.version, window, zone_reports(conn, zones_in(conn, scope, code), pv.policy, window)
+    return pv.version, window, zone_reports(conn, zones_in(conn, scope, code, source), pv.policy,
+                                            window, source)
 
 
 def balance_report(
@@ -134,10 +144,12 @@ def balance_report(
     measure: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    source: Source = LIVE,
 ) -> Balance:
     if measure not in MEASURES:
         raise InvalidInput(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
-    _, _, reports = sizing_report(conn, scope=scope, code=code, since=since, until=until)
+    _, _, reports = sizing_report(conn, scope=scope, code=code, since=since, until=until,
+                                  source=source)
     if measure == "population":
         return balance({r.code: float(r.population) for r in reports})
     return balance({r.code: r.sizing.workload for r in reports})

@@ -67,11 +67,13 @@ class Unit:
 
     @strawberry.field(description="Population, addresses, area, staff, and incidents in "
                       "[since, until) (open ends: all incidents) — gql/sizing_stats.py. Current "
-                      "only: under a unit read with asOf it is an error, not today's figures.")
+                      "or under a plan: under a unit read with asOf it is an error, not today's "
+                      "figures.")
     async def stats(self, info: Info, since: datetime | None = None,
                     until: datetime | None = None) -> UnitStats:
         current_only("stats", self.row)
-        return await unit_stats(info, type(self).__name__.lower(), self.row["id"], since, until)
+        return await unit_stats(info, type(self).__name__.lower(), self.row["id"], since, until,
+                                of_row(self.row))
 
 
 @strawberry.type(description="县 — the area a bureau covers; its outline bounds everything.")
@@ -216,11 +218,11 @@ class Zone(Unit):
 
     @strawberry.field(description="Class, workload and recommended officers under the current "
                       "sizing policy; window default: the policy's windowDays up to the latest incident. "
-                      "Current only: under a zone read with asOf it is an error.")
+                      "Current or under a plan: under a zone read with asOf it is an error.")
     async def sizing(self, info: Info, since: datetime | None = None,
                      until: datetime | None = None) -> ZoneSizing:
         current_only("sizing figures", self.row)
-        return await zone_sizing(info, self.row["id"], since, until)
+        return await zone_sizing(info, self.row["id"], since, until, of_row(self.row))
 
     @strawberry.field(description="社区民警 — the zone's community officers.")
     async def officers(self, info: Info) -> list[Assignment]:

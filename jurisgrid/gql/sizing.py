@@ -41,6 +41,7 @@ from jurisgrid.gql.sizing_types import (
     ZoneValue,
     policy_type,
 )
+from jurisgrid.gql.source import PlanArg, plan_source
 from jurisgrid.models import policy as policy_m
 
 Since = Annotated[datetime | None, strawberry.argument(description="window start (inclusive)")]
@@ -82,10 +83,13 @@ class SizingQuery:
         code: str | None = None,
         since: Since = None,
         until: Until = None,
+        plan: PlanArg = None,
     ) -> SizingReport:
+        src = await plan_source(info, plan)
         version, window, rows = await info.context.db(
             lambda c: report.sizing_report(
-                c, scope=scope.value if scope else None, code=code, since=since, until=until
+                c, scope=scope.value if scope else None, code=code, since=since, until=until,
+                source=src,
             )
         )
         return SizingReport(
@@ -115,8 +119,11 @@ class SizingQuery:
         )
 
     @strawberry.field(description="Breaches of the staffing norms, of one station or the county.")
-    async def compliance(self, info: Info, station: str | None = None) -> ComplianceReport:
-        version, breaches = await info.context.db(lambda c: compliance_a.compliance(c, station=station))
+    async def compliance(self, info: Info, station: str | None = None,
+                         plan: PlanArg = None) -> ComplianceReport:
+        src = await plan_source(info, plan)
+        version, breaches = await info.context.db(
+            lambda c: compliance_a.compliance(c, station=station, source=src))
         counts: dict[str, int] = {}
         for b in breaches:
             counts[b.rule] = counts.get(b.rule, 0) + 1
@@ -141,11 +148,14 @@ class SizingQuery:
 
     @strawberry.field(description="Balance of population or workload across the zones of a scope.")
     async def balance(
-        self, info: Info, scope: Scope, code: str, measure: Measure, since: Since = None, until: Until = None
+        self, info: Info, scope: Scope, code: str, measure: Measure, since: Since = None,
+        until: Until = None, plan: PlanArg = None,
     ) -> Balance:
+        src = await plan_source(info, plan)
         b = await info.context.db(
             lambda c: report.balance_report(
-                c, scope=scope.value, code=code, measure=measure.value, since=since, until=until
+                c, scope=scope.value, code=code, measure=measure.value, since=since, until=until,
+                source=src,
             )
         )
         return Balance(
@@ -187,7 +197,9 @@ class SizingQuery:
         crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
         since: Since = None,
         until: Until = None,
+        plan: PlanArg = None,
     ) -> AnalysisCells:
+        src = await plan_source(info, plan)
         given = [x for x in (station, bbox, polygon) if x is not None]
         if len(given) != 1:
             raise InvalidInput("give exactly one of station, bbox, polygon")
@@ -198,7 +210,7 @@ class SizingQuery:
             station_id = None
             a = area
             if station is not None:
-                station_id, a = cells_a.station_area(conn, station)
+                station_id, a = cells_a.station_area(conn, station, src)
             assert a is not None
             return cells_a.analysis_cells(
                 conn,
@@ -209,6 +221,7 @@ class SizingQuery:
                 station_id=station_id,
                 since=since,
                 until=until,
+                source=src,
             )
 
         cells = await info.context.db(run)

@@ -15,7 +15,9 @@ from strawberry.types import Info
 from jurisgrid.analytics import report
 from jurisgrid.analytics.sizing import ZoneFigures, size_zone
 from jurisgrid.models import aggregates as agg
+from jurisgrid.models.plan_source import under
 from jurisgrid.models.policy import PolicyVersion, current_policy
+from jurisgrid.models.source import LIVE, Source
 
 
 @strawberry.enum(
@@ -27,14 +29,17 @@ class Interval(Enum):
     WEEK = "week"
 
 
-def _loader(info: Info, key: tuple[Any, ...], fn: Any, level: str, **kw: Any) -> Any:
+def _loader(info: Info, key: tuple[Any, ...], fn: Any, level: str, source: Source = LIVE,
+            **kw: Any) -> Any:
+    """A batch loader of ``fn`` at ``level`` under ``source`` (live, or a plan: its key is part
+    of the loader's)."""
     ctx = info.context
 
     async def load(ids: list[int]) -> list[Any]:
-        found = await ctx.db(fn, level, ids, **kw)
+        found = await ctx.db(fn, level, ids, source=source, **kw)
         return [found[i] for i in ids]
 
-    return ctx.loaders.batch(key, load)
+    return ctx.loaders.batch((*key, source.key), load)
 
 
 async def policy_of(info: Info) -> PolicyVersion:
@@ -58,10 +63,12 @@ class PeriodCount:
 
 
 async def _incident_counts(
-    info: Info, level: str, unit_id: int, since: datetime | None, until: datetime | None
+    info: Info, level: str, unit_id: int, since: datetime | None, until: datetime | None,
+    source: Source = LIVE,
 ) -> agg.IncidentCounts:
     loader = _loader(
-        info, ("incidents", level, since, until), agg.incident_counts, level, since=since, until=until
+        info, ("incidents", level, since, until), agg.incident_counts, level, source,
+        since=since, until=until
     )
     return await loader.load(unit_id)
 
@@ -72,6 +79,7 @@ class IncidentStats:
     unit_id: strawberry.Private[int]
     since: strawberry.Private[datetime | None]
     until: strawberry.Private[datetime | None]
+    source: strawberry.Private[Source]
     # plain attributes: a resolver per value costs strawberry ~20 µs (see nodes.Unit)
     total: int
     by_category: list[CategoryCount] = strawberry.field(
@@ -87,6 +95,7 @@ class IncidentStats:
             key,
             agg.incident_series,
             self.level,
+            self.source,
             interval=interval.value,
             time_zone=tz,
             since=self.since,
@@ -104,6 +113,7 @@ class UnitStats:
     unit_id: strawberry.Private[int]
     since: strawberry.Private[datetime | None]
     until: strawberry.Private[datetime | None]
+    source: strawberry.Private[Source]
     grids: int = strawberry.field(description="Grids in the unit.")
     households: int = strawberry.field(description="户数")
     population: int = strawberry.field(description="实有人口")
@@ -129,36 +139,42 @@ class UnitStats:
         if not self.officers:
             return None
         return (
-            await _incident_counts(info, self.level, self.unit_id, self.since, self.until)
+            await _incident_counts(info, self.level, self.unit_id, self.since, self.until,
+                                   self.source)
         ).total / self.officers
 
     @strawberry.field(description="Incidents in [since, until).")
     async def incidents(self, info: Info) -> IncidentStats:
-        c = await _incident_counts(info, self.level, self.unit_id, self.since, self.until)
+        c = await _incident_counts(info, self.level, self.unit_id, self.since, self.until,
+                                   self.source)
         return IncidentStats(
             level=self.level,
             unit_id=self.unit_id,
             since=self.since,
             until=self.until,
+            source=self.source,
             total=c.total,
             by_category=[CategoryCount(category=k, count=v) for k, v in sorted(c.by_category.items())],
         )
 
 
 async def unit_stats(
-    info: Info, level: str, unit_id: int, since: datetime | None, until: datetime | None
+    info: Info, level: str, unit_id: int, since: datetime | None, until: datetime | None,
+    source: Source = LIVE,
 ) -> UnitStats:
-    """Address figures and personnel of a unit (two batched loads; both are cheap)."""
+    """Address figures and personnel of a unit (two batched loads; both are cheap), from the
+    live data or as a plan has them (models/plan_source.py)."""
     agg.check_window(since, until)
     a, p = await asyncio.gather(
-        _loader(info, ("address", level), agg.address_stats, level).load(unit_id),
-        _loader(info, ("personnel", level), agg.personnel, level).load(unit_id),
+        _loader(info, ("address", level), agg.address_stats, level, source).load(unit_id),
+        _loader(info, ("personnel", level), agg.personnel, level, source).load(unit_id),
     )
     return UnitStats(
         level=level,
         unit_id=unit_id,
         since=since,
         until=until,
+        source=source,
         grids=a.grids,
         households=a.households,
         population=a.population,
@@ -196,7 +212,8 @@ class ZoneSizing:
     until: datetime
 
 
-async def zone_sizing(info: Info, zone_id: int, since: datetime | None, until: datetime | None) -> ZoneSizing:
+async def zone_sizing(info: Info, zone_id: int, since: datetime | None, until: datetime | None,
+                      source: Source = LIVE) -> ZoneSizing:
     ctx = info.context
 
     def compute(conn: Any, ids: list[int]) -> dict[int, ZoneSizing]:
@@ -205,12 +222,14 @@ async def zone_sizing(info: Info, zone_id: int, since: datetime | None, until: d
         zones = [
             dict(r)
             for r in conn.exec_driver_sql(
-                "SELECT id, kind, has_office FROM zone WHERE id = ANY(%(ids)s)", {"ids": ids}
+                under("SELECT id, kind, has_office FROM zone WHERE id = ANY(%(ids)s)", source),
+                {"ids": ids, **source.sql_args()},
             ).mappings()
         ]
-        stats = agg.address_stats(conn, "zone", ids)
-        counts = agg.incident_counts(conn, "zone", ids, since=window.since, until=window.until)
-        staff = agg.personnel(conn, "zone", ids)
+        stats = agg.address_stats(conn, "zone", ids, source=source)
+        counts = agg.incident_counts(conn, "zone", ids, since=window.since, until=window.until,
+                                     source=source)
+        staff = agg.personnel(conn, "zone", ids, source=source)
         out = {}
         for z in zones:
             i = z["id"]
@@ -241,4 +260,4 @@ async def zone_sizing(info: Info, zone_id: int, since: datetime | None, until: d
         found = await ctx.db(compute, ids)
         return [found[i] for i in ids]
 
-    return await ctx.loaders.batch(("zone_sizing", since, until), load).load(zone_id)
+    return await ctx.loaders.batch(("zone_sizing", since, until, source.key), load).load(zone_id)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
@@ -25,7 +26,8 @@ from jurisgrid.models.plans import get_plan
 from jurisgrid.models.rows import Row
 from jurisgrid.models.source import LIVE, AsOf, Source, source_of
 
-__all__ = ["current_only", "loaders", "of_row", "plan_id_arg", "source_for", "with_plan"]
+__all__ = ["PlanArg", "current_only", "loaders", "of_row", "plan_id_arg", "plan_source", "source_for",
+           "with_plan"]
 
 of_row = source_of
 
@@ -38,6 +40,10 @@ def source_for(as_of: datetime | Source | None) -> Source:
     return LIVE if as_of is None else AsOf(as_of)
 
 
+PlanArg = Annotated[strawberry.ID | None, strawberry.argument(
+    description="answer as plan <id> has it (a stored draft: plans), as if it were live")]
+
+
 def plan_id_arg(raw: Any) -> int:
     """A plan's ID as the integer it is (InvalidInput otherwise)."""
     try:
@@ -47,6 +53,11 @@ def plan_id_arg(raw: Any) -> int:
     if value < 1:
         raise InvalidInput(f"plan must be a plan's id (a positive integer), not {raw!r}")
     return value
+
+
+async def plan_source(info: Info, plan: Any) -> Source:
+    """The source a ``plan:`` argument asks for (:data:`LIVE` without one)."""
+    return source_for(await with_plan(info, None, plan))
 
 
 async def with_plan(info: Info, as_of: datetime | None, plan: Any) -> datetime | Source | None:
@@ -88,7 +99,9 @@ async def read(info: Info, src: Source, fn: Callable[..., Any], *args: Any, **kw
 
 
 def current_only(what: str, row: Row) -> None:
-    """Refuse a figure that is not historised under a node read from another source."""
-    if source_of(row) != LIVE:
+    """Refuse a figure that is not historised under a node read as of an instant (live data
+    and plans have it: a plan keeps the live points)."""
+    src = source_of(row)
+    if src != LIVE and not isinstance(src, PlanSource):
         raise InvalidInput(f"{what} are current only (not historised): drop asOf, or ask for "
                            f"{what} in a separate, current query")

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from jurisgrid.errors import InvalidInput
+from jurisgrid.models.plan_source import require_memberships, under
+from jurisgrid.models.source import LIVE, Source
 from jurisgrid.models.sqlfiles import sql_text
 
 # level → (unit id of a grid, joins from grid g to reach it)
@@ -111,14 +113,22 @@ class IncidentCounts:
         return sum(self.by_category.values())
 
 
-def _rows(conn: Connection, name: str, level: str, params: dict[str, Any]) -> list[Any]:
-    return list(conn.exec_driver_sql(_sql(name, level), params).mappings())
+def _rows(conn: Connection, name: str, level: str, params: dict[str, Any],
+          source: Source = LIVE) -> list[Any]:
+    """The statement ``name`` at ``level``, reading the unit tables under ``source`` (live, or a
+    plan keeping the live grids: models/plan_source.under)."""
+    if source == LIVE:
+        return list(conn.exec_driver_sql(_sql(name, level), params).mappings())
+    require_memberships(source, "stats and sizing figures")
+    return list(conn.exec_driver_sql(under(_sql(name, level), source),
+                                     {**params, **source.sql_args()}).mappings())
 
 
-def address_stats(conn: Connection, level: str, ids: Iterable[int]) -> dict[int, AddressStats]:
+def address_stats(conn: Connection, level: str, ids: Iterable[int], *,
+                  source: Source = LIVE) -> dict[int, AddressStats]:
     ids = sorted(set(ids))
     out = {i: AddressStats() for i in ids}
-    for r in _rows(conn, "address", level, {"ids": ids}):
+    for r in _rows(conn, "address", level, {"ids": ids}, source):
         out[r["unit_id"]] = AddressStats(
             grids=r["grids"],
             addresses=int(r["addresses"]),
@@ -131,10 +141,11 @@ def address_stats(conn: Connection, level: str, ids: Iterable[int]) -> dict[int,
     return out
 
 
-def personnel(conn: Connection, level: str, ids: Iterable[int]) -> dict[int, Personnel]:
+def personnel(conn: Connection, level: str, ids: Iterable[int], *,
+              source: Source = LIVE) -> dict[int, Personnel]:
     ids = sorted(set(ids))
     out = {i: Personnel() for i in ids}
-    for r in _rows(conn, "officers", level, {"ids": ids}):
+    for r in _rows(conn, "officers", level, {"ids": ids}, source):
         out[r["unit_id"]] = Personnel(
             r["officers"], r["community_officers"], r["auxiliaries"], r["grid_workers"]
         )
@@ -197,16 +208,19 @@ def incident_counts(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    source: Source = LIVE,
 ) -> dict[int, IncidentCounts]:
-    """Incidents per unit and category in [since, until) (either bound may be open)."""
+    """Incidents per unit and category in [since, until) (either bound may be open). Under a
+    plan, counted per grid (the per-zone rollup is of the live zones)."""
     check_window(since, until)
     ids = sorted(set(ids))
     out = {i: IncidentCounts() for i in ids}
-    if level in ZONE_KEYS:
+    if level in ZONE_KEYS and source == LIVE:
         params = {"ids": ids, **rollup_split(since, until, rollup_time_zone(conn))}
         rows = _rows(conn, "zone_incidents", level, params)
     else:
-        rows = _rows(conn, "incidents", level, {"ids": ids, "since": since, "until": until})
+        rows = _rows(conn, "incidents", level, {"ids": ids, "since": since, "until": until},
+                     source)
     for r in rows:
         out[r["unit_id"]].by_category[r["category"]] = int(r["n"])
     return out
@@ -221,6 +235,7 @@ def incident_series(
     time_zone: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    source: Source = LIVE,
 ) -> dict[int, list[tuple[datetime, int]]]:
     """Incidents per unit and calendar month or ISO week (local time in ``time_zone``),
     periods without incidents left out. ``start`` is the local start of the period."""
@@ -230,11 +245,12 @@ def incident_series(
     ids = sorted(set(ids))
     out: dict[int, list[tuple[datetime, int]]] = {i: [] for i in ids}
     params = {"ids": ids, "since": since, "until": until, "interval": interval, "tz": time_zone}
-    if level in ZONE_KEYS and interval == "month" and rollup_time_zone(conn) == time_zone:
+    if (level in ZONE_KEYS and interval == "month" and source == LIVE
+            and rollup_time_zone(conn) == time_zone):
         params.update(rollup_split(since, until, time_zone))
         rows = _rows(conn, "zone_series", level, params)
     else:
-        rows = _rows(conn, "series", level, params)
+        rows = _rows(conn, "series", level, params, source)
     for r in rows:
         out[r["unit_id"]].append((r["start"], int(r["n"])))
     return out

@@ -10,6 +10,7 @@ the plan's grids (``jg_grid_at(geom, NULL, NULL, plan)``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import FromClause, Integer, Table, bindparam, exists, select, union_all
 
+from jurisgrid.errors import InvalidInput
 from jurisgrid.models.plan_tables import PLANNED
 from jurisgrid.models.plans import overlay_sql
 from jurisgrid.models.source import Source
@@ -82,3 +84,34 @@ def _overlay(table: str, plan: Any) -> FromClause:
         live = live.where(base.c.valid_to.is_(None))
         own = own.where(over.c.valid_to.is_(None))
     return union_all(live, own).subquery(table)
+
+
+_KEYWORDS = {"where", "on", "group", "order", "limit", "join", "left", "right", "inner", "cross",
+             "full", "using", "union", "having", "window", "for", "natural"}
+_TABLE_REF = re.compile(r"\b(FROM|JOIN)\s+(" + "|".join(PLANNED) + r")\b(\s+(\w+))?", re.I)
+
+
+def under(sql: str, source: Source) -> str:
+    """Raw SQL that names the live unit tables (``FROM grid g``, ``JOIN zone z``) made to read
+    them under ``source``: under a plan, each planned table is the plan's overlay (parameter
+    ``%(plan)s``: pass ``source.sql_args()``); for any other source the SQL is unchanged."""
+    if not isinstance(source, PlanSource):
+        return sql
+    sql = re.sub(r"--[^\n]*", "", sql)  # comments may name tables too
+
+    def sub(m: re.Match[str]) -> str:
+        alias = m.group(4)
+        if alias is None or alias.lower() in _KEYWORDS:
+            return f"{m.group(1)} {source.sql(m.group(2))} AS {m.group(2)}{m.group(3) or ''}"
+        return f"{m.group(1)} {source.sql(m.group(2))}{m.group(3)}"
+
+    return _TABLE_REF.sub(sub, sql)
+
+
+def require_memberships(source: Source, what: str) -> None:
+    """Figures summed over the stored memberships hold under live data and under a plan that
+    keeps the live grids; refuse them under a plan that reshapes grids."""
+    if isinstance(source, PlanSource) and source.reshapes:
+        raise InvalidInput(f"{what} are summed over the stored point memberships: not available "
+                           f"under plan {source.plan_id}, whose grids differ in shape from the "
+                           "live ones (planMetrics measures it)")
