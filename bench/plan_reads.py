@@ -1,20 +1,22 @@
 """Reading a plan costs about what reading live data costs (issue 12: plan reads ≥ 0.5 of live).
 
-In one scratch database (the demo county at ``--scale``) a station-scoped plan moves a third of
-the grids of a station's first zone to its second (``write_assignment``). Then, in the same run
+In one scratch database (the demo county at ``--scale``) a station-scoped plan reassigns
+``--fraction`` of the grids of the station with the most zones, round robin over its zones
+(``write_assignment``). Then, in the same run
 and on the same connection, each read is timed under ``LIVE`` and under the plan's source
 (models/plan_source.PlanSource), alternating, ``--repeat`` rounds of ``--n`` calls:
 
 - ``list``          — a page of 100 grids of the county (models/listing.page) and its count;
 - ``relations``     — the zones of the station, then their grids by parent (models/rows);
 - ``geometry``      — the zone outlines of the station (models/geometry.fetch_wkb);
-- ``responsibleFor``— the single-point statement at 200 points (models/responsible).
+- ``stats``         — address figures and personnel of the station's zones (models/aggregates);
+- ``sizing``        — the station's sizing report (analytics/report.sizing_report);
+- ``responsibleFor``— the single-point statement at 10 points (models/responsible).
 
 Printed per read: live and plan medians (ms per call) with the spread over the rounds
-(min–max) and the ratio live/plan (1.0 = as fast; the goal is ≥ 0.5). Stats and sizing under a
-plan are the workbench's planMetrics (not measured here).
+(min–max) and the ratio live/plan (1.0 = as fast; the goal is ≥ 0.5).
 
-    .venv/bin/python -m bench.plan_reads [--scale 0.2] [--repeat 5] [--n 20]
+    .venv/bin/python -m bench.plan_reads [--scale 0.2] [--fraction 0.5] [--repeat 5] [--n 10]
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 
 from bench.scratch import scratch_database
+from jurisgrid.analytics import report
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.plans import write_assignment
 from jurisgrid.editing.revisions import current_revision
+from jurisgrid.models import aggregates as agg
 from jurisgrid.models import listing, plans, rows
 from jurisgrid.models.geometry import fetch_wkb
 from jurisgrid.models.plan_source import PlanSource
@@ -52,17 +56,20 @@ def _fill(scale: float) -> Callable[[Engine], None]:
     return fill
 
 
-def _plan(conn: Connection) -> tuple[int, str]:
-    st, za, zb = conn.exec_driver_sql(
-        "SELECT s.code, min(z.code), max(z.code) FROM station s JOIN zone z ON z.station_id = s.id "
-        "GROUP BY s.code HAVING count(*) >= 2 ORDER BY count(*) DESC, s.code LIMIT 1").one()
-    grids = [g for (g,) in conn.exec_driver_sql(
-        "SELECT g.code FROM grid g JOIN zone z ON z.id = g.zone_id WHERE z.code = %(z)s "
-        "ORDER BY g.code", {"z": za})]
+def _plan(conn: Connection, fraction: float) -> tuple[int, str]:
+    st = conn.exec_driver_sql(
+        "SELECT s.code FROM station s JOIN zone z ON z.station_id = s.id "
+        "GROUP BY s.code ORDER BY count(*) DESC, s.code LIMIT 1").scalar_one()
+    rows = conn.exec_driver_sql(
+        "SELECT g.code, z.code FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s "
+        "ON s.id = z.station_id WHERE s.code = %(s)s ORDER BY g.code", {"s": st}).all()
+    zones = sorted({z for _, z in rows})
+    step = max(1, round(1 / fraction)) if fraction > 0 else len(rows) + 1
+    mapping = {g: zones[(zones.index(z) + 1) % len(zones)]
+               for k, (g, z) in enumerate(rows) if k % step == 0}
     pid = plans.create_plan(conn, name="bench", description=None, scope=plans.Scope("station", st),
                             actor="bench", base_revision=current_revision(conn))
-    write_assignment(conn, pid, {g: zb for g in grids[: max(1, len(grids) // 3)]},
-                     principal=PLANNER, settings=EditSettings())
+    write_assignment(conn, pid, mapping, principal=PLANNER, settings=EditSettings())
     return pid, st
 
 
@@ -86,22 +93,32 @@ def _reads(conn: Connection, station: str) -> dict[str, Callable[[Source], Any]]
     def geometry(src: Source) -> Any:
         return fetch_wkb(conn, src, "zone", "geom", zones(src))
 
+    def stats(src: Source) -> Any:
+        ids = zones(src)
+        return agg.address_stats(conn, "zone", ids, source=src), agg.personnel(
+            conn, "zone", ids, source=src)
+
+    def sizing(src: Source) -> Any:
+        return report.sizing_report(conn, scope="station", code=station, source=src)
+
     def responsible(src: Source) -> Any:
         return [responsible_for(conn, lon=float(x), lat=float(y), source=src) for x, y in pts[:10]]
 
-    return {"list": lists, "relations": relations, "geometry": geometry,
-            "responsibleFor(10 pts)": responsible}
+    return {"list": lists, "relations": relations, "geometry": geometry, "stats": stats,
+            "sizing": sizing, "responsibleFor(10 pts)": responsible}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=0.2)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--n", type=int, default=10)
+    ap.add_argument("--fraction", type=float, default=0.5,
+                    help="share of the station's grids the plan reassigns")
     a = ap.parse_args()
     with scratch_database("bench_plan_reads", _fill(a.scale)) as engine:
         with engine.begin() as conn:
-            pid, station = _plan(conn)
+            pid, station = _plan(conn, a.fraction)
             plan = plans.get_plan(conn, pid)
         src = PlanSource(pid, plan["reshapes"])
         with engine.connect() as conn:
