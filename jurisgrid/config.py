@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _COMMON = SettingsConfigDict(env_prefix="JURISGRID_", env_file=".env", extra="ignore")
@@ -74,29 +75,37 @@ class ApiSettings(BaseSettings):
     request_timeout_s: float = 30.0  # a query's time budget (mutations: the statement timeout)
 
 
+def _code_format(kind: str, default: str) -> Any:
+    """A code format setting read from JURISGRID_CODE_FORMAT_<KIND> or the older
+    JURISGRID_EDIT_<KIND>_CODE_FORMAT (and ``edit_<kind>_code_format=`` in Python)."""
+    k = kind.upper()
+    return Field(default=default, validation_alias=AliasChoices(
+        f"JURISGRID_CODE_FORMAT_{k}", f"JURISGRID_EDIT_{k}_CODE_FORMAT", f"edit_{kind}_code_format"))
+
+
 class EditSettings(BaseSettings):
     """Limits of the editing API (issue 3; jurisgrid/editing)."""
 
-    model_config = _COMMON
+    model_config = SettingsConfigDict(**_COMMON, populate_by_name=True)
 
     edit_max_vertices: int = 100_000      # vertex cap of one input geometry
     edit_max_grids: int = 5_000           # grids one edit may touch
     # the server wakes at the next scheduled instant, and looks for newly scheduled edits this often
     edit_apply_due_interval_s: float = 5.0
-    # formats of new units' codes (editing/validation.py): a regular expression the whole code
-    # must match, where {county} {township} {station} {community} stand for the parent's code;
-    # empty: not checked. Defaults: the demo county's (jurisgrid seed). The SF seed uses others
-    # (SFPS01, SFZ<community>): set these to edit such data.
-    # national 区划 codes: a county 6 digits, a township its county's + 3 (9), a community its
-    # township's + 3 (12) (editing/validation.py)
-    edit_county_code_format: str = r"\d{6}"
-    edit_township_code_format: str = r"{county}\d{3}"
-    edit_sector_code_format: str = ""  # 警务片区 codes differ by bureau: not checked by default
-    edit_station_code_format: str = r"{county}PS\d{2}"
-    edit_zone_code_format: str = r"{station}Z\d{2}"
-    edit_community_code_format: str = r"{township}\d{3}"
-    edit_grid_code_format: str = r"{community}\d{3}"
-    edit_person_code_format: str = r"P\d{6}"
+    # formats of unit codes (jurisgrid/codes.py: editing, import and `jurisgrid load` check
+    # them): a regular expression the whole code must match, where {county} {township} {station}
+    # {community} stand for the parent's code; empty: not checked. Per deployment: env
+    # JURISGRID_CODE_FORMAT_<KIND> (or JURISGRID_EDIT_<KIND>_CODE_FORMAT). Defaults: national 区划
+    # codes for counties (6 digits), townships (+3) and communities (+3), the 15-digit grid code,
+    # and the demo's station, zone and person codes. The SF seed uses others (SFPS01, SFZ<community>).
+    edit_county_code_format: str = _code_format("county", r"\d{6}")
+    edit_township_code_format: str = _code_format("township", r"{county}\d{3}")
+    edit_sector_code_format: str = _code_format("sector", "")  # 警务片区: bureau-specific
+    edit_station_code_format: str = _code_format("station", r"{county}PS\d{2}")
+    edit_zone_code_format: str = _code_format("zone", r"{station}Z\d{2}")
+    edit_community_code_format: str = _code_format("community", r"{township}\d{3}")
+    edit_grid_code_format: str = _code_format("grid", r"{community}\d{3}")
+    edit_person_code_format: str = _code_format("person", r"P\d{6}")
 
 
 class ServerSettings(BaseSettings):

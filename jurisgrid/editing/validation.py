@@ -30,12 +30,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from jurisgrid import codes
 from jurisgrid.config import EditSettings
 from jurisgrid.errors import InvalidInput, RuleViolation
 from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
 
 Rule = Callable[[Connection, dict[str, Any], EditSettings], None]
-PLACEHOLDERS = ("county", "township", "station", "community")
+PLACEHOLDERS = codes.PLACEHOLDERS
 
 
 def crs_arg(args: dict[str, Any]) -> Crs:
@@ -61,32 +62,17 @@ def point_arg(args: dict[str, Any]) -> tuple[float, float] | None:
 # -- the rules ----------------------------------------------------------------------------------
 def code_pattern(template: str, **parents: str) -> re.Pattern[str] | None:
     """The format ``template`` with the parents' codes put in (escaped); None: not checked."""
-    if not template:
-        return None
-    out = template
-    for name in PLACEHOLDERS:
-        if "{" + name + "}" in out:
-            if parents.get(name) is None:
-                return None  # parent unknown: the operation reports it
-            out = out.replace("{" + name + "}", re.escape(parents[name]))
-    return re.compile(out)
+    return codes.pattern(template, **parents)
 
 
 def check_code(kind: str, field: str, code: Any, template: str, **parents: str) -> None:
-    if not isinstance(code, str) or not code.strip():
-        raise RuleViolation("INVALID_CODE", f"{field}: a {kind} code must not be empty",
-                            details=[{"field": field, "kind": kind, "code": code}])
-    pattern = code_pattern(template, **parents)
-    if pattern is not None and not pattern.fullmatch(code):
-        shown = template
-        for name, value in parents.items():
-            shown = shown.replace("{" + name + "}", value)
-        under = ", ".join(f"{k} {v}" for k, v in parents.items())
-        raise RuleViolation(
-            "INVALID_CODE",
-            f"{field}: {kind} code {code!r} does not have the format {shown}"
-            + (f" (it must be under {under})" if under else ""),
-            details=[{"field": field, "kind": kind, "code": code, "format": template, **parents}])
+    """INVALID_CODE unless ``code`` has its format under ``parents`` (jurisgrid/codes.py, the
+    one place the formats are checked — the import and ``jurisgrid load`` use it too)."""
+    why = codes.problem(kind, code, template, **parents)
+    if why is not None:
+        raise RuleViolation("INVALID_CODE", f"{field}: {why}",
+                            details=[{"field": field, "kind": kind, "code": code, "format": template,
+                                      **parents}])
 
 
 def check_text(field: str, value: Any, *, required: bool) -> None:

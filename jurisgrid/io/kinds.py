@@ -8,7 +8,6 @@ as :class:`Refs`. Every problem of every feature is collected — an import repo
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,6 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from jurisgrid import codes
 from jurisgrid.geo.crs import Crs
 from jurisgrid.geo.validate import GeometryProblem, area_m2, recover_lattice, validate_area
 from jurisgrid.io.formats import FeatureProblem, Layer, control_character
@@ -25,7 +25,6 @@ from jurisgrid.io.formats import FeatureProblem, Layer, control_character
 # naive times in a file are local time in China (UTC+8); times with an offset keep it
 LOCAL_TZ = timezone(timedelta(hours=8))
 OUTSIDE_TOLERANCE_M2 = 0.01
-GRID_CODE = re.compile(r"^[0-9]{15}$")
 
 # export fields per layer (in file order); import reads the ones marked in IMPORT_FIELDS
 EXPORT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -50,6 +49,8 @@ class Refs:
     communities: set[str] = field(default_factory=set)
     categories: dict[str, str] = field(default_factory=dict)   # code or name (any case) -> code
     max_vertices: int = 100_000
+    # the deployment's code formats by kind (jurisgrid/codes.py; EditSettings)
+    code_formats: dict[str, str] = field(default_factory=lambda: dict(codes.DEFAULTS))
 
     def __post_init__(self) -> None:
         shapely.prepare(self.county)
@@ -182,15 +183,26 @@ def _geometry(kind: str, r: _Row, geom: BaseGeometry, refs: Refs, inside: bool) 
 
 def _grid(r: _Row, refs: Refs) -> dict[str, Any]:
     name, zone, community = r.text("name"), r.text("zone"), r.text("community", required=False)
-    if r.code is not None and not GRID_CODE.match(r.code):
-        r.fail("code", f"grid code {r.code!r} must be 15 digits (12-digit community code + 3)")
-    elif r.code is not None:
-        if community is not None and community != r.code[:12]:
+    fmts = refs.code_formats
+    fmt = fmts.get("grid", "")
+    if r.code is not None:  # the deployment's grid code format (jurisgrid/codes.py)
+        carried = codes.parent_of("grid", r.code, fmts)
+        if community is not None and carried is not None and community != carried:
             r.fail("community", f"community {community} does not match the grid code {r.code} "
-                                f"(its first 12 digits are {r.code[:12]})")
-        community = r.code[:12]
-        if community not in refs.communities:
-            r.fail("community", f"unknown community {community}")
+                                f"(it carries {carried})")
+        community = community or carried
+        if community is None and "{community}" in fmt:
+            r.fail("code", f"grid code {r.code!r} does not have the format {fmt} (a community code, "
+                           f"then the grid's own part: {codes.expanded('grid', fmts)})")
+        else:
+            why = codes.problem("grid", r.code, fmt, community=community)
+            if why is not None:
+                r.fail("code", why)
+    if community is None:
+        if r.code is not None and "{community}" not in fmt:
+            r.fail("community", "give the grid's community (its code does not carry it)")
+    elif community not in refs.communities:
+        r.fail("community", f"unknown community {community}")
     if zone is not None and zone not in refs.zones:
         r.fail("zone", f"unknown zone {zone}")
     return {"name": name, "zone": zone, "community": community}

@@ -20,6 +20,7 @@ from typing import Any
 import shapely
 from sqlalchemy import Connection
 
+from jurisgrid import codes
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import get_settings
@@ -63,7 +64,8 @@ def load_refs(conn: Connection) -> Refs:
     return Refs(county=shapely.from_wkb(bytes(county)),
                 zones={c for (c,) in conn.exec_driver_sql("SELECT code FROM zone")},
                 communities={c for (c,) in conn.exec_driver_sql("SELECT code FROM community")},
-                categories=cats, max_vertices=get_settings().edit.edit_max_vertices)
+                categories=cats, max_vertices=get_settings().edit.edit_max_vertices,
+                code_formats=codes.formats(get_settings().edit))
 
 
 def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -11,13 +11,13 @@ from shapely.geometry.base import BaseGeometry
 from jurisgrid.geo.validate import area_m2
 from jurisgrid.onboard.derive import (
     COMMUNITY_CODE,
-    GRID_CODE,
     TOWNSHIP_CODE,
     Context,
     as_multi,
     check_unique,
     codes_by_name,
     feature_area,
+    grid_community,
     largest_overlap,
     lookup_code,
     repair_layer,
@@ -81,7 +81,7 @@ def build_counties_townships_communities(ctx: Context, tables: dict[str, Table],
         parts: dict[str, list[BaseGeometry]] = defaultdict(list)
         for i in range(len(t)):
             code, g = t.text(i, "code"), t.geoms[i]
-            comm = t.text(i, "community") or (code[:12] if code and GRID_CODE.match(code) else None)
+            comm = t.text(i, "community") or grid_community(code)
             if (
                 comm
                 and COMMUNITY_CODE.match(comm)

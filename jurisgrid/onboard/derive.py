@@ -5,7 +5,6 @@ repair call and outline helpers."""
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from jurisgrid import codes
+from jurisgrid.config import get_settings
 from jurisgrid.geo.topology import TopologyError, repair_coverage
 from jurisgrid.geo.validate import polygons_only
 from jurisgrid.onboard.manifest import Manifest
@@ -25,9 +26,10 @@ from jurisgrid.onboard.plan import (
 )
 from jurisgrid.onboard.readers import Table
 
-TOWNSHIP_CODE = re.compile(r"^[0-9]{9}$")
-COMMUNITY_CODE = re.compile(r"^[0-9]{12}$")
-GRID_CODE = re.compile(r"^[0-9]{15}$")
+# national 区划 codes (the database holds townships and communities to them); a grid's code
+# follows the deployment's format: grid_community / grid_code_problem (jurisgrid/codes.py)
+TOWNSHIP_CODE = codes.NATIONAL["township"]
+COMMUNITY_CODE = codes.NATIONAL["community"]
 FINE_GRID = 1e-9  # degrees: the precision of the coverage invariant's union (see fine_grid)
 MIN_PIECE_M2 = 1.0  # a generated community ∩ zone piece smaller than this is a sliver
 
@@ -105,6 +107,16 @@ class Context:
     def derived(self, what: str) -> None:
         self.report.derived.append(what)
 
+
+
+def grid_community(code: str | None) -> str | None:
+    """The community code a grid code carries under the deployment's grid format, or None."""
+    return codes.parent_of("grid", code, codes.formats(get_settings().edit))
+
+
+def grid_code_problem(code: str, community: str) -> str | None:
+    """Why ``code`` is not a grid code of ``community`` under the deployment's format, or None."""
+    return codes.problem("grid", code, get_settings().edit.edit_grid_code_format, community=community)
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from shapely.geometry.base import BaseGeometry
 
 from jurisgrid.geo.validate import area_m2, polygons_only
 from jurisgrid.onboard.derive import (
-    GRID_CODE,
     MIN_PIECE_M2,
     STATION_KINDS,
     TRUE,
@@ -20,6 +19,8 @@ from jurisgrid.onboard.derive import (
     check_unique,
     codes_by_name,
     feature_area,
+    grid_code_problem,
+    grid_community,
     largest_overlap,
     lookup_code,
     repair_layer,
@@ -278,27 +279,18 @@ def build_grids(ctx: Context, tables: dict[str, Table], plan: Plan) -> None:
         if community is None and t.text(i, "community") is not None:
             ctx.bad(t, i, f"unknown community {t.text(i, 'community')!r}", "community", code)
             continue
-        if community is None and code is not None and GRID_CODE.match(code) and code[:12] in comm:
-            community = code[:12]
+        carried = grid_community(code)
+        if community is None and carried is not None and carried in comm:
+            community = carried
         if community is None:
             community = largest_overlap(geom, c_cands, c_tree)
         if community is None:
             ctx.bad(t, i, "lies in no community", "community", code)
             continue
         if code is not None:
-            if not GRID_CODE.match(code):
-                ctx.bad(
-                    t, i, f"grid code {code!r} must be 15 digits (12-digit community code + 3)", "code", code
-                )
-                continue
-            if code[:12] != community:
-                ctx.bad(
-                    t,
-                    i,
-                    f"grid code {code} does not start with its community's code {community}",
-                    "code",
-                    code,
-                )
+            why = grid_code_problem(code, community)
+            if why is not None:
+                ctx.bad(t, i, why, "code", code)
                 continue
             if not check_unique(ctx, t, i, "grids", code):
                 continue
@@ -350,9 +342,10 @@ def build_grids(ctx: Context, tables: dict[str, Table], plan: Plan) -> None:
         ctx.derived(f"{len(derived_zones)} zones from the grids' zone codes (no zone file)")
     # codes for grids without one: community + the next free 3-digit sequence
     used: dict[str, set[int]] = defaultdict(set)
-    for _, code, *_rest in pending:
-        if code is not None:
-            used[code[:12]].add(int(code[12:]))
+    for _, code, _name, community, *_ in pending:
+        suffix = code[len(community):] if code is not None and code.startswith(community) else ""
+        if suffix.isdigit():  # a code of the default form <community><nnn>
+            used[community].add(int(suffix))
     generated = 0
     by_comm: dict[str, list[Grid]] = defaultdict(list)
     for i, code, name, community, zone, geom in pending:

@@ -221,7 +221,7 @@ def test_bad_grid_features_are_all_reported(io_engine: Engine, tmp_path: Path) -
         reasons.setdefault(d["index"], []).append(d["reason"])
     assert sorted(reasons) == [1, 2, 3, 4, 5, 6]
     assert reasons[1] == ["unknown zone NO-SUCH-ZONE"]
-    assert "must be 15 digits" in reasons[2][0]
+    assert "does not have the format" in reasons[2][0]
     assert "invalid geometry" in reasons[3][0] and "Self-intersection" in reasons[3][0]
     assert "does not match the grid code" in reasons[4][0]
     assert "name is missing" in reasons[5] and any("outside the county" in x for x in reasons[5])
