@@ -150,6 +150,34 @@ def run_sql(engine: Engine, tiles: list[Tile], crs: str, clients: int, warmup: f
     return n / seconds, (sum(nbytes) // max(n, 1))
 
 
+def tile_bytes(engine: Engine, tiles: list[Tile], crs: str,
+               thin: bool = False) -> dict[str, tuple[int, int]]:
+    """Per layer: (tiles, total bytes) of the tile set, each tile built once by the server's SQL;
+    ``thin``: with ``?properties=code,name`` (what a thin client asks for; code alone where a
+    layer has no name)."""
+    with engine.connect() as conn:
+        zone_key = compute(conn)
+        conn.commit()
+    out: dict[str, tuple[int, int]] = {}
+    raw = engine.raw_connection()
+    try:
+        raw.autocommit = True  # type: ignore[attr-defined]
+        cur = raw.cursor()
+        for name, z, x, y in tiles:
+            box = read_box(TileRequest(LAYERS[name], z, x, y, crs))
+            args = [z, x, y, crs, *box, *((zone_key,) if name == "zones" else ())]
+            props = tuple(f for f in ("code", "name") if f in LAYERS[name].fields) if thin else None
+            sql = tile_sql(name, crs, properties=props)
+            for i in range(len(args), 0, -1):  # $10 before $1
+                sql = sql.replace(f"${i}", f"%(p{i})s")
+            cur.execute(f"SELECT length(({sql}))", {f"p{i + 1}": v for i, v in enumerate(args)})
+            n, total = out.get(name, (0, 0))
+            out[name] = (n + 1, total + int(cur.fetchone()[0] or 0))  # type: ignore[index]
+    finally:
+        raw.close()
+    return out
+
+
 def check_tile(status: int, body: bytes) -> str | None:
     return None if status == 200 else f"HTTP {status}: {body[:200]!r}"
 
@@ -191,6 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--per-zoom", type=int, default=60)
     p.add_argument("--crs", choices=("wgs84", "gcj02", "bd09"), default="wgs84")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--bytes-only", action="store_true",
+                   help="only the bytes per tile of each layer over the tile set (no timing)")
     args = p.parse_args(argv)
     console = Console()
 
@@ -201,6 +231,14 @@ def main(argv: list[str] | None = None) -> None:
     per_layer = {n: sum(t[0] == n for t in tiles) for n in LAYERS}
     console.print(f"{len(tiles)} tiles, z10–15, crs {args.crs}: "
                   + ", ".join(f"{k} {v}" for k, v in per_layer.items()))
+    for label, thin in (("bytes per tile", False), ("with ?properties=code,name", True)):
+        sizes = tile_bytes(engine, tiles, args.crs, thin)
+        total = sum(t for _, t in sizes.values())
+        console.print(f"  {label}: " + ", ".join(
+            f"{k} {t / max(n, 1):,.0f}" for k, (n, t) in sizes.items()) + f"; all {total / len(tiles):,.0f}")
+    if args.bytes_only:
+        engine.dispose()
+        return
 
     sql_before, size = run_sql(engine, tiles, args.crs, args.clients, args.warmup, args.seconds)
     console.print(f"  direct SQL   {args.clients} clients: {sql_before:8.1f} tiles/s "

@@ -29,9 +29,9 @@ from jurisgrid.errors import JurisgridError
 from jurisgrid.replicas import reader
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.tiles.asof import FINAL_CACHE_CONTROL, parse_as_of
-from jurisgrid.tiles.layers import get_layer, parse_crs, parse_tile
+from jurisgrid.tiles.layers import get_layer, parse_crs, parse_properties, parse_tile
 from jurisgrid.tiles.store import fetch_tile, fetch_tile_as_of
-from jurisgrid.tiles.tilejson import listing, tilejson
+from jurisgrid.tiles.tilejson import listing, tilejson, with_properties
 
 router = APIRouter(prefix="/tiles")
 
@@ -78,9 +78,11 @@ async def layers(request: Request, crs: str | None = Query(None),
 
 @router.get("/{layer}.json", response_class=JSONResponse)
 async def layer_tilejson(request: Request, layer: str, crs: str | None = Query(None),
-                         as_of: str | None = Query(None, alias="asOf")) -> JSONResponse:
+                         as_of: str | None = Query(None, alias="asOf"),
+                         properties: str | None = Query(None)) -> JSONResponse:
     lay = get_layer(layer)
     c = parse_crs(crs)
+    props = parse_properties(lay, properties, as_of=bool(as_of))
     t = parse_as_of(lay.name, as_of)
     engine = reader(request)  # a read replica when configured (issue 17)
 
@@ -89,10 +91,11 @@ async def layer_tilejson(request: Request, layer: str, crs: str | None = Query(N
                                     "FROM (SELECT ST_Extent(geom) AS e FROM county) q")).one()
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
-    url = f"{_base(request)}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt{_query(c, t)}"
+    url = with_properties(f"{_base(request)}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt{_query(c, t)}", props)
     box = await run_in_threadpool(read, engine, bounds)
     return JSONResponse(tilejson(lay, tile_url=url, bounds=box, crs=c,
-                                 as_of=None if t is None else t.isoformat().replace("+00:00", "Z")))
+                                 as_of=None if t is None else t.isoformat().replace("+00:00", "Z"),
+                                 properties=props))
 
 
 def _query_param(name: str, description: str) -> dict[str, Any]:
@@ -113,6 +116,8 @@ _TILE_OPENAPI: dict[str, Any] = {"get": {
         _query_param("crs", "wgs84 (default), gcj02 (AMap/Tencent) or bd09 (Baidu)"),
         _query_param("asOf", "an ISO 8601 instant in the past: the layer as it was then "
                              "(grids, zones, stations, communities)"),
+        _query_param("properties", "comma-separated attributes the tile keeps (the layer's "
+                                   "TileJSON fields); empty: geometry only; absent: all"),
     ],
     "responses": {"200": {"description": "the tile (empty when nothing is there)",
                           "content": {MVT_TYPE: {}}},
@@ -170,7 +175,8 @@ def documented(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, 
 async def tile(request: Request) -> Response:
     await read_access(request)
     path, query = request.path_params, request.query_params
-    req = parse_tile(path["layer"], path["z"], path["x"], path["y"], query.get("crs"))
+    req = parse_tile(path["layer"], path["z"], path["x"], path["y"], query.get("crs"),
+                     query.get("properties"), as_of=bool(query.get("asOf")))
     t_as_of = parse_as_of(req.layer.name, query.get("asOf"))
     known = parse_if_none_match(request.headers.get("if-none-match"))
     engine = reader(request)  # a read replica when configured (issue 17)

@@ -22,4 +22,6 @@ r AS (
     LEFT JOIN sector sec ON sec.id = s.sector_id
     LEFT JOIN a ON a.station_id = s.id
 )
-SELECT ST_AsMVT(f.*, 'stations', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL
+-- areas: not only in the buffer band (tiles_bounds.sql: near)
+SELECT ST_AsMVT(f.*, 'stations', 4096, 'geom') FROM f, b
+WHERE f.geom IS NOT NULL AND (f.feature = 'seat' OR ST_Intersects(f.geom, b.near))

@@ -15,4 +15,6 @@ r AS (
     LEFT JOIN station_history s ON s.id = z.station_id AND s.valid @> $9::timestamptz
     LEFT JOIN a ON a.zone_id = sh.k
 )
-SELECT ST_AsMVT(f.*, 'zones', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL
+-- not only in the buffer band (tiles_bounds.sql: near)
+SELECT ST_AsMVT(f.*, 'zones', 4096, 'geom') FROM f, b
+WHERE f.geom IS NOT NULL AND ST_Intersects(f.geom, b.near)

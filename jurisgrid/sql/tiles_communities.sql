@@ -15,4 +15,6 @@ r AS (
     FROM b, sh JOIN community c ON c.id = sh.k JOIN township t ON t.id = c.township_id
     LEFT JOIN a ON a.community_id = sh.k
 )
-SELECT ST_AsMVT(f.*, 'communities', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL
+-- not only in the buffer band (tiles_bounds.sql: near)
+SELECT ST_AsMVT(f.*, 'communities', 4096, 'geom') FROM f, b
+WHERE f.geom IS NOT NULL AND ST_Intersects(f.geom, b.near)

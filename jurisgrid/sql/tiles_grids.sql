@@ -14,4 +14,6 @@ r AS (  -- the features meeting the tile: clipped to it (plus buffer), generalis
     JOIN community c ON c.id = g.community_id
     LEFT JOIN tile_grid_stats st ON st.grid_id = g.id
 )
-SELECT ST_AsMVT(f.*, 'grids', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL
+-- not only in the buffer band (tiles_bounds.sql: near)
+SELECT ST_AsMVT(f.*, 'grids', 4096, 'geom') FROM f, b
+WHERE f.geom IS NOT NULL AND ST_Intersects(f.geom, b.near)

@@ -18,4 +18,6 @@ r AS (  -- the stations meeting the tile, clipped, not simplified (see m)
            coalesce(a.incidents, 0) AS incidents, m.geom
     FROM m JOIN sector sec ON sec.id = m.sector_id LEFT JOIN a ON a.sector_id = m.sector_id
 )
-SELECT ST_AsMVT(f.*, 'sectors', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL AND NOT ST_IsEmpty(f.geom)
+-- not only in the buffer band (tiles_bounds.sql: near)
+SELECT ST_AsMVT(f.*, 'sectors', 4096, 'geom') FROM f, b
+WHERE f.geom IS NOT NULL AND NOT ST_IsEmpty(f.geom) AND ST_Intersects(f.geom, b.near)

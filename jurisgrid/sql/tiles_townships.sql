@@ -16,4 +16,6 @@ r AS (
            ST_AsMVTGeom(ST_Transform(sh.g, 3857), b.env, 4096, 64, true) AS geom
     FROM b, sh JOIN township t ON t.id = sh.k LEFT JOIN a ON a.township_id = sh.k
 )
-SELECT ST_AsMVT(f.*, 'townships', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL
+-- not only in the buffer band (tiles_bounds.sql: near)
+SELECT ST_AsMVT(f.*, 'townships', 4096, 'geom') FROM f, b
+WHERE f.geom IS NOT NULL AND ST_Intersects(f.geom, b.near)

@@ -22,4 +22,6 @@ r AS (
     FROM b, sh JOIN zone z ON z.id = sh.k JOIN station s ON s.id = z.station_id
     LEFT JOIN a ON a.zone_id = sh.k LEFT JOIN zs ON zs.code = z.code
 )
-SELECT ST_AsMVT(f.*, 'zones', 4096, 'geom') FROM f WHERE f.geom IS NOT NULL
+-- not only in the buffer band (tiles_bounds.sql: near)
+SELECT ST_AsMVT(f.*, 'zones', 4096, 'geom') FROM f, b
+WHERE f.geom IS NOT NULL AND ST_Intersects(f.geom, b.near)

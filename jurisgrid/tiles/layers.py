@@ -84,6 +84,16 @@ class TileRequest:
     x: int
     y: int
     crs: str  # 'wgs84' | 'gcj02' | 'bd09'
+    # ?properties=: the attributes the tile carries (in the layer's field order); None = all
+    properties: tuple[str, ...] | None = None
+
+    @property
+    def properties_key(self) -> str:
+        """A short, stable name of the property selection ('' for all): statement names, ETags."""
+        if self.properties is None:
+            return ""
+        names = list(self.layer.fields)
+        return "_p" + format(sum(1 << names.index(p) for p in self.properties), "x")
 
     @property
     def below_minzoom(self) -> bool:
@@ -110,9 +120,26 @@ def _int(name: str, raw: str) -> int:
     return int(raw)
 
 
-def parse_tile(layer: str, z: str, x: str, y: str, crs: str | None) -> TileRequest:
+def parse_properties(layer: Layer, raw: str | None, *, as_of: bool = False) -> tuple[str, ...] | None:
+    """``?properties=a,b``: the attributes a tile keeps, in the layer's field order; None (all)
+    when absent or naming every field; ``properties=`` (empty) keeps none — geometry only.
+    InvalidInput names an unknown field, and a figure with ``asOf`` (tiles/asof.py)."""
+    if raw is None:
+        return None
+    wanted = {p.strip() for p in raw.split(",") if p.strip()}
+    fields = [f for f in layer.fields if not (as_of and f in NOT_HISTORISED)]
+    unknown = sorted(wanted - set(fields))
+    if unknown:
+        raise InvalidInput(f"properties: {', '.join(map(repr, unknown))} not in layer {layer.name!r}"
+                           f"{' as of an instant' if as_of else ''}; fields: {', '.join(fields)}")
+    chosen = tuple(f for f in fields if f in wanted)
+    return None if len(chosen) == len(layer.fields) else chosen
+
+
+def parse_tile(layer: str, z: str, x: str, y: str, crs: str | None,
+               properties: str | None = None, *, as_of: bool = False) -> TileRequest:
     """Validate a tile address: the layer must exist (else NotFound), 0 ≤ z ≤ MAX_ZOOM and
-    0 ≤ x, y < 2^z (else InvalidInput)."""
+    0 ≤ x, y < 2^z (else InvalidInput); ``properties`` as :func:`parse_properties`."""
     lay = get_layer(layer)
     zi, xi, yi = _int("z", z), _int("x", x), _int("y", y)
     if not 0 <= zi <= MAX_ZOOM:
@@ -121,7 +148,7 @@ def parse_tile(layer: str, z: str, x: str, y: str, crs: str | None) -> TileReque
     for name, v in (("x", xi), ("y", yi)):
         if not 0 <= v < n:
             raise InvalidInput(f"tile {name} {v} is outside 0..{n - 1} at zoom {zi}")
-    return TileRequest(lay, zi, xi, yi, parse_crs(crs))
+    return TileRequest(lay, zi, xi, yi, parse_crs(crs), parse_properties(lay, properties, as_of=as_of))
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:

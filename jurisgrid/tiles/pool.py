@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 import psycopg2
@@ -63,10 +63,16 @@ async def _ready(conn: Any) -> None:
             unwatch(fd)
 
 
+# prepared statements kept per connection, least recently used dropped first: the default tiles
+# need about 60 (8 layers × 3 crs × 2 statements, the as-of ones, the change log), and each
+# ?properties= selection is a statement of its own (tiles/store.py) — a bound, whatever clients ask
+MAX_PREPARED = 128
+
+
 class _Connection:
     def __init__(self, raw: Any) -> None:
         self.raw = raw
-        self.prepared: set[str] = set()
+        self.prepared: OrderedDict[str, None] = OrderedDict()
 
     async def one(self, sql: str, params: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
         cur = self.raw.cursor()
@@ -97,9 +103,14 @@ class TilePool:
         conn = await self._acquire()
         reuse = False
         try:
-            if name not in conn.prepared:
+            if name in conn.prepared:
+                conn.prepared.move_to_end(name)
+            else:
+                if len(conn.prepared) >= MAX_PREPARED:
+                    oldest, _ = conn.prepared.popitem(last=False)
+                    await conn.one(f"DEALLOCATE {oldest}")
                 await conn.one(f"PREPARE {name}({types}) AS {sql}")
-                conn.prepared.add(name)
+                conn.prepared[name] = None
             row = await conn.one(f"EXECUTE {name}({args})", params)
             reuse = True
         except psycopg2.Error as exc:

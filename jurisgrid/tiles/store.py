@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -37,7 +38,7 @@ from jurisgrid.tiles.pool import tile_pool
 from jurisgrid.tiles.sizing import compute, digest_sql, key_check_sql, known_key
 
 # bump when the tile SQL changes what a tile holds: every cached tile then revalidates to new
-TILE_FORMAT = "jg-mvt-4"
+TILE_FORMAT = "jg-mvt-5"
 
 
 _read = cache(sql_text)
@@ -63,18 +64,34 @@ _ZONE_CHANGE_ARGS = _CHANGE_ARGS + ", %(sizing_key)s"
 
 
 @cache
-def tile_sql(layer: str, crs: str = "wgs84", *, as_of: bool = False) -> str:
+def tile_sql(layer: str, crs: str = "wgs84", *, as_of: bool = False,
+             properties: tuple[str, ...] | None = None) -> str:
     """The ST_AsMVT statement of a layer: one row, one bytea. Parameters $1..$8 as above.
 
     Polygon layers name their features ``r(k, g)`` and draw ``sh(k, g)``; for WGS 84 ``sh`` is
     ``r`` itself, for GCJ-02 / BD-09 it is ``r`` with every vertex moved (sql/tiles_shift.sql).
+    ``properties`` (``?properties=``, layers.parse_properties) keeps only those attributes: the
+    final ST_AsMVT reads them, and the geometry, from the layer's rows ``f``.
     """
     if layer not in LAYERS or (as_of and layer not in ASOF_LAYERS):
         raise KeyError(layer)
     shift = _IDENTITY_SHIFT if crs == "wgs84" else _strip_comments(_read("tiles_shift.sql"))
     body = _read(f"tiles_asof_{layer}.sql" if as_of else f"tiles_{layer}.sql")
-    return "WITH " + _strip_comments(_read("tiles_bounds.sql")) + ",\n" + _strip_comments(body).replace(
+    sql = "WITH " + _strip_comments(_read("tiles_bounds.sql")) + ",\n" + _strip_comments(body).replace(
         "{shift}", shift)
+    if properties is None:
+        return sql
+    m = _FINAL.search(sql)
+    if m is None or any(p not in LAYERS[layer].fields for p in properties):
+        raise KeyError(f"{layer}: cannot select properties {properties}")
+    cols = "".join(f"f.{p}, " for p in properties)
+    return (sql[:m.start()] + f"SELECT ST_AsMVT(t.*, '{m['name']}', 4096, 'geom') FROM "
+            f"(SELECT {cols}f.geom FROM {m['source']} WHERE {m['where']}) t")
+
+
+# the last statement of every tile file: ST_AsMVT over all of the rows f
+_FINAL = re.compile(r"SELECT ST_AsMVT\(f\.\*, '(?P<name>\w+)', 4096, 'geom'\) FROM (?P<source>f(?:, b)?)"
+                    r"\s+WHERE (?P<where>.*)\Z", re.S)
 
 
 def _strip_comments(sql: str) -> str:
@@ -98,14 +115,15 @@ def changes_sql(layer: str, *, layer_param: str = "$1", box_params: str = "$2, $
 
 
 @cache
-def both_sql(layer: str, crs: str) -> str:
+def both_sql(layer: str, crs: str, properties: tuple[str, ...] | None = None) -> str:
     """The change-log counts ($5..$8 box) and the tile in one statement (parameters as tile_sql)."""
     changes = changes_sql(layer, layer_param=f"'{layer}'", box_params="$5, $6, $7, $8", key_param="$9")
-    return f"SELECT c.*, ({tile_sql(layer, crs)}) FROM ({changes}) c"
+    return f"SELECT c.*, ({tile_sql(layer, crs, properties=properties)}) FROM ({changes}) c"
 
 
 def etag_of(req: TileRequest, count: int, newest: int, extra: str = "") -> str:
-    key = f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}/{count}/{newest}{extra}"
+    key = (f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}{req.properties_key}/"
+           f"{count}/{newest}{extra}")
     return hashlib.md5(key.encode()).hexdigest()
 
 
@@ -116,7 +134,7 @@ class Tile:
 
 
 def empty_etag(req: TileRequest) -> str:
-    key = f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}/empty"
+    key = f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}{req.properties_key}/empty"
     return hashlib.md5(key.encode()).hexdigest()
 
 
@@ -158,15 +176,18 @@ async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> T
         return etag_of(req, row[0], row[1], "" if sizing is None else f"/{row[2]}")
 
     types, args = (ZONE_PARAM_TYPES, _ZONE_ARGS) if zones else (TILE_PARAM_TYPES, _ARGS)
+    pk = req.properties_key
     if not known:  # nothing to revalidate: the change-log counts and the tile in one round trip
-        row = await run(f"jg_tile_both_{name}_{req.crs}", both_sql(name, req.crs), types, args)
+        row = await run(f"jg_tile_both_{name}_{req.crs}{pk}", both_sql(name, req.crs, req.properties),
+                        types, args)
         return Tile(tag(row), bytes(row[-1]))
     row = await run(f"jg_tile_changes_{'zones' if zones else 'layer'}", changes_sql(name),
                     *((_ZONE_CHANGE_TYPES, _ZONE_CHANGE_ARGS) if zones else (_CHANGE_TYPES, _CHANGE_ARGS)))
     etag = tag(row)
     if etag in known or "*" in known:
         return Tile(etag, None)
-    data = (await pool.execute(f"jg_tile_{name}_{req.crs}", tile_sql(name, req.crs), types, args, params))[0]
+    data = (await pool.execute(f"jg_tile_{name}_{req.crs}{pk}",
+                               tile_sql(name, req.crs, properties=req.properties), types, args, params))[0]
     return Tile(etag, bytes(data))
 
 
@@ -205,9 +226,11 @@ async def fetch_tile_as_of(engine: Engine, req: TileRequest, as_of: datetime, *,
         box = read_box(req)
         params.update({"z": req.z, "x": req.x, "y": req.y, "crs": req.crs,
                        "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]})
-        data = bytes((await pool.execute(f"jg_tile_asof_{req.layer.name}_{req.crs}",
-                                         tile_sql(req.layer.name, req.crs, as_of=True),
+        data = bytes((await pool.execute(f"jg_tile_asof_{req.layer.name}_{req.crs}{req.properties_key}",
+                                         tile_sql(req.layer.name, req.crs, as_of=True,
+                                                  properties=req.properties),
                                          ASOF_PARAM_TYPES, _ARGS + ", %(t)s", params))[0])
-    key = f"{TILE_FORMAT}/asof/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}/{as_of.isoformat()}/"
+    key = (f"{TILE_FORMAT}/asof/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}{req.properties_key}/"
+           f"{as_of.isoformat()}/")
     etag = hashlib.md5(key.encode() + data).hexdigest()
     return AsOfTile(etag, None if etag in known or "*" in known else data, final)

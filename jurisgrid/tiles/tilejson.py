@@ -21,12 +21,25 @@ def shifted_bounds(bounds: tuple[float, float, float, float], crs: str) -> list[
             round(max(x0, x1) + 1e-3, 6), round(max(y0, y1) + 1e-3, 6)]
 
 
+def with_properties(url: str, properties: tuple[str, ...] | None) -> str:
+    """A tile URL template with the ``properties=`` selection (none: unchanged)."""
+    if properties is None:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}properties={','.join(properties)}"
+
+
 def tilejson(layer: Layer, *, tile_url: str, bounds: tuple[float, float, float, float] | None,
-             crs: str, as_of: str | None = None) -> dict[str, Any]:
+             crs: str, as_of: str | None = None,
+             properties: tuple[str, ...] | None = None) -> dict[str, Any]:
     """The TileJSON 3.0.0 document of one layer; ``tile_url`` holds {z}/{x}/{y}. With ``as_of``
-    (tiles/asof.py) the fields are those of the history tables: no figures."""
+    (tiles/asof.py) the fields are those of the history tables: no figures. With
+    ``properties`` (``?properties=a,b``: tiles that keep only those attributes, smaller for
+    thin clients; ``tile_url`` carries it) only those fields are listed."""
     fields = dict(layer.fields)
-    description = layer.description
+    description = layer.description + (
+        " Tiles take ?properties=a,b to keep only those attributes (empty: geometry only).")
+    if properties is not None:
+        fields = {k: v for k, v in fields.items() if k in properties}
     if as_of is not None:
         fields = {k: v for k, v in fields.items() if k not in NOT_HISTORISED}
         description += (f" as of {as_of} (from the history tables; population, incident figures "
