@@ -67,6 +67,7 @@ class PlanZone:
     kind: str = strawberry.field(description="urban | rural")
     has_office: bool
     grids: int
+    grid_codes: list[str] = strawberry.field(description="the grids of the zone in this plan")
     population: float
     households: float
     incidents: float = strawberry.field(description="incidents in the window")
@@ -172,11 +173,11 @@ class GridMoveInput:
     to_zone: str
 
 
-def _zone(r: cmp.PlanReport, code: str) -> PlanZone:
+def _zone(r: cmp.PlanReport, code: str, grids: list[str]) -> PlanZone:
     d, s, info = r.zone(code)
     return PlanZone(
         zone=code, name=info.name, station=info.station, kind=info.kind, has_office=info.has_office,
-        grids=d.units, population=d.totals["population"], households=d.totals["households"],
+        grids=d.units, grid_codes=grids, population=d.totals["population"], households=d.totals["households"],
         incidents=d.totals["incidents"],
         incidents_by_category=[PlanCategoryCount(category=c, count=n)
                                for c, n in sorted(s.incidents_by_category.items())],
@@ -193,9 +194,13 @@ def plan_metrics_type(ctx: cmp.Context, r: cmp.PlanReport) -> PlanMetrics:
     m = r.metrics
     mv = m.moves
     assert mv is not None  # every report is against the context's base
+    by_zone: dict[str, list[str]] = {}
+    for g, z in sorted(r.alternative.assignment.items()):
+        by_zone.setdefault(str(z), []).append(g)
     return PlanMetrics(
         plan=r.alternative.key, name=r.alternative.name, station=ctx.scope, policy_version=ctx.policy_version,
-        since=ctx.since, until=ctx.until, zones=[_zone(r, str(d.district)) for d in m.districts],
+        since=ctx.since, until=ctx.until, zones=[_zone(r, str(d.district), by_zone.get(str(d.district), []))
+                                                 for d in m.districts],
         measures=[MeasureBalance(measure=s.measure, ideal=s.ideal, worst=s.worst,
                                  worst_zone=str(s.worst_district), cv=s.cv, range=s.range)
                   for s in m.measures.values()],

@@ -3,6 +3,7 @@
 // incidents, workload (with its definition), class, assigned vs recommended officers and the
 // deviation from the station's mean — sortable, exportable to CSV and linked to the map.
 import { caps, escapeHtml, getAsOf, gql } from "./api.js";
+import { compareSection } from "./compare.js";
 import { kindLabel, num, t, when } from "./i18n.js";
 import { fitTo, highlight } from "./map.js";
 import { geometryOf } from "./search.js";
@@ -192,6 +193,7 @@ export async function showStation(el, code) {
       ${missingNote()}${barChart(s.zones, null)}${zoneTable(el, s.zones, s.code)}`;
     wireZoneTable(el, s.zones, s.code);
     el.dataset.station = s.code;
+    if (!a.vars.asOf) compareSection(el, s.code); // plans side by side (issue 12)
   } catch (err) {
     el.innerHTML = `<p class="error">${escapeHtml(t("panel.stationFailed", { code, msg: err.message }))}</p>`;
   }
