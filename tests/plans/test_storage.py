@@ -18,10 +18,13 @@ from tests.plans.conftest import PLANNER, VIEWER
 
 
 def two_zones(conn: Any, offset: int = 0) -> tuple[str, str, str, list[str]]:
-    """A station with two zones or more: (station, zone A, zone B, the grids of A)."""
+    """A station with two zones or more, the first with grids: (station, zone A, zone B, the
+    grids of A). Other tests commit edits, so it looks at the data as it is now."""
     st, za, zb = conn.exec_driver_sql(
-        "SELECT s.code, min(z.code), max(z.code) FROM station s JOIN zone z ON z.station_id = s.id "
-        "GROUP BY s.code HAVING count(*) >= 2 ORDER BY s.code OFFSET %(o)s LIMIT 1",
+        "SELECT s.code, min(z.code) FILTER (WHERE EXISTS (SELECT 1 FROM grid g WHERE g.zone_id = z.id)), "
+        "max(z.code) FROM station s JOIN zone z ON z.station_id = s.id GROUP BY s.code "
+        "HAVING count(*) >= 2 AND min(z.code) FILTER (WHERE EXISTS (SELECT 1 FROM grid g "
+        "WHERE g.zone_id = z.id)) < max(z.code) ORDER BY s.code OFFSET %(o)s LIMIT 1",
         {"o": offset}).one()
     grids = [g for (g,) in conn.exec_driver_sql(
         "SELECT g.code FROM grid g JOIN zone z ON z.id = g.zone_id WHERE z.code = %(z)s "
