@@ -1,48 +1,53 @@
-"""``jurisgrid db replica add|status|stop|start|remove`` on the scale tests' own primary."""
+"""``jurisgrid db replica add|status|stop|start|remove`` on the scale tests' own primary (in
+process, with JURISGRID_HOME naming that primary's folder)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
+import pytest
+from typer.testing import CliRunner, Result
+
+from jurisgrid.config import get_settings
 from tests.scale.conftest import Pair
 
-JURISGRID = str(Path(sys.executable).with_name("jurisgrid"))
+
+@pytest.fixture
+def cli(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    from jurisgrid.cli import app
+
+    monkeypatch.setenv("JURISGRID_HOME", str(pair.primary.home))
+    monkeypatch.delenv("JURISGRID_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(app, ["db", "replica", *args])
+    get_settings.cache_clear()
 
 
-def _cli(pair: Pair, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JURISGRID_")}
-    env["JURISGRID_HOME"] = str(pair.primary.home)
-    return subprocess.run([JURISGRID, "db", "replica", *args], capture_output=True, text=True,
-                          env=env, cwd="/", timeout=120)
-
-
-def test_replica_commands(pair: Pair) -> None:
-    r = _cli(pair, "add")
-    assert r.returncode == 0, r.stderr
-    assert "replica 2 streaming" in r.stderr and "JURISGRID_REPLICA_URLS=" in r.stderr
+def test_replica_commands(pair: Pair, cli: Callable[..., Result]) -> None:
+    r = cli("add")
+    assert r.exit_code == 0, r.output
+    assert "replica 2 streaming" in r.output and "JURISGRID_REPLICA_URLS=" in r.output
     replica2 = pair.primary.home / "replica-2"
     assert (replica2 / "pgdata" / "standby.signal").exists()
 
-    r = _cli(pair, "status")
-    assert r.returncode == 0, r.stderr
-    rows = [line for line in r.stdout.splitlines() if "streaming" in line]
-    assert len(rows) == 2, r.stdout  # replica 1 (the fixture's) and 2, both streaming
-    assert "primary at" in r.stdout
+    r = cli("status")
+    assert r.exit_code == 0, r.output
+    rows = [line for line in r.output.splitlines() if "streaming" in line]
+    assert len(rows) == 2, r.output  # replica 1 (the fixture's) and 2, both streaming
+    assert "primary at" in r.output
 
-    assert _cli(pair, "stop", "2").returncode == 0
-    assert "no" in next(line for line in _cli(pair, "status").stdout.splitlines()
-                        if line.strip().startswith("│ 2") or line.strip().startswith("2"))
-    assert _cli(pair, "start", "2").returncode == 0
+    assert cli("stop", "2").exit_code == 0
+    assert not [line for line in cli("status").output.splitlines()
+                if "streaming" in line and "│ 2 " in line]
+    assert cli("start", "2").exit_code == 0
 
-    r = _cli(pair, "remove", "2")
-    assert r.returncode == 0, r.stderr
+    r = cli("remove", "2")
+    assert r.exit_code == 0, r.output
     assert not replica2.exists()
     with pair.engine.connect() as c:
         slots = set(c.exec_driver_sql("SELECT slot_name FROM pg_replication_slots").scalars())
     assert slots == {"jurisgrid_replica_1"}
 
-    r = _cli(pair, "remove", "7")
-    assert r.returncode == 1 and "no replica 7" in r.stderr
+    r = cli("remove", "7")
+    assert r.exit_code == 1 and "no replica 7" in r.output
