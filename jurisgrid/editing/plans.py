@@ -46,7 +46,13 @@ from jurisgrid.editing.overlay import (
 from jurisgrid.editing.overlay import (
     geometry_columns as _geometry_columns,
 )
-from jurisgrid.editing.revisions import Impact, close_revision, current_revision, open_revision
+from jurisgrid.editing.revisions import (
+    LOCK_KEY,
+    Impact,
+    close_revision,
+    current_revision,
+    open_revision,
+)
 from jurisgrid.errors import Forbidden, InvalidInput, NotFound
 from jurisgrid.models import plans as store
 from jurisgrid.models.plan_tables import PLANNED
@@ -195,10 +201,17 @@ def simulate(conn: Connection, plan: dict[str, Any], fn: Callable[[Connection], 
     return result, rows, reshapes
 
 
+def _lock(conn: Connection, plan_id: int) -> dict[str, Any]:
+    """The plan's row, locked — after the writers' lock, which the simulation takes anyway: the
+    same order as publishing (revision first, then the plan), so the two never deadlock."""
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(k)s)", {"k": LOCK_KEY})
+    return store.get_plan(conn, plan_id, lock=True)
+
+
 def _edit(conn: Connection, plan_id: int, op_name: str, args: dict[str, Any],
           fn: Callable[[Connection], EditOutcome], *, principal: Principal,
           reason: str | None, dry_run: bool) -> PlanEditOutcome:
-    plan = store.get_plan(conn, plan_id, lock=True)
+    plan = _lock(conn, plan_id)
     require_plan_access(principal, plan, write=True)
     if plan["status"] != "draft":
         raise InvalidInput(f"plan {plan_id} is {plan['status']}: it can no longer be edited "
@@ -310,7 +323,7 @@ def branch_as_of(conn: Connection, plan_id: int, at: datetime, *, principal: Pri
     """Fill a new plan's overlay with the assignments in force at ``at`` for the grids of its
     scope: each grid back in the zone it was in then (zones retired since come back as they
     were, with their station); grids created since keep their zone. Returns the overlay counts."""
-    plan = store.get_plan(conn, plan_id, lock=True)
+    plan = _lock(conn, plan_id)
     stations = store.scope_station_codes(conn, plan)
 
     def run(conn: Connection) -> None:
@@ -371,7 +384,7 @@ def rebase_plan(conn: Connection, plan_id: int, *, principal: Principal) -> dict
     values (a three-way merge against the version at its base revision); then the derived
     outlines are recomputed on today's state, the invariants checked, and the base revision
     becomes the newest. Returns the overlay counts."""
-    plan = store.get_plan(conn, plan_id, lock=True)
+    plan = _lock(conn, plan_id)
     require_plan_access(principal, plan, write=True)
     if plan["status"] != "draft":
         raise InvalidInput(f"plan {plan_id} is {plan['status']}: only a draft can be rebased")

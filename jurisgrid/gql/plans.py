@@ -20,7 +20,7 @@ from strawberry.types import Info
 from jurisgrid.editing import overlay, publish
 from jurisgrid.editing import plans as planning
 from jurisgrid.editing.revisions import current_revision
-from jurisgrid.errors import Conflict, InvalidInput, JurisgridError
+from jurisgrid.errors import Conflict, InvalidInput, JurisgridError, NotFound
 from jurisgrid.gql.edit_types import (
     ConflictError,
     ForbiddenError,
@@ -212,9 +212,15 @@ class PlanQuery:
     @strawberry.field(description="One plan by id.")
     async def plan(self, info: Info, id: PlanIdArg) -> Plan | None:
         pid = plan_id_arg(id)
-        rows = await info.context.db(lambda conn: [r for r in store.list_plans(conn)
-                                                   if r["id"] == pid])
-        return Plan.of(_visible(info, rows[0])) if rows else None
+
+        def one(conn: Connection) -> dict[str, Any] | None:
+            try:
+                return store.get_plan(conn, pid)
+            except NotFound:
+                return None
+
+        row = await info.context.db(one)
+        return Plan.of(_visible(info, row)) if row is not None else None
 
 
 @strawberry.type

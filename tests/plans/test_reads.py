@@ -82,6 +82,7 @@ def test_plan_argument_refusals(plan_engine: Engine, pgql: Any) -> None:
     both = _raw(pgql, 'query { grids(plan: "1", asOf: "2020-01-01T00:00:00Z", first: 1) '
                       "{ edges { node { code } } } }", {})
     assert "cannot be combined" in (both or "")
+    assert pgql('query { plan(id: "999999") { id } }')["plan"] is None
 
 
 def _raw(pgql: Any, query: str, variables: dict[str, Any]) -> str | None:
