@@ -9,6 +9,7 @@
     load    cli/load.py      whole counties from a bureau's files
     edit    cli/edit.py      any edit operation (the typed commands of editing/commands.py)
     edits   cli/edits.py     scheduled edits, the revision log, revert
+    categories cli/categories.py  incident categories: add, rename, weight, map local codes
     sizing  cli/sizing.py    sizing reports as CSV
     plans   cli/plans.py     the planners' workbench: compare plans
 
@@ -18,6 +19,7 @@ through its Typer: a refused input (a domain error) is one red line on stderr an
 
 from __future__ import annotations
 
+from jurisgrid.cli.categories import app as categories_app
 from jurisgrid.cli.console import Typer
 from jurisgrid.cli.db import db_app
 from jurisgrid.cli.edit import edit_cmd
@@ -39,6 +41,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(edits_app, name="edits")
+app.add_typer(categories_app, name="categories")
 app.add_typer(sizing_app, name="sizing")
 app.add_typer(plans_app, name="plans")
 app.command("load")(load_cmd)

@@ -90,6 +90,10 @@ def _import(kind: str, path: Path, crs: str | None, partial: bool, dry_run: bool
     if report.problems:
         _print_problems([p.as_dict() for p in report.problems])
         console.print(f"[yellow]--partial:[/yellow] skipped {report.skipped} bad feature(s)")
+    if report.unknown_categories:
+        console.print("unknown incident categories: "
+                      + ", ".join(f"{c} ({n})" for c, n in report.unknown_categories.items())
+                      + " — map them: jurisgrid categories map LOCAL_CODE CATEGORY", markup=False)
     r = report.result
     assert r is not None
     verb = "would load" if dry_run else "loaded"

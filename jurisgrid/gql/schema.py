@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from jurisgrid.config import ApiSettings
 from jurisgrid.errors import JurisgridError
 from jurisgrid.gql.balancing import BalancingMutation, BalancingQuery
+from jurisgrid.gql.categories import CategoryMutation, CategoryQuery
 from jurisgrid.gql.counties import CountyQuery
 from jurisgrid.gql.documents import DocumentLimits, cached_documents
 from jurisgrid.gql.errors import DomainErrors
@@ -40,6 +41,8 @@ QUERY_PARTS += (PlanQuery,)          # plans (issue 12): gql/plans.py
 MUTATION_PARTS += (PlanMutation,)
 QUERY_PARTS += (BalancingQuery,)     # balancing jobs (issue 12): gql/balancing.py
 MUTATION_PARTS += (BalancingMutation,)
+QUERY_PARTS += (CategoryQuery,)      # incident categories as data (issue 11): gql/categories.py
+MUTATION_PARTS += (CategoryMutation,)
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 

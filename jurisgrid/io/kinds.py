@@ -63,6 +63,8 @@ class Checked:
     records: list[dict[str, Any]]
     problems: list[FeatureProblem]
     total: int
+    # incidents: each category value no category, name or local code matches → features
+    unknown_categories: dict[str, int] = field(default_factory=dict)
 
     @property
     def bad_indexes(self) -> set[int]:
@@ -115,6 +117,7 @@ def check(kind: str, layer: Layer, refs: Refs, *, progress: Callable[[int], None
     problems = list(layer.problems)
     unreadable = {p.index for p in problems}
     seen: dict[str, int] = {}
+    unknown: dict[str, int] = {}
     records: list[dict[str, Any]] = []
     one = {"grids": _grid, "addresses": _address, "incidents": _incident}[kind]
     inside = _inside_county(kind, layer, refs)
@@ -127,6 +130,9 @@ def check(kind: str, layer: Layer, refs: Refs, *, progress: Callable[[int], None
             else:
                 seen[r.code] = i
         rec = one(r, refs)
+        raw = rec.pop("unknown_category", None)
+        if raw is not None:
+            unknown[raw] = unknown.get(raw, 0) + 1
         if i in unreadable:
             r.ok = False
         elif geom is None:
@@ -141,7 +147,7 @@ def check(kind: str, layer: Layer, refs: Refs, *, progress: Callable[[int], None
     if progress is not None:
         progress(len(layer) % 1000)
     problems.sort(key=lambda p: p.index)
-    return Checked(records, problems, len(layer))
+    return Checked(records, problems, len(layer), dict(sorted(unknown.items())))
 
 
 def _inside_county(kind: str, layer: Layer, refs: Refs) -> list[bool]:
@@ -221,7 +227,9 @@ def _incident(r: _Row, refs: Refs) -> dict[str, Any]:
         code = refs.categories.get(cat.upper()) or refs.categories.get(cat)
         if code is None:
             r.fail("category", f"unknown incident category {cat!r}; known: "
-                               + ", ".join(sorted(set(refs.categories.values()))))
+                               + ", ".join(sorted(set(refs.categories.values())))
+                               + " (or map it: jurisgrid categories map LOCAL_CODE CATEGORY)")
+            return {"category": None, "occurred_at": _when(r), "unknown_category": cat}
     return {"category": code, "occurred_at": _when(r)}
 
 

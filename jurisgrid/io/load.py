@@ -30,6 +30,7 @@ from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.editing.registry import get as get_op
 from jurisgrid.editing.scope import require_county_wide
 from jurisgrid.io.kinds import Refs
+from jurisgrid.models import categories
 from jurisgrid.models.sqlfiles import named_statements
 
 BATCH = 5_000
@@ -57,10 +58,7 @@ def load_refs(conn: Connection) -> Refs:
         from jurisgrid.errors import NotFound
 
         raise NotFound("the database holds no county yet (load one first: jurisgrid seed demo)")
-    cats: dict[str, str] = {}
-    for code, name in conn.exec_driver_sql("SELECT code, name FROM incident_category"):
-        cats[code.upper()] = code
-        cats[name] = code
+    cats = categories.lookup(conn)  # codes, names and local 警情 codes (models/categories.py)
     return Refs(county=shapely.from_wkb(bytes(county)),
                 zones={c for (c,) in conn.exec_driver_sql("SELECT code FROM zone")},
                 communities={c for (c,) in conn.exec_driver_sql("SELECT code FROM community")},

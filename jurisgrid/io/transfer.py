@@ -37,6 +37,8 @@ class ImportReport:
     problems: list[FeatureProblem] = field(default_factory=list)
     nothing_changed: bool = False
     dry_run: bool = False
+    # incidents: unknown category values → how many features (listed, never dropped silently)
+    unknown_categories: dict[str, int] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
@@ -60,10 +62,14 @@ def import_file(engine: Engine, kind: str, path: Path, *, crs: FileCrs | None = 
     with engine.connect() as conn:
         refs = load_refs(conn)
     checked = check(kind, layer, refs, progress=lambda n: progress("check", n, len(layer)))
-    report = ImportReport(kind, len(layer), problems=checked.problems, dry_run=dry_run)
+    report = ImportReport(kind, len(layer), problems=checked.problems, dry_run=dry_run,
+                          unknown_categories=checked.unknown_categories)
     if checked.problems and not partial:
+        unknown = ", ".join(f"{c} ({n})" for c, n in checked.unknown_categories.items())
         raise ImportRefused(f"{path.name}: {report.skipped} of {len(layer)} features are bad; nothing was "
-                            "imported", details=[p.as_dict() for p in checked.problems])
+                            "imported" + (f"; unknown incident categories: {unknown} — map them with "
+                                          "jurisgrid categories map" if unknown else ""),
+                            details=[p.as_dict() for p in checked.problems])
     n = len(checked.records)
     with engine.connect() as conn:
         trans = conn.begin()

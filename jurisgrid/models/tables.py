@@ -124,6 +124,16 @@ incident_category = Table(
     Column("name", Text, nullable=False),
 )
 
+# a bureau's local 警情 category codes → a category (migration 0016, models/categories.py)
+incident_category_alias = Table(
+    "incident_category_alias", metadata,
+    Column("local_code", Text, primary_key=True),
+    Column("category", Text, ForeignKey("incident_category.code", onupdate="CASCADE",
+                                        ondelete="CASCADE"), nullable=False),
+    Column("name", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 incident = Table(
     "incident", metadata,
     Column("id", BigInteger, primary_key=True),

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import FileCrs, UnknownCrs, parse_file_crs
+from jurisgrid.models import categories
 from jurisgrid.onboard.build import build
 from jurisgrid.onboard.columns import KINDS
 from jurisgrid.onboard.manifest import Manifest, discover, read_manifest
@@ -49,12 +50,9 @@ def _crs(value: str | None, where: str) -> FileCrs | None:
 
 
 def _categories(engine: Engine) -> dict[str, str]:
-    out: dict[str, str] = {}
+    """Codes, names and local 警情 codes → category (models/categories.py, as the import)."""
     with engine.connect() as conn:
-        for code, name in conn.exec_driver_sql("SELECT code, name FROM incident_category"):
-            out[code.upper()] = code
-            out[name] = code
-    return out
+        return categories.lookup(conn)
 
 
 def load_jurisdiction(
