@@ -15,7 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from jurisgrid.errors import Forbidden
-from jurisgrid.gql.connections import Connection
+from jurisgrid.gql.connections import Connection, Edge, PageInfo
 from jurisgrid.gql.nodes import County
 from jurisgrid.gql.source import read
 from jurisgrid.models import county_scope, listing
@@ -53,10 +53,18 @@ class CountyQuery:
     async def counties(self, info: Info, first: int | None = None, after: str | None = None,
                        code: str | None = None, codes: list[str] | None = None,
                        search: str | None = None) -> Connection[County]:
-        from jurisgrid.gql.query import _connection  # the one list implementation
+        ctx = info.context
+        f = ListFilter(code=code, codes=codes, search=search, county=scoped_county(info, None))
+        n = ctx.page_size(first if first is not None else ctx.settings.api.page_size_default)
+        rows = await read(info, LIVE, listing.page, "county", f, first=n, after=after)
+        edges = [Edge(cursor=r[listing.CURSOR], node=County(row=r)) for r in rows[:n]]
 
-        f = ListFilter(code=code, codes=codes, search=search)
-        return await _connection(info, "county", f, first, after)
+        async def count() -> int:
+            return int(await read(info, LIVE, listing.count, "county", f))
+
+        return Connection(edges=edges, count_fn=count,
+                          page_info=PageInfo(has_next_page=len(rows) > n,
+                                             end_cursor=edges[-1].cursor if edges else None))
 
     @strawberry.field(description="One county by code. Without `code`: the county a "
                       "county-scoped token is scoped to, else the first by code (the only one "

@@ -55,6 +55,16 @@ def test_counties_and_county_by_code(pref_gql, pref_demos: list[Any]) -> None:
     assert [t["code"] for t in one["data"]["county"]["townships"]] == [t.code for t in d.townships]
     assert pref_gql('{ county(code: "999999") { code } }')["data"]["county"] is None
     assert pref_gql("{ county { code } }")["data"]["county"]["code"] == COUNTIES[0]
+    page = pref_gql("{ counties(first: 1) { edges { cursor node { code } } "
+                    "pageInfo { hasNextPage endCursor } } }")["data"]["counties"]
+    assert [e["node"]["code"] for e in page["edges"]] == COUNTIES[:1]
+    assert page["pageInfo"]["hasNextPage"]
+    rest = pref_gql("query($a: String) { counties(first: 5, after: $a) { edges { node { code } } "
+                    "pageInfo { hasNextPage } } }", {"a": page["pageInfo"]["endCursor"]})
+    assert [e["node"]["code"] for e in rest["data"]["counties"]["edges"]] == COUNTIES[1:]
+    assert not rest["data"]["counties"]["pageInfo"]["hasNextPage"]
+    searched = pref_gql('{ counties(search: "达川") { edges { node { code } } } }')
+    assert [e["node"]["code"] for e in searched["data"]["counties"]["edges"]] == ["511703"]
 
 
 @pytest.mark.parametrize("field", [*LISTS, "addressPoints", "incidents"])
