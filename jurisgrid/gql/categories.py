@@ -37,6 +37,8 @@ class IncidentCategory:
         description="local 警情 codes an import maps to this category")
 
 
+LocalCode = Annotated[str, strawberry.argument(
+    description="a local 警情 category code, as the bureau's dispatch system writes it")]
 IncidentCategoryResult = Annotated[IncidentCategory | ValidationError | ForbiddenError | NotFoundError,
                                    strawberry.union("IncidentCategoryResult")]
 
@@ -89,20 +91,22 @@ class CategoryMutation:
 
     @strawberry.mutation(description="Set an incident category's weight in the sizing policy (a new "
                          "policy version).")
-    async def set_incident_category_weight(self, info: Info, code: str,
-                                           weight: float) -> IncidentCategoryResult:
+    async def set_incident_category_weight(
+            self, info: Info, code: str,
+            weight: Annotated[float, strawberry.argument(description="from 0 to 1000")],
+    ) -> IncidentCategoryResult:
         actor = info.context.principal.actor
         return await _write(info, lambda conn: cat_m.set_weight(conn, code, weight, actor=actor))
 
     @strawberry.mutation(description="Map a local 警情 category code (as a 110 dispatch export "
                          "writes it) to a category; imports then count it there. Re-mapping moves it.")
     async def map_incident_category(
-            self, info: Info, local_code: str, category: str,
+            self, info: Info, local_code: LocalCode, category: str,
             name: Annotated[str | None, strawberry.argument(
                 description="what the local code means (as the bureau calls it)")] = None,
     ) -> IncidentCategoryResult:
         return await _write(info, lambda conn: cat_m.map_local(conn, local_code, category, name=name))
 
     @strawberry.mutation(description="Remove a local category code's mapping.")
-    async def unmap_incident_category(self, info: Info, local_code: str) -> IncidentCategoryResult:
+    async def unmap_incident_category(self, info: Info, local_code: LocalCode) -> IncidentCategoryResult:
         return await _write(info, lambda conn: cat_m.unmap_local(conn, local_code))

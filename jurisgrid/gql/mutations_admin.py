@@ -4,6 +4,8 @@ every unit (issue 11 item 6). Same ``options``, typed commands and ``EditResult`
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -14,6 +16,7 @@ from jurisgrid.gql.mutations import DryRun, Effective, Expected, Options, Reason
 from jurisgrid.gql.scalars import GeoJSON
 
 W = Crs.WGS84
+CountyArg = Annotated[str, strawberry.argument(description="the county's code (区县, 6 digits)")]
 
 
 @strawberry.type
@@ -50,7 +53,7 @@ class AdminUnitMutation:
     @strawberry.mutation(description="Create a sector (警务片区) of a county: the level stations belong "
                          "to.")
     async def create_sector(
-            self, info: Info, code: str, name: str, county: str,
+            self, info: Info, code: str, name: str, county: CountyArg,
             options: Options = None, reason: Reason = None, effective_from: Effective = None,
             expected_revision: Expected = None, dry_run: DryRun = None) -> EditResult:
         return await edit(info, "createSector", {"code": code, "name": name, "county": county},
@@ -77,7 +80,7 @@ class AdminUnitMutation:
                          "optional seat; it must lie in the county and overlap no other "
                          "township.")
     async def create_township(
-            self, info: Info, code: str, name: str, county: str, geometry: GeoJSON,
+            self, info: Info, code: str, name: str, county: CountyArg, geometry: GeoJSON,
             kind: str = "town", lon: float | None = None, lat: float | None = None,
             repair: bool = False, crs: CrsEnum = W,  # type: ignore[valid-type]
             options: Options = None, reason: Reason = None, effective_from: Effective = None,
