@@ -5,7 +5,8 @@ clients and proxies keep tiles and revalidate them; ``If-None-Match`` with the c
 gets ``304 Not Modified`` without the tile being built. ``?crs=gcj02`` / ``bd09`` serves tiles
 whose geometry lines up with AMap/Tencent / Baidu base maps. ``?asOf=<ISO instant>`` serves
 the historised layers as they were then (jurisgrid/tiles/asof.py: past instants only, no
-figures; a final instant's tile is cached for a day).
+figures; a final instant's tile is cached for a day); ``?plan=<id>`` the same layers as a stored
+plan has them (jurisgrid/tiles/plan.py).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jurisgrid.auth.http import read_access
 from jurisgrid.db import read
-from jurisgrid.errors import JurisgridError
+from jurisgrid.errors import InvalidInput, JurisgridError
 from jurisgrid.replicas import reader
 from jurisgrid.routes.jsonresponse import JSONResponse, error_response
 from jurisgrid.tiles.asof import FINAL_CACHE_CONTROL, parse_as_of
 from jurisgrid.tiles.layers import get_layer, parse_crs, parse_properties, parse_tile
+from jurisgrid.tiles.plan import fetch_tile_plan, parse_plan
 from jurisgrid.tiles.store import fetch_tile, fetch_tile_as_of
 from jurisgrid.tiles.tilejson import listing, tilejson, with_properties
 
@@ -116,13 +118,15 @@ _TILE_OPENAPI: dict[str, Any] = {"get": {
         _query_param("crs", "wgs84 (default), gcj02 (AMap/Tencent) or bd09 (Baidu)"),
         _query_param("asOf", "an ISO 8601 instant in the past: the layer as it was then "
                              "(grids, zones, stations, communities)"),
+        _query_param("plan", "a plan's id: the layer as that stored plan has it (grids, zones, "
+                             "stations, communities; no figures)"),
         _query_param("properties", "comma-separated attributes the tile keeps (the layer's "
                                    "TileJSON fields); empty: geometry only; absent: all"),
     ],
     "responses": {"200": {"description": "the tile (empty when nothing is there)",
                           "content": {MVT_TYPE: {}}},
                   "304": {"description": "the client's copy (If-None-Match) is current"},
-                  "400": {"description": "a malformed tile address, crs or asOf"},
+                  "400": {"description": "a malformed tile address, crs, asOf or plan"},
                   "401": {"description": "credentials refused"},
                   "404": {"description": "no such layer"}},
 }}
@@ -173,13 +177,19 @@ def documented(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, 
 
 
 async def tile(request: Request) -> Response:
-    await read_access(request)
+    principal = await read_access(request)
     path, query = request.path_params, request.query_params
     req = parse_tile(path["layer"], path["z"], path["x"], path["y"], query.get("crs"),
-                     query.get("properties"), as_of=bool(query.get("asOf")))
+                     query.get("properties"), as_of=bool(query.get("asOf") or query.get("plan")))
     t_as_of = parse_as_of(req.layer.name, query.get("asOf"))
+    plan = parse_plan(req.layer.name, query.get("plan"))
     known = parse_if_none_match(request.headers.get("if-none-match"))
     engine = reader(request)  # a read replica when configured (issue 17)
+    if plan is not None:  # a stored plan's layer (tiles/plan.py)
+        if t_as_of is not None:
+            raise InvalidInput("asOf and plan cannot be combined: a plan is drawn as if it were live")
+        p = await fetch_tile_plan(engine, req, plan, principal=principal, known=known)
+        return _tile_response(p.etag, p.data, CACHE_CONTROL)
     if t_as_of is None:
         t = await fetch_tile(engine, req, known=known)
         return _tile_response(t.etag, t.data, CACHE_CONTROL)

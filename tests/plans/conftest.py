@@ -55,21 +55,28 @@ def plan_tokens(plan_engine: Engine) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def pgql(plan_engine: Engine, plan_tokens: dict[str, str]) -> Iterator[Any]:
-    """POST GraphQL to the plans database as ``who`` (a key of ``plan_tokens``)."""
+def plan_client(plan_engine: Engine) -> Iterator[Any]:
+    """A TestClient of the app on the plans database."""
     from fastapi.testclient import TestClient
 
     from jurisgrid.app import create_app
     from jurisgrid.config import Settings
 
     with TestClient(create_app(engine=plan_engine, settings=Settings())) as client:
-        def run(query: str, variables: dict[str, Any] | None = None,
-                who: str = "planner") -> dict[str, Any]:
-            res = client.post("/graphql", json={"query": query, "variables": variables or {}},
-                              headers={"Authorization": f"Bearer {plan_tokens[who]}"})
-            assert res.status_code == 200, res.text
-            body: dict[str, Any] = res.json()
-            assert "errors" not in body, body
-            return body["data"]
+        yield client
 
-        yield run
+
+@pytest.fixture(scope="session")
+def pgql(plan_client: Any, plan_tokens: dict[str, str]) -> Any:
+    """POST GraphQL to the plans database as ``who`` (a key of ``plan_tokens``)."""
+
+    def run(query: str, variables: dict[str, Any] | None = None,
+            who: str = "planner") -> dict[str, Any]:
+        res = plan_client.post("/graphql", json={"query": query, "variables": variables or {}},
+                               headers={"Authorization": f"Bearer {plan_tokens[who]}"})
+        assert res.status_code == 200, res.text
+        body: dict[str, Any] = res.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    return run

@@ -28,6 +28,7 @@ def test_paths_that_only_look_like_tiles_go_on_to_the_app(client) -> None:  # ty
 def test_openapi_documents_the_tile_route(client) -> None:  # type: ignore[no-untyped-def]
     doc = client.get("/openapi.json").json()
     op = doc["paths"]["/tiles/{layer}/{z}/{x}/{y}.mvt"]["get"]
-    assert [p["name"] for p in op["parameters"]] == ["layer", "z", "x", "y", "crs", "asOf", "properties"]
+    assert [p["name"] for p in op["parameters"]] == ["layer", "z", "x", "y", "crs", "asOf", "plan",
+                                                     "properties"]
     assert "application/vnd.mapbox-vector-tile" in op["responses"]["200"]["content"]
     assert "/tiles/{layer}.json" in doc["paths"]
