@@ -224,7 +224,9 @@ class BalancingMutation:
     @strawberry.mutation(description="Ask for a balanced plan: checked at once (bad input is an error "
                                      "and nothing is stored), then run in the background; follow it "
                                      "with balanceJob(id).")
-    async def start_balancing(self, info: Info, input: BalancingInput, station: StationArg = None,
+    async def start_balancing(self, info: Info, input: Annotated[BalancingInput, strawberry.argument(
+            description="what to balance, the constraints, the seed and the name of the plan written")],
+                              station: StationArg = None,
                               since: Since = None, until: Until = None) -> BalanceJob:
         ctx = info.context
         principal = ctx.principal
