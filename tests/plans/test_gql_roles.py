@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.schedule import apply_due
+from tests.plans.test_publish_scheduled import settle
 
 CREATE = """mutation($n: String!, $k: String!, $c: String) {
   createPlan(name: $n, scope: {kind: $k, code: $c}) {
@@ -75,7 +75,7 @@ def test_roles_scope_and_scheduled_publish(plan_engine: Engine, pgql: Any,
     assert done["__typename"] == "PublishSuccess", done
     assert done["revision"] is None and done["scheduledId"] and done["plan"]["status"] == "scheduled"
     time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.05)
-    apply_due(plan_engine, settings=EditSettings())
+    settle(plan_engine, EditSettings(), int(done["scheduledId"]))
     status = pgql("query($p: ID!) { plan(id: $p) { status publishedRevision } }", {"p": pid})
     assert status["plan"]["status"] == "published" and status["plan"]["publishedRevision"]
     after = pgql("query($g: String!) { grid(code: $g) { zone { code officers { person { code } } } } }",
