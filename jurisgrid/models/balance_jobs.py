@@ -3,14 +3,16 @@
 A job is run by a thread of the server process that accepted it (planning/jobs.py); its state
 lives here so every process answers ``balanceJob`` / ``balanceJobs`` and takes
 ``cancelBalancing`` alike: the runner writes its stage and progress (at most twice a second, with
-a heartbeat), reads the cancel flag as often, and writes the answer (the plan it made, the
-figures and what limits the balance) or the error at the end. A queued or running job whose
-heartbeat is older than ``STALE_S`` lost its process (a restart) and reads as ``failed``.
+a heartbeat — also for the jobs waiting in its queue), reads the cancel flag as often, and writes
+the answer (the plan it made, the figures and what limits the balance) or the error at the end. A
+queued or running job whose heartbeat is older than ``STALE_S`` lost its process (a restart) and
+reads as ``failed``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -99,8 +101,14 @@ def mark_running(conn: Connection, job_id: int) -> bool:
         {"i": job_id}).rowcount == 1
 
 
-def progress(conn: Connection, job_id: int, stage: str, fraction: float) -> bool:
-    """Write the stage and progress (and the heartbeat); returns whether a cancel was asked."""
+def progress(conn: Connection, job_id: int, stage: str, fraction: float, *,
+             waiting: Iterable[int] = ()) -> bool:
+    """Write the stage and progress (and the heartbeat), and the heartbeat of the jobs ``waiting``
+    in the same process's queue; returns whether a cancel was asked."""
+    ids = sorted(waiting)
+    if ids:
+        conn.exec_driver_sql("UPDATE balance_job SET heartbeat_at = clock_timestamp() "
+                             "WHERE id = ANY(%(ids)s) AND status = 'queued'", {"ids": ids})
     return bool(conn.exec_driver_sql(
         "UPDATE balance_job SET stage = %(st)s, fraction = %(f)s, heartbeat_at = clock_timestamp() "
         "WHERE id = %(i)s RETURNING cancel_requested",

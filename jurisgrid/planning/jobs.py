@@ -184,7 +184,8 @@ class _Reporter:
             return
         self.last = now
         with self.engine.begin() as conn:
-            self.cancelled = jobs_db.progress(conn, self.job_id, stage, self.fraction) or self.cancelled
+            self.cancelled = jobs_db.progress(conn, self.job_id, stage, self.fraction,
+                                              waiting=RUNNER.waiting()) or self.cancelled
 
     def progress(self, p: Progress) -> None:
         self.write(p.stage, p.fraction)
@@ -296,10 +297,17 @@ class Runner:
         self._lock = threading.Lock()
         self.idle = threading.Event()
         self.idle.set()
+        self._waiting: set[int] = set()
+
+    def waiting(self) -> list[int]:
+        """The ids of the jobs waiting in this process's queue (their heartbeat is kept too)."""
+        with self._lock:
+            return list(self._waiting)
 
     def submit(self, item: _Queued) -> None:
         with self._lock:
             self.idle.clear()
+            self._waiting.add(item.job_id)
             self._queue.put(item)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="balance-jobs", daemon=True)
@@ -308,6 +316,8 @@ class Runner:
     def _work(self) -> None:
         while True:
             item = self._queue.get()
+            with self._lock:
+                self._waiting.discard(item.job_id)
             try:
                 run(item.engine, item.job_id, item.request, item.writer)
             finally:

@@ -217,3 +217,23 @@ def test_bad_requests_store_nothing(plan_engine: Engine, settings: EditSettings,
                    plan_writer(plan_engine, PLANNER, settings))
     with plan_engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM balance_job").scalar_one() == before
+
+
+def test_lost_and_waiting_jobs(plan_engine: Engine, station: str) -> None:
+    """A running job whose process stopped (no heartbeat for STALE_S) reads as failed; a job
+    waiting in a live process's queue keeps its heartbeat through the running job's writes."""
+    params = _req(name="job lost", station=station).to_json()
+    with plan_engine.begin() as conn:
+        lost = jobs_db.insert_job(conn, actor="t", station=station, params=params)
+        waiting = jobs_db.insert_job(conn, actor="t", station=station, params=params)
+        old = f"clock_timestamp() - interval '{int(jobs_db.STALE_S) + 60} seconds'"
+        conn.exec_driver_sql(f"UPDATE balance_job SET status = 'running', heartbeat_at = {old} "
+                             "WHERE id = %(i)s", {"i": lost})
+        conn.exec_driver_sql(f"UPDATE balance_job SET heartbeat_at = {old} WHERE id = %(i)s", {"i": waiting})
+        assert jobs_db.get_job(conn, lost)["status"] == "failed"
+        assert jobs_db.get_job(conn, lost)["error"]["code"] == "LOST"
+        assert jobs_db.get_job(conn, waiting)["status"] == "failed"  # stale too, until touched
+        jobs_db.progress(conn, lost, "balance", 0.1, waiting=[waiting])
+        assert jobs_db.get_job(conn, waiting)["status"] == "queued"
+        assert jobs_db.get_job(conn, lost)["status"] == "running"  # it wrote: alive again
+        conn.exec_driver_sql("DELETE FROM balance_job WHERE id = ANY(%(i)s)", {"i": [lost, waiting]})
