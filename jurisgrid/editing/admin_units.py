@@ -342,16 +342,17 @@ def create_person(conn: Connection, ctx: OpContext, cmd: CreatePerson) -> list[s
 
 def _person_scope(conn: Connection, ctx: OpContext, person_id: int, code: str) -> None:
     """A station-scoped principal changes only a person whose current assignments are all in
-    its station (a person with none: county-wide principals only)."""
-    if ctx.principal.station_code is None:
+    its station, a county-scoped one a person assigned only in its county (a person with none:
+    unscoped principals only)."""
+    if not ctx.principal.is_scoped:
         return
     stations = [s for (s,) in conn.exec_driver_sql(
         "SELECT DISTINCT s.code FROM assignment a JOIN station s ON s.id = a.station_id "
         "WHERE a.person_id = %(p)s AND a.valid_to IS NULL ORDER BY 1", {"p": person_id})]
     if not stations:
         require_county_wide(ctx.principal, f"person {code} (no current assignment)")
-    require_station_scope(ctx.principal, stations)
-    if len(stations) > 1:
+    require_station_scope(ctx.principal, stations)  # a county-scoped one: all in its county
+    if len(stations) > 1 and ctx.principal.station_code is not None:
         require_county_wide(ctx.principal, f"person {code} (assigned in {', '.join(stations)})")
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from jurisgrid.errors import InvalidInput
-from jurisgrid.geo.crs import Crs, UnknownCrs
+from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
 
 C = TypeVar("C", bound="Command")
 
@@ -72,10 +72,19 @@ class WithPoint(WithCrs):
     lat: float | None = None
 
     def point(self) -> tuple[float, float] | None:
-        """(lon, lat) in WGS 84, or None when not given (checked by editing/validation.py)."""
-        from jurisgrid.editing.validation import point_arg
-
-        return point_arg({"lon": self.lon, "lat": self.lat, "crs": self.crs})
+        """(lon, lat) in WGS 84, or None when neither is given; InvalidInput when only one is,
+        or out of range (editing/validation.py checks it lies in a county)."""
+        if self.lon is None and self.lat is None:
+            return None
+        if self.lon is None or self.lat is None:
+            missing = "lon" if self.lon is None else "lat"
+            raise InvalidInput(f"lon/lat: give both ({missing} is missing)", details=[{"field": missing}])
+        try:
+            check_lonlat(self.lon, self.lat)
+        except CoordinateError as exc:
+            raise InvalidInput(f"lon/lat: {exc}", details=[{"field": "lon/lat"}]) from None
+        x, y = to_wgs84(self.crs_value, self.lon, self.lat)
+        return float(x), float(y)
 
 
 class WithArea(WithCrs):

@@ -115,7 +115,7 @@ def execute(conn: Connection, op: str, args: dict[str, Any] | Command, *, princi
     base = int(conn.exec_driver_sql("SELECT max(id) FROM revision WHERE id < %(r)s",
                                     {"r": rid}).scalar_one())
     if op in RULES:
-        validate(conn, op, cmd.model_dump(by_alias=True, exclude_none=True), settings)
+        validate(conn, op, cmd, settings)
     repairs = spec.fn(conn, OpContext(principal, settings), cmd)
     if tracked and expected_revision is not None:
         check_unchanged_since(conn, rid, expected_revision)

@@ -32,31 +32,25 @@ from sqlalchemy import Connection
 
 from jurisgrid import codes
 from jurisgrid.config import EditSettings
-from jurisgrid.errors import InvalidInput, RuleViolation
-from jurisgrid.geo.crs import CoordinateError, Crs, UnknownCrs, check_lonlat, to_wgs84
+from jurisgrid.editing.commands import (
+    CreateAssignment,
+    CreateCommunity,
+    CreateCounty,
+    CreateGrid,
+    CreatePerson,
+    CreateSector,
+    CreateStation,
+    CreateTownship,
+    CreateZone,
+    SplitGrid,
+    UpdatePerson,
+    UpdateStation,
+)
+from jurisgrid.errors import RuleViolation
 
-Rule = Callable[[Connection, dict[str, Any], EditSettings], None]
+# a rule reads the operation's typed command (editing/commands.py)
+Rule = Callable[[Connection, Any, EditSettings], None]
 PLACEHOLDERS = codes.PLACEHOLDERS
-
-
-def crs_arg(args: dict[str, Any]) -> Crs:
-    try:
-        return Crs.parse(args.get("crs") or "WGS84")
-    except UnknownCrs as exc:
-        raise InvalidInput(str(exc)) from None
-
-
-def point_arg(args: dict[str, Any]) -> tuple[float, float] | None:
-    """``(lon, lat)`` in WGS 84 from ``args`` (lon/lat in ``args["crs"]``), or None if absent."""
-    if args.get("lon") is None and args.get("lat") is None:
-        return None
-    try:
-        lon, lat = float(args["lon"]), float(args["lat"])
-        check_lonlat(lon, lat)
-    except (KeyError, TypeError, ValueError, CoordinateError) as exc:
-        raise InvalidInput(f"lon/lat: {exc}") from None
-    x, y = to_wgs84(crs_arg(args), lon, lat)
-    return float(x), float(y)
 
 
 # -- the rules ----------------------------------------------------------------------------------
@@ -101,8 +95,9 @@ def check_free(conn: Connection, table: str, codes: list[str], field: str) -> No
                             details=[{"field": field, "kind": table, "code": c} for c in taken])
 
 
-def check_in_county(conn: Connection, args: dict[str, Any], field: str) -> None:
-    pt = point_arg(args)
+def check_in_county(conn: Connection, cmd: Any, field: str) -> None:
+    """OUTSIDE_COUNTY unless the command's point (``cmd.point()``, WGS 84) lies in a county."""
+    pt = cmd.point()
     if pt is None:
         return
     inside = conn.exec_driver_sql(
@@ -118,112 +113,110 @@ def _one(conn: Connection, sql: str, value: Any) -> Any:
 
 
 # -- per operation ------------------------------------------------------------------------------
-def _create_station(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+def _create_station(conn: Connection, a: CreateStation, s: EditSettings) -> None:
     county = _one(conn, "SELECT c.code FROM sector x JOIN county c ON c.id = x.county_id "
-                        "WHERE x.code = %(v)s", a.get("sector"))
-    check_code("station", "code", a.get("code"), s.edit_station_code_format, county=county)
-    check_text("name", a.get("name"), required=True)
-    check_text("address", a.get("address"), required=False)
-    check_free(conn, "station", [a["code"]], "code")
+                        "WHERE x.code = %(v)s", a.sector)
+    check_code("station", "code", a.code, s.edit_station_code_format, county=county)
+    check_text("name", a.name, required=True)
+    check_text("address", a.address, required=False)
+    check_free(conn, "station", [a.code], "code")
     check_in_county(conn, a, "seat")
 
 
-def _update_station(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    check_text("name", a.get("name"), required=False)
-    check_text("address", a.get("address"), required=False)
+def _update_station(conn: Connection, a: UpdateStation, s: EditSettings) -> None:
+    check_text("name", a.name, required=False)
+    check_text("address", a.address, required=False)
     check_in_county(conn, a, "seat")
 
 
-def _create_zone(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    station = _one(conn, "SELECT code FROM station WHERE code = %(v)s", a.get("station"))
-    check_code("zone", "code", a.get("code"), s.edit_zone_code_format, station=station)
-    check_text("name", a.get("name"), required=True)
-    check_free(conn, "zone", [a["code"]], "code")
+def _create_zone(conn: Connection, a: CreateZone, s: EditSettings) -> None:
+    station = _one(conn, "SELECT code FROM station WHERE code = %(v)s", a.station)
+    check_code("zone", "code", a.code, s.edit_zone_code_format, station=station)
+    check_text("name", a.name, required=True)
+    check_free(conn, "zone", [a.code], "code")
 
 
-def _create_community(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    township = _one(conn, "SELECT code FROM township WHERE code = %(v)s", a.get("township"))
-    check_code("community", "code", a.get("code"), s.edit_community_code_format, township=township)
-    check_text("name", a.get("name"), required=True)
-    check_free(conn, "community", [a["code"]], "code")
+def _create_community(conn: Connection, a: CreateCommunity, s: EditSettings) -> None:
+    township = _one(conn, "SELECT code FROM township WHERE code = %(v)s", a.township)
+    check_code("community", "code", a.code, s.edit_community_code_format, township=township)
+    check_text("name", a.name, required=True)
+    check_free(conn, "community", [a.code], "code")
 
 
-def _rename(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    check_text("name", a.get("name"), required=False)
+def _rename(conn: Connection, a: Any, s: EditSettings) -> None:
+    check_text("name", a.name, required=False)
 
 
-def _split_grid(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    codes = a.get("newCodes")
-    if not codes:
+def _split_grid(conn: Connection, a: SplitGrid, s: EditSettings) -> None:
+    new = a.new_codes
+    if not new:
         return  # the next free codes of the grid's community are taken
-    if not isinstance(codes, list):
-        raise InvalidInput("newCodes must be a list of grid codes")
     community = _one(conn, "SELECT c.code FROM grid g JOIN community c ON c.id = g.community_id "
-                           "WHERE g.code = %(v)s", a.get("grid"))
-    for code in codes:
+                           "WHERE g.code = %(v)s", a.grid)
+    for code in new:
         check_code("grid", "newCodes", code, s.edit_grid_code_format, community=community)
-    if len(set(codes)) != len(codes):
+    if len(set(new)) != len(new):
         raise RuleViolation("DUPLICATE_CODE", "newCodes: a code is listed twice",
-                            details=[{"field": "newCodes", "codes": codes}])
-    check_free(conn, "grid", codes, "newCodes")
+                            details=[{"field": "newCodes", "codes": new}])
+    check_free(conn, "grid", new, "newCodes")
 
 
-def _assignment(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    if "person" in a:
-        check_code("person", "person", a.get("person"), s.edit_person_code_format)
+def _assignment(conn: Connection, a: CreateAssignment, s: EditSettings) -> None:
+    if a.person is not None:
+        check_code("person", "person", a.person, s.edit_person_code_format)
 
 
 def _point(table: str, text_field: str | None, *, create: bool) -> Rule:
-    def rule(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
+    def rule(conn: Connection, a: Any, s: EditSettings) -> None:
         if create:
-            check_text("code", a.get("code"), required=True)
+            check_text("code", a.code, required=True)
         if text_field is not None:
-            check_text(text_field, a.get(text_field), required=create)
+            check_text(text_field, getattr(a, text_field), required=create)
         if create:
-            check_free(conn, table, [a["code"]], "code")
+            check_free(conn, table, [a.code], "code")
         check_in_county(conn, a, "the point")
 
     return rule
 
 
-def _create_county(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    check_code("county", "code", a.get("code"), s.edit_county_code_format)
-    check_text("name", a.get("name"), required=True)
-    check_free(conn, "county", [a["code"]], "code")
+def _create_county(conn: Connection, a: CreateCounty, s: EditSettings) -> None:
+    check_code("county", "code", a.code, s.edit_county_code_format)
+    check_text("name", a.name, required=True)
+    check_free(conn, "county", [a.code], "code")
 
 
-def _create_sector(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.get("county"))
-    check_code("sector", "code", a.get("code"), s.edit_sector_code_format, county=county)
-    check_text("name", a.get("name"), required=True)
-    check_free(conn, "sector", [a["code"]], "code")
+def _create_sector(conn: Connection, a: CreateSector, s: EditSettings) -> None:
+    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.county)
+    check_code("sector", "code", a.code, s.edit_sector_code_format, county=county)
+    check_text("name", a.name, required=True)
+    check_free(conn, "sector", [a.code], "code")
 
 
-def _create_township(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.get("county"))
-    check_code("township", "code", a.get("code"), s.edit_township_code_format, county=county)
-    check_text("name", a.get("name"), required=True)
-    check_free(conn, "township", [a["code"]], "code")
+def _create_township(conn: Connection, a: CreateTownship, s: EditSettings) -> None:
+    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.county)
+    check_code("township", "code", a.code, s.edit_township_code_format, county=county)
+    check_text("name", a.name, required=True)
+    check_free(conn, "township", [a.code], "code")
     check_in_county(conn, a, "seat")
 
 
-def _create_grid(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    community = _one(conn, "SELECT code FROM community WHERE code = %(v)s", a.get("community"))
-    check_code("grid", "code", a.get("code"), s.edit_grid_code_format, community=community)
-    check_text("name", a.get("name"), required=True)
-    check_free(conn, "grid", [a["code"]], "code")
+def _create_grid(conn: Connection, a: CreateGrid, s: EditSettings) -> None:
+    community = _one(conn, "SELECT code FROM community WHERE code = %(v)s", a.community)
+    check_code("grid", "code", a.code, s.edit_grid_code_format, community=community)
+    check_text("name", a.name, required=True)
+    check_free(conn, "grid", [a.code], "code")
 
 
-def _create_person(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    check_code("person", "code", a.get("code"), s.edit_person_code_format)
-    check_text("name", a.get("name"), required=True)
-    check_text("phone", a.get("phone"), required=False)
-    check_free(conn, "person", [a["code"]], "code")
+def _create_person(conn: Connection, a: CreatePerson, s: EditSettings) -> None:
+    check_code("person", "code", a.code, s.edit_person_code_format)
+    check_text("name", a.name, required=True)
+    check_text("phone", a.phone, required=False)
+    check_free(conn, "person", [a.code], "code")
 
 
-def _update_person(conn: Connection, a: dict[str, Any], s: EditSettings) -> None:
-    check_text("name", a.get("name"), required=False)
-    check_text("phone", a.get("phone"), required=False)
+def _update_person(conn: Connection, a: UpdatePerson, s: EditSettings) -> None:
+    check_text("name", a.name, required=False)
+    check_text("phone", a.phone, required=False)
 
 
 RULES: dict[str, Rule] = {
@@ -252,8 +245,9 @@ RULES: dict[str, Rule] = {
 }
 
 
-def validate(conn: Connection, op: str, args: dict[str, Any], settings: EditSettings) -> None:
-    """Raise :class:`RuleViolation` if ``args`` of ``op`` break a rule of the domain data."""
+def validate(conn: Connection, op: str, cmd: Any, settings: EditSettings) -> None:
+    """Raise :class:`RuleViolation` if the command ``cmd`` of ``op`` (editing/commands.py: typed
+    attributes) breaks a rule of the domain data."""
     rule = RULES.get(op)
     if rule is not None:
-        rule(conn, args, settings)
+        rule(conn, cmd, settings)

@@ -15,7 +15,8 @@ from strawberry.types import Info
 
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Role
-from jurisgrid.errors import Forbidden, JurisgridError
+from jurisgrid.editing.scope import require_county_wide
+from jurisgrid.errors import JurisgridError
 from jurisgrid.gql.edit_types import ForbiddenError, NotFoundError, ValidationError, failure
 from jurisgrid.models import categories as cat_m
 
@@ -52,10 +53,7 @@ async def _write(info: Info, fn: Callable[[Connection], cat_m.Category]) -> Any:
     ctx = info.context
     try:
         require_role(ctx.principal, Role.ADMIN)
-        if ctx.principal.station_code is not None:
-            raise Forbidden(f"{ctx.principal.actor} is scoped to station {ctx.principal.station_code}; "
-                            "incident categories apply to every station: a county-wide token is needed",
-                            details=[{"actor": ctx.principal.actor, "station": ctx.principal.station_code}])
+        require_county_wide(ctx.principal, "incident categories (they apply to every station)")
 
         def run() -> cat_m.Category:
             with ctx.engine.begin() as conn:
