@@ -227,8 +227,10 @@ def close_revision(conn: Connection, revision_id: int) -> RevisionSummary:
     reshaped, area = conn.exec_driver_sql(SQL["areas"], r).one()
     impact = Impact()
     if moved_grid_ids:
-        # their points keep their grid (only its zone changes): population moves, not membership
-        _n_ap, pop, hh, n_inc = conn.exec_driver_sql(SQL["moved_counts"], {"g": moved_grid_ids}).one()
+        # their points keep their grid, and change zone (and station) with it: they count as
+        # moved, like their people (a planner's dry run used to show 0 address points here)
+        n_ap, pop, hh, n_inc = conn.exec_driver_sql(SQL["moved_counts"], {"g": moved_grid_ids}).one()
+        impact.address_points = int(n_ap)
         impact.population, impact.households, impact.incidents = int(pop), int(hh), int(n_inc)
     if reshaped is not None:
         n_ap, pop, hh, n_inc, _touched = conn.exec_driver_sql(SQL["rehome"], {"area": reshaped}).one()

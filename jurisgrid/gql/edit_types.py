@@ -43,7 +43,7 @@ class Impact:
     population: int = strawberry.field(description="实有人口 that changes zone or grid")
     households: int
     incidents: int = strawberry.field(description="incidents that change zone or grid")
-    address_points: int = strawberry.field(description="address points re-assigned to another grid")
+    address_points: int = strawberry.field(description="address points that change zone or grid")
     warnings: list[EditWarning] = strawberry.field(description="what to look at before committing")
 
 

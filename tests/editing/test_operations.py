@@ -69,6 +69,12 @@ def test_dry_run_reports_impact_and_writes_nothing(edit_engine, edit_settings) -
                 {"grids": [a], "toZone": _other_zone(edit_engine, a)},
                 dry_run=True)
     assert out.revision is None and out.impact.grids == [a] and out.impact.zones
+    # the grid's points and people change zone with it (a planner's dry run once said 0 points)
+    with edit_engine.connect() as conn:
+        n, pop = conn.execute(text(
+            "SELECT count(*), coalesce(sum(p.population), 0) FROM address_point p "
+            "JOIN grid g ON g.id = p.grid_id WHERE g.code = :g"), {"g": a}).one()
+    assert (out.impact.address_points, out.impact.population) == (n, pop)
     assert fingerprint(edit_engine) == fp
 
 
@@ -91,6 +97,10 @@ def test_reassign_community_and_move_zone(edit_engine, edit_settings) -> None:  
                            {"z": zone}).scalar_one()
     out = _edit(edit_engine, edit_settings, "moveZone", {"zone": zone, "toStation": station})
     assert station in out.impact.stations and out.impact.population == pop > 0
+    with edit_engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM address_point p JOIN grid g ON g.id = p.grid_id "
+                              "JOIN zone z ON z.id = g.zone_id WHERE z.code = :z"), {"z": zone}).scalar_one()
+    assert out.impact.address_points == n > 0
     _check_and_revert(edit_engine, edit_settings, before, out)
 
 
