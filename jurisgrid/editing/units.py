@@ -43,7 +43,8 @@ from jurisgrid.editing.scope import (
     require_county_wide,
     require_whole_community,
 )
-from jurisgrid.errors import InvalidInput, NotFound
+from jurisgrid.errors import InvalidInput, NotFound, RuleViolation
+from jurisgrid.models import categories
 
 POINT_FIELDS = {
     "address_point": ("code", "address", "households", "population", "houses", "units"),
@@ -316,8 +317,24 @@ def _columns(cmd: Command, table: str) -> dict[str, Any]:
     return {c: getattr(cmd, c) for c in POINT_FIELDS[table]}
 
 
+def _category(conn: Connection, cmd: Any) -> Any:
+    """An incident command with its category resolved as the import resolves it — a category
+    code (any case), name or mapped local 警情 code (models/categories.py) — or refused."""
+    raw = getattr(cmd, "category", None)
+    if raw is None:
+        return cmd
+    known = categories.lookup(conn)
+    code = known.get(raw) or known.get(raw.upper())
+    if code is None:
+        raise RuleViolation("UNKNOWN_CATEGORY", f"category: unknown incident category {raw!r} (add "
+                            "it, or map it as a local code: mapIncidentCategory)",
+                            details=[{"field": "category", "value": raw}])
+    return cmd.model_copy(update={"category": code})
+
+
 def _create_point(conn: Connection, ctx: OpContext, table: str,
                   cmd: CreateAddressPoint | CreateIncident) -> None:
+    cmd = _category(conn, cmd)
     wkb = _point(cmd)
     if wkb is None:
         raise InvalidInput("a point needs lon and lat")
@@ -336,6 +353,7 @@ def _update_point(conn: Connection, ctx: OpContext, table: str,
     if before is None:
         raise NotFound(f"unknown {table.replace('_', ' ')} code {cmd.code}")
     _point_scope(conn, ctx, table, cmd.code)
+    cmd = _category(conn, cmd)
     wkb = _point(cmd)
     _update(conn, table, cmd.code, cmd, {c: c for c in POINT_FIELDS[table] if c != "code"},
             ["geom = ST_SetSRID(ST_GeomFromWKB(decode(%(w)s, 'hex')), 4326)"] if wkb else None, {"w": wkb})

@@ -128,3 +128,28 @@ def test_cli(edit_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     assert state(edit_engine) == before
     r = invoke(app, ["categories", "unmap", "0201"])
     assert r.exit_code == 0, r.output
+
+
+def test_create_incident_resolves_local_codes(edit_engine: Engine, egql: Any) -> None:
+    """createIncident accepts what the import accepts (a mapped local code) and refuses an
+    unknown category by name, writing nothing."""
+    with edit_engine.connect() as conn:
+        grid = conn.execute(text("SELECT code FROM grid ORDER BY code LIMIT 1")).scalar_one()
+    p = grid_shape(edit_engine, grid).representative_point()
+    run(egql, "mapIncidentCategory", 'localCode: "0401", category: "FIRE"')
+    q = """mutation($c: String!, $cat: String!, $lon: Float!, $lat: Float!) {
+      createIncident(code: $c, category: $cat, occurredAt: "2026-03-01T10:00:00+08:00", lon: $lon,
+      lat: $lat, options: {dryRun: true}) { __typename ... on EditError { code message details } } }"""
+    before = state(edit_engine)
+    r = egql(q, {"c": "CAT-EDIT-2", "cat": "NO_SUCH", "lon": p.x, "lat": p.y})["createIncident"]
+    assert r["code"] == "UNKNOWN_CATEGORY" and r["details"][0]["field"] == "category", r
+    assert state(edit_engine) == before
+    r = egql(q.replace("options: {dryRun: true}", "options: {reason: \"110\"}"),
+             {"c": "CAT-EDIT-1", "cat": "0401", "lon": p.x, "lat": p.y})["createIncident"]
+    assert r["__typename"] == "EditSuccess", r
+    with edit_engine.connect() as conn:
+        got = conn.execute(text("SELECT category FROM incident WHERE code = 'CAT-EDIT-1'")).scalar_one()
+    assert got == "FIRE"
+    gone = egql('mutation { retireIncident(code: "CAT-EDIT-1") { __typename } }')["retireIncident"]
+    assert gone["__typename"] == "EditSuccess"
+    run(egql, "unmapIncidentCategory", 'localCode: "0401"')
