@@ -20,7 +20,8 @@ Over HTTP on a busy shared machine the rounds scatter widely, so the same run al
 lookup itself in this process, where little but the CPU can interfere: the server's in-memory
 answer (``grid_index_cache`` snapshot, ``answer(lon, lat)``: the STRtree probe, the boundary
 rule and the units and officers named) and the single-point PostGIS statement
-(``models/responsible.responsible_for``), per point, in the same alternating rounds.
+(``models/responsible.responsible_for``), per point at address points, in alternating rounds;
+the ratio of the medians and of the best rounds.
 """
 
 from __future__ import annotations
@@ -176,6 +177,13 @@ def _report(console: Console, results: dict[str, list[LoadResult]], args: argpar
     p99 = {k: statistics.median(r.p99_ms for r in rs) for k, rs in results.items()}
     t_ratio = rps["prefecture"] / rps["county"]
     p_ratio = p99["prefecture"] / p99["county"]
+    pairs = [(p.rps / c.rps, p.p99_ms / c.p99_ms)
+             for p, c in zip(results["prefecture"], results["county"], strict=True)]
+    console.print("per round (the two measured back to back), prefecture / single county: "
+                  "throughput " + " ".join(f"{t:.2f}" for t, _ in pairs)
+                  + f" (median {statistics.median(t for t, _ in pairs):.3f}); p99 "
+                  + " ".join(f"{q:.2f}" for _, q in pairs)
+                  + f" (median {statistics.median(q for _, q in pairs):.3f})")
     failed = sum(r.failed for rs in results.values() for r in rs)
     ok = t_ratio >= 0.9 and p_ratio <= 1.1 and failed == 0
     console.print(f"prefecture / single county: throughput {t_ratio:.3f}, p99 {p_ratio:.3f} "
@@ -188,7 +196,9 @@ def _in_process(console: Console, engines: dict[str, Engine], args: argparse.Nam
     from jurisgrid.models import responsible as rq
 
     snaps = {k: rq.grid_index_cache.snapshot(e) for k, e in engines.items()}
-    pts = {k: sample_points(e, POINTS, args.seed, outside=0.02) for k, e in engines.items()}
+    # points at address points only: the outside share would time the nearest-grid search,
+    # whose radius grows with the box around the deployment, not with the lookup
+    pts = {k: sample_points(e, POINTS, args.seed) for k, e in engines.items()}
     memory: dict[str, list[float]] = {k: [] for k in engines}
     sql: dict[str, list[float]] = {k: [] for k in engines}
     for r in range(args.repeats):
@@ -214,9 +224,11 @@ def _in_process(console: Console, engines: dict[str, Engine], args: argparse.Nam
     console.print(table)
     m = statistics.median(memory["prefecture"]) / statistics.median(memory["county"])
     q = statistics.median(sql["prefecture"]) / statistics.median(sql["county"])
-    console.print(f"prefecture / single county, time per point: in-memory {m:.3f}, SQL {q:.3f} "
-                  "(goal ≤ 1.1) — " + ("[green]PASS[/green]" if m <= 1.1 and q <= 1.1
-                                       else "[red]FAIL[/red]"))
+    best_m = min(memory["prefecture"]) / min(memory["county"])
+    best_q = min(sql["prefecture"]) / min(sql["county"])
+    console.print(f"prefecture / single county, time per point: in-memory {m:.3f} (best of "
+                  f"rounds {best_m:.3f}), SQL {q:.3f} (best {best_q:.3f}) (goal ≤ 1.1) — "
+                  + ("[green]PASS[/green]" if m <= 1.1 and q <= 1.1 else "[red]FAIL[/red]"))
 
 
 if __name__ == "__main__":
