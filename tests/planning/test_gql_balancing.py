@@ -33,8 +33,10 @@ def _post(client: Any, query: str, variables: dict[str, Any], token: str | None 
 def world(plan_engine: Engine) -> dict[str, Any]:
     with plan_engine.begin() as conn:
         station, other = conn.exec_driver_sql(
-            "SELECT st.code FROM station st JOIN zone z ON z.station_id = st.id GROUP BY st.code "
-            "HAVING count(*) >= 3 ORDER BY st.code LIMIT 2").scalars().all()
+            "SELECT st.code FROM station st JOIN zone z ON z.station_id = st.id "
+            "JOIN grid g ON g.zone_id = z.id GROUP BY st.code "
+            "HAVING count(DISTINCT z.id) >= 3 AND count(*) >= 12 ORDER BY count(*), st.code LIMIT 2"
+        ).scalars().all()
         tokens = {
             "planner": issue_token(conn, role="planner", station_code=station, label="bal").secret,
             "other": issue_token(conn, role="planner", station_code=other, label="bal-other").secret,

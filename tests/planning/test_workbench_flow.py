@@ -30,7 +30,7 @@ def test_branch_move_measure_balance_compare_publish(plans_client: Any, plan_eng
             "SELECT st.code FROM station st JOIN zone z ON z.station_id = st.id "
             "JOIN grid g ON g.zone_id = z.id GROUP BY st.code "
             "HAVING count(DISTINCT z.id) >= 3 AND count(*) >= 12 "
-            "ORDER BY count(*) DESC, st.code LIMIT 1").scalar_one()
+            "ORDER BY count(*), st.code LIMIT 1").scalar_one()
         planner = issue_token(conn, role="planner", station_code=station, label="flow").secret
         admin = issue_token(conn, role="admin", label="flow-admin").secret
         ctx = read_context(conn, station)
