@@ -3,7 +3,6 @@ cap; cursors are keyset positions (models/filters.py)."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Generic, TypeVar
@@ -14,22 +13,6 @@ from strawberry.types import Info
 from jurisgrid.errors import InvalidInput
 
 T = TypeVar("T")
-
-
-def encode_cursor(code: str) -> str:
-    return base64.urlsafe_b64encode(f"code:{code}".encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except Exception:
-        raise InvalidInput(f"malformed cursor {cursor!r}") from None
-    if not raw.startswith("code:"):
-        raise InvalidInput(f"malformed cursor {cursor!r}")
-    return raw[5:]
 
 
 @strawberry.type

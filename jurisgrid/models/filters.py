@@ -37,7 +37,6 @@ from sqlalchemy import (
     func,
     literal,
     not_,
-    null,
     or_,
     true,
 )
@@ -73,7 +72,8 @@ GEOMETRY_FIELDS: dict[str, dict[str, str]] = {
     "address_point": {"location": "geom"},
     "incident": {"location": "geom"},
 }
-_SQL_TYPE: dict[str, Any] = {"str": Text, "int": Integer, "bool": Boolean, "datetime": DateTime(timezone=True)}
+_SQL_TYPE: dict[str, Any] = {"str": Text, "int": Integer, "bool": Boolean,
+                             "datetime": DateTime(timezone=True)}
 OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "like", "ilike", "isNull")
 
 
@@ -304,4 +304,4 @@ def is_default(keys: tuple[SortKey, ...]) -> bool:
 
 __all__ = ["FIELDS", "GEOMETRY_FIELDS", "All", "AnyOf", "Cmp", "Filter", "Not", "SortKey",
            "Spatial", "condition", "decode_cursor", "encode_cursor", "is_default", "keyset",
-           "null", "order_by", "sort_exprs"]
+           "order_by", "sort_exprs"]
