@@ -132,6 +132,11 @@ PlanArg = Annotated[strawberry.ID | None, strawberry.argument(
 FILTER_ARG = strawberry.argument(description="typed filter: comparisons on any field, and/or/not, "
                                  "spatial tests (GeoJSON in `crs`); ANDed with the other arguments")
 ORDER_ARG = strawberry.argument(description="sort terms, then by code; default: by code")
+Last = Annotated[int | None, strawberry.argument(
+    description="page backwards: the last items (before `before`), at most the page-size cap; "
+                "not with first/after")]
+Before = Annotated[str | None, strawberry.argument(
+    description="the cursor of the first item of the next page (pageInfo.startCursor), with last")]
 Search = Annotated[str | None,
                    strawberry.argument(description="code prefix or part of the name/address")]
 CountyArg = Annotated[str | None, strawberry.argument(
@@ -189,7 +194,7 @@ class Query:
                       search: Search = None,
                     filter: Annotated[power_filters.SectorFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.SectorOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Sector]:
+                    last: Last = None, before: Before = None) -> Connection[Sector]:
         f = ListFilter(code=code, codes=codes, search=search)
         f.county = county
         return await _connection(info, "sector", f, first, after,
@@ -205,7 +210,7 @@ class Query:
                         search: Search = None,
                     filter: Annotated[power_filters.TownshipFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.TownshipOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Township]:
+                    last: Last = None, before: Before = None) -> Connection[Township]:
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes, search=search)
         f.county = county
         return await _connection(info, "township", f, first, after,
@@ -223,7 +228,7 @@ class Query:
                     as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.CommunityFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.CommunityOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Community]:
+                    last: Last = None, before: Before = None) -> Connection[Community]:
         parents = {"township_id": ("township", township)} if township else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
@@ -244,7 +249,7 @@ class Query:
                     as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.StationFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.StationOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Station]:
+                    last: Last = None, before: Before = None) -> Connection[Station]:
         parents = {"sector_id": ("sector", sector)} if sector else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
@@ -264,7 +269,7 @@ class Query:
                     as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.ZoneFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.ZoneOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Zone]:
+                    last: Last = None, before: Before = None) -> Connection[Zone]:
         parents = {"station_id": ("station", station)} if station else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
@@ -286,7 +291,7 @@ class Query:
                     as_of: AsOf = None, plan: PlanArg = None,
                     filter: Annotated[power_filters.GridFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.GridOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Grid]:
+                    last: Last = None, before: Before = None) -> Connection[Grid]:
         parents = {}
         if zone:
             parents["zone_id"] = ("zone", zone)
@@ -312,7 +317,7 @@ class Query:
                              grid: str | None = None,
                     filter: Annotated[power_filters.AddressPointFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.AddressPointOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[AddressPoint]:
+                    last: Last = None, before: Before = None) -> Connection[AddressPoint]:
         parents = {"grid_id": ("grid", grid)} if grid else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      search=search, parents=parents)
@@ -332,7 +337,7 @@ class Query:
                         grid: str | None = None,
                     filter: Annotated[power_filters.IncidentFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.IncidentOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Incident]:
+                    last: Last = None, before: Before = None) -> Connection[Incident]:
         parents = {"grid_id": ("grid", grid)} if grid else {}
         f = _filters(bbox, intersects, within_distance, crs, code=code, codes=codes,
                      parents=parents, category=category, since=since, until=until)
@@ -347,7 +352,7 @@ class Query:
                       search: Search = None,
                     filter: Annotated[power_filters.PersonFilter | None, FILTER_ARG] = None,
                     order_by: Annotated[list[power_filters.PersonOrderBy] | None, ORDER_ARG] = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Person]:
+                    last: Last = None, before: Before = None) -> Connection[Person]:
         f = ListFilter(code=code, codes=codes, search=search)
         f.county = county
         return await _connection(info, "person", f, first, after,
