@@ -63,6 +63,7 @@ QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
 
 BATCH_ARGUMENT = "points"   # responsibleForMany(points: Coordinates!): one item per point
 SIZE_ARGUMENT = "first"
+BACKWARD_SIZE_ARGUMENT = "last"   # lists paged backwards (models/filters.py)
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,10 @@ class _Pass:
             arg = definition.args[SIZE_ARGUMENT]
             default = arg.default_value if isinstance(arg.default_value, int) else lim.page_size_default
             size, used = self.size(args.get(SIZE_ARGUMENT), default, lim.page_size_max)
+            if BACKWARD_SIZE_ARGUMENT in args:  # paging backwards: as many items as `last`
+                back, used_back = self.size(args[BACKWARD_SIZE_ARGUMENT], default,
+                                            lim.page_size_max)
+                size, used = max(size, back), used | used_back
             return max(0, min(size, lim.page_size_max)), 0, used
         if BATCH_ARGUMENT in definition.args:
             size, used = self.size(args.get(BATCH_ARGUMENT), lim.batch_max_points,

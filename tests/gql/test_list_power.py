@@ -212,3 +212,16 @@ def test_a_keyed_cursor_does_not_fit_another_order(gql) -> None:
     cursor = p["pageInfo"]["endCursor"]
     out = gql(f'{{ zones(first: 1, after: "{cursor}") {{ edges {{ node {{ code }} }} }} }}')
     assert out["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+DEEP = ("query($n: Int) { zones(%s) { nodes { grids { zone { grids { zone { grids { code } } } } } }"
+        " } }")
+
+
+@pytest.mark.parametrize("size", ["last: 1000", "last: $n"])
+def test_last_is_costed_like_first(gql, size) -> None:
+    """A page asked for backwards is as large as one asked forwards: the cost limit counts it."""
+    out = gql(DEEP.replace("%s", size), {"n": 1000})
+    assert out["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY", out
+    assert gql(DEEP.replace("%s", "first: 1000"), {"n": 1000})["errors"][0]["extensions"][
+        "code"] == "QUERY_TOO_COSTLY"
