@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.errors import Forbidden
@@ -76,3 +77,25 @@ def require_county_scope(principal: Principal, station_codes: Iterable[str | Non
                         f"touches {', '.join(outside) or 'no station of it'}",
                         details=[{"actor": principal.actor, "county": principal.county_code,
                                   "stations": codes, "outside": outside}])
+
+
+def require_plan_access(principal: Principal, plan: Mapping[str, Any], *, write: bool) -> None:
+    """Who may see and change a plan (models/plans.py): anyone who reads may see a plan, a
+    station-scoped token only its own station's plans, a county-scoped token only plans of a
+    station of its county (a sector- or deployment-wide plan reaches beyond one county);
+    planners and admins change them. Here, in auth/, so every layer that serves plans — edits,
+    GraphQL, tiles — checks the same rule."""
+    if write:
+        require_role(principal, Role.PLANNER)
+    station = plan["scope_code"] if plan["scope_kind"] == "station" else None
+    scope = principal.station_code
+    if scope is not None and station != scope:
+        raise Forbidden(f"{principal.actor} may only see and plan station {scope}; plan "
+                        f"{plan['id']} covers {plan['scope_kind']} {plan['scope_code'] or ''}".rstrip(),
+                        details=[{"actor": principal.actor, "station": scope, "plan": plan["id"]}])
+    county = principal.county_code
+    if county is not None and scope is None and station not in principal.county_stations:
+        raise Forbidden(f"{principal.actor} may only see and plan the stations of county {county}; "
+                        f"plan {plan['id']} covers {plan['scope_kind']} "
+                        f"{plan['scope_code'] or ''}".rstrip(),
+                        details=[{"actor": principal.actor, "county": county, "plan": plan["id"]}])

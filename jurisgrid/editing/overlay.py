@@ -1,22 +1,16 @@
-"""Writing a plan's overlay over the live tables, and who may see or change a plan — the part
+"""Writing a plan's overlay over the live tables — the part
 of plan editing that publishing shares (editing/plans.py simulates with it, editing/publish.py
 commits with it). Imports nothing from the edit runner, so the ``publishPlan`` operation can be
 registered with the others without an import cycle."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from geoalchemy2 import Geometry
 from sqlalchemy import Connection
 
-from jurisgrid.auth.checks import require_role
-from jurisgrid.auth.principal import Principal, Role
-from jurisgrid.errors import Forbidden
 from jurisgrid.models.tables import metadata
 
-__all__ = ["DERIVED", "ORDER", "apply_overlay", "columns", "geometry_columns",
-           "require_plan_access"]
+__all__ = ["DERIVED", "ORDER", "apply_overlay", "columns", "geometry_columns"]
 
 # parents before children (inserts, updates); children before parents (deletes)
 ORDER = ("community", "station", "zone", "grid", "person", "assignment")
@@ -51,17 +45,3 @@ def apply_overlay(conn: Connection, plan_id: int) -> None:
     for t in reversed(ORDER):
         conn.exec_driver_sql(f"DELETE FROM {t} WHERE id IN (SELECT id FROM plan_{t} "
                              "WHERE plan_id = %(p)s AND deleted)", p)
-
-
-
-
-def require_plan_access(principal: Principal, plan: dict[str, Any], *, write: bool) -> None:
-    """Who may see and change a plan: anyone who reads may see a plan (a station-scoped token
-    only its own station's plans); planners and admins change them."""
-    if write:
-        require_role(principal, Role.PLANNER)
-    scope = principal.station_code
-    if scope is not None and not (plan["scope_kind"] == "station" and plan["scope_code"] == scope):
-        raise Forbidden(f"{principal.actor} may only see and plan station {scope}; plan "
-                        f"{plan['id']} covers {plan['scope_kind']} {plan['scope_code'] or ''}".rstrip(),
-                        details=[{"actor": principal.actor, "station": scope, "plan": plan["id"]}])

@@ -31,14 +31,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from jurisgrid.auth.checks import require_role
+from jurisgrid.auth.checks import require_plan_access, require_role
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import EditOutcome, execute, map_db_error
 from jurisgrid.editing.overlay import (
     DERIVED,
     apply_overlay,
-    require_plan_access,
 )
 from jurisgrid.editing.overlay import (
     columns as _columns,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pydantic import field_validator
 from sqlalchemy import Connection
 
-from jurisgrid.auth.checks import require_scope_for_moves
+from jurisgrid.auth.checks import require_plan_access, require_scope_for_moves
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.editing.commands import Command
-from jurisgrid.editing.overlay import apply_overlay, require_plan_access
+from jurisgrid.editing.overlay import apply_overlay
 from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.editing.revisions import check_unchanged_since
 from jurisgrid.errors import Forbidden, InvalidInput

@@ -18,8 +18,8 @@ import strawberry
 from sqlalchemy import Connection
 from strawberry.types import Info
 
+from jurisgrid.auth.checks import require_plan_access
 from jurisgrid.auth.principal import Principal
-from jurisgrid.editing.overlay import require_plan_access
 from jurisgrid.errors import Forbidden, InvalidInput
 from jurisgrid.models import plans as store
 from jurisgrid.planning import compare as cmp

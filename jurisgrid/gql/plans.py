@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from jurisgrid.editing import overlay, publish
+from jurisgrid.auth.checks import require_plan_access
 from jurisgrid.editing import plans as planning
+from jurisgrid.editing import publish
 from jurisgrid.editing.revisions import current_revision
 from jurisgrid.errors import Conflict, InvalidInput, JurisgridError, NotFound
 from jurisgrid.gql.edit_types import (
@@ -186,7 +187,7 @@ def _in_tx(info: Info, fn: Callable[[Connection], Any]) -> Any:
 
 
 def _visible(info: Info, plan: dict[str, Any]) -> dict[str, Any]:
-    overlay.require_plan_access(info.context.principal, plan, write=False)
+    require_plan_access(info.context.principal, plan, write=False)
     return plan
 
 
@@ -254,7 +255,7 @@ class PlanMutation:
 
         def run(conn: Connection) -> PlanSuccess:
             pid = plan_id_arg(id)
-            overlay.require_plan_access(ctx.principal, store.get_plan(conn, pid), write=True)
+            require_plan_access(ctx.principal, store.get_plan(conn, pid), write=True)
             return PlanSuccess(plan=Plan.of(store.update_plan(conn, pid, name=name,
                                                               description=description)))
 
@@ -267,7 +268,7 @@ class PlanMutation:
 
         def run(conn: Connection) -> PlanSuccess:
             pid = plan_id_arg(id)
-            overlay.require_plan_access(ctx.principal, store.get_plan(conn, pid), write=True)
+            require_plan_access(ctx.principal, store.get_plan(conn, pid), write=True)
             new = store.copy_plan(conn, pid, name=name, description=description,
                                   actor=ctx.principal.actor)
             return PlanSuccess(plan=Plan.of(store.get_plan(conn, new)))
@@ -280,7 +281,7 @@ class PlanMutation:
 
         def run(conn: Connection) -> PlanDeleted:
             pid = plan_id_arg(id)
-            overlay.require_plan_access(ctx.principal, store.get_plan(conn, pid), write=True)
+            require_plan_access(ctx.principal, store.get_plan(conn, pid), write=True)
             store.delete_plan(conn, pid)
             return PlanDeleted(id=strawberry.ID(str(pid)))
 

@@ -17,8 +17,8 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from jurisgrid.auth.checks import require_plan_access
 from jurisgrid.editing.asof import future_source
-from jurisgrid.editing.overlay import require_plan_access
 from jurisgrid.errors import InvalidInput
 from jurisgrid.gql.loaders import Loaders
 from jurisgrid.models.plan_source import PlanSource

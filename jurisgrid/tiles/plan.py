@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from jurisgrid.auth.checks import require_plan_access
 from jurisgrid.auth.principal import Principal
 from jurisgrid.db import read
-from jurisgrid.editing.overlay import require_plan_access
 from jurisgrid.errors import InvalidInput
 from jurisgrid.models.plans import get_plan, overlay_sql
 from jurisgrid.tiles.asof import ASOF_LAYERS
