@@ -15,6 +15,7 @@ from jurisgrid.auth.tokens import create_token
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.registry import OPS
 from jurisgrid.editing.runner import run_edit
+from jurisgrid.models.plans import Scope, create_plan
 from tests.editing.conftest import ADMIN
 from tests.editing.helpers import cut_line, fingerprint, grid_shape
 
@@ -68,6 +69,9 @@ def world(edit_engine: Engine, tokens: dict[str, str]) -> dict[str, Any]:
         county = q("SELECT code FROM county").scalar_one()
         township = q("SELECT code FROM township ORDER BY code LIMIT 1").scalar_one()
         scoped_admin = create_token(conn, role="admin", station_code=s1, label="t-scoped-admin")
+        revision = q("SELECT coalesce(max(id), 0) FROM revision").scalar_one()
+        plan2 = create_plan(conn, name="scope test plan", description=None,
+                            scope=Scope("station", s2), actor="test", base_revision=revision)
     # a revision that changed only a zone of S2 (no grid moves): reverting it is S2's business
     zone_kind = run_edit(edit_engine, "updateZone", {"code": zone2, "kind": "urban"}, principal=ADMIN,
                          settings=EditSettings(), reason="scope test fixture")
@@ -79,7 +83,7 @@ def world(edit_engine: Engine, tokens: dict[str, str]) -> dict[str, Any]:
             "person": person, "person2": person2, "sector": sector, "county": county, "township": township,
             "lon": p.x, "lat": p.y, "shape": json.loads(shapely.to_geojson(shape)),
             "line": cut_line(edit_engine, grid2), "rev2": zone_kind.revision.id,
-            "scoped_admin": scoped_admin,
+            "scoped_admin": scoped_admin, "plan2": str(plan2),
             "tiny": json.loads(shapely.to_geojson(shapely.box(p.x, p.y, p.x + 1e-4, p.y + 1e-4)))}
 
 
@@ -134,6 +138,8 @@ CASES: list[tuple[str, str, Any]] = [
     ("createPerson", "scoped", lambda w: {"code": "P999901", "name": "P"}),
     ("updatePerson", "scoped", lambda w: {"code": w["person2"], "name": "renamed"}),
     ("retirePerson", "scoped_admin", lambda w: {"code": w["person2"]}),
+    # a plan of S2 (models/plans.py): published only by editors in its scope
+    ("publishPlan", "scoped", lambda w: {"id": w["plan2"]}),
     # an assignment in S1 may not name a zone of S2
     ("createAssignment", "scoped", lambda w: {"person": w["person"], "role": "auxiliary",
                                               "station": w["s1"], "zone": w["zone2"]}),
