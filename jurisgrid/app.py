@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from jurisgrid.auth.http import read_access
 from jurisgrid.config import Settings, get_settings
-from jurisgrid.db import dispose
+from jurisgrid.db import dispose, get_engine
 from jurisgrid.editing.background import start_apply_due
 from jurisgrid.errors import JurisgridError
 from jurisgrid.gql.router import GraphQLApp, GraphQLLane
@@ -30,8 +30,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine is None:
-            from jurisgrid.db import get_engine
-
             app.state.engine = get_engine()
         # everything built at start-up (schema, SQLAlchemy metadata, caches) lives as long as
         # the process: move it out of the collector's sight, so full collections triggered by

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from jurisgrid.auth.checks import require_plan_access, require_role
+from jurisgrid.auth.checks import require_plan_access, require_role, require_scope_for_moves
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.execute import EditOutcome, execute, map_db_error
@@ -294,8 +294,6 @@ def write_assignment(conn: Connection, plan_id: int, mapping: dict[str, str], *,
 
 
 def _move(conn: Connection, principal: Principal, by_zone: dict[str, list[str]]) -> None:
-    from jurisgrid.auth.checks import require_scope_for_moves
-
     zones = {r["code"]: dict(r) for r in conn.exec_driver_sql(
         "SELECT z.id, z.code, s.code AS station_code FROM zone z JOIN station s ON s.id = z.station_id "
         "WHERE z.code = ANY(%(c)s)", {"c": list(by_zone)}).mappings()}

@@ -14,6 +14,7 @@ from strawberry.fastapi import BaseContext
 from jurisgrid.auth.principal import ANONYMOUS, Principal
 from jurisgrid.config import Settings
 from jurisgrid.db import read
+from jurisgrid.errors import InvalidInput
 from jurisgrid.gql.loaders import Loaders
 
 T = TypeVar("T")
@@ -46,8 +47,6 @@ class Context(BaseContext):
 
 
 def check_page_size(first: int, maximum: int) -> int:
-    from jurisgrid.errors import InvalidInput
-
     if first < 1 or first > maximum:
         raise InvalidInput(f"first must be from 1 to {maximum} (the page-size cap), got {first}")
     return first

@@ -22,6 +22,7 @@ from strawberry.types import Info
 from jurisgrid.editing.plans import in_plan
 from jurisgrid.editing.revisions import current_revision
 from jurisgrid.editing.runner import run_edit
+from jurisgrid.editing.schedule import cancel
 from jurisgrid.errors import Conflict, InvalidInput, JurisgridError
 from jurisgrid.geo.crs import Crs
 from jurisgrid.gql.edit_options import DryRun, EditOptions, Effective, Expected, Options, Reason, resolve
@@ -64,8 +65,6 @@ class EditMutation:
             self, info: Info, id: int,
             reason: Annotated[str | None, strawberry.argument(description="why")] = None,
     ) -> CancelResult:
-        from jurisgrid.editing.schedule import cancel
-
         ctx = info.context
         try:
             row = await run_in_threadpool(cancel, ctx.engine, id, principal=ctx.principal,

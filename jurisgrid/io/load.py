@@ -29,6 +29,7 @@ from jurisgrid.editing.execute import execute
 from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.editing.registry import get as get_op
 from jurisgrid.editing.scope import require_county_wide
+from jurisgrid.errors import NotFound
 from jurisgrid.io.kinds import Refs
 from jurisgrid.models import categories
 from jurisgrid.models.sqlfiles import named_statements
@@ -55,8 +56,6 @@ class NothingChanged(Exception):
 def load_refs(conn: Connection) -> Refs:
     county = conn.exec_driver_sql("SELECT ST_AsBinary(ST_Union(geom)) FROM county").scalar_one()
     if county is None:
-        from jurisgrid.errors import NotFound
-
         raise NotFound("the database holds no county yet (load one first: jurisgrid seed demo)")
     cats = categories.lookup(conn)  # codes, names and local 警情 codes (models/categories.py)
     return Refs(county=shapely.from_wkb(bytes(county)),

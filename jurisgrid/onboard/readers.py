@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from jurisgrid.errors import InvalidInput
-from jurisgrid.geo.crs import FileCrs
+from jurisgrid.geo.crs import Crs, FileCrs
 from jurisgrid.io.formats import (
     FeatureProblem,
     Format,
@@ -96,8 +96,6 @@ def read_table(spec: LayerSpec, crs: FileCrs | None) -> Table:
 
 
 def _default_crs() -> FileCrs:
-    from jurisgrid.geo.crs import Crs
-
     return Crs.WGS84
 
 

@@ -23,6 +23,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from jurisgrid.planning.blocks import Blocks
+from jurisgrid.planning.equipartition import line_splits
 
 FOUR_PI = 4 * math.pi
 
@@ -490,8 +491,6 @@ def resplit(state: State, xy: object, tol: list[float], *, rounds: int = 2, boun
     Polsby–Popper sum grows. Straight cuts replace ragged boundaries wholesale, which single
     moves under a hard tolerance cannot. Returns the number of pairs redrawn."""
     import numpy as np
-
-    from jurisgrid.planning.equipartition import line_splits
 
     pts = np.asarray(xy)
     w = np.array(state.w, dtype=float).T

@@ -19,6 +19,7 @@ import shapely
 from sqlalchemy import Engine
 
 from jurisgrid.models.derived import refresh_all_outlines
+from jurisgrid.models.policy import update_policy
 from jurisgrid.seed.load import copy_rows
 
 COUNTY_CODE = "060750"
@@ -108,8 +109,6 @@ def codes(bgs: list[BlockGroup]) -> tuple[dict[int, str], dict[str, str], dict[s
 
 def load_sf(engine: Engine, *, seed: int = 0) -> dict[str, int]:
     """Load San Francisco into an empty, migrated database (one transaction). Returns row counts."""
-    from jurisgrid.models.policy import update_policy
-
     bgs = read_block_groups()
     town, comm, grid = codes(bgs)
     rng = np.random.default_rng(seed)
