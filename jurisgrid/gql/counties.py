@@ -9,7 +9,7 @@ and editing/scope.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -17,7 +17,7 @@ from strawberry.types import Info
 from jurisgrid.errors import Forbidden
 from jurisgrid.gql.connections import Connection, Edge, PageInfo
 from jurisgrid.gql.nodes import County
-from jurisgrid.gql.source import read
+from jurisgrid.gql.source import loaders, read
 from jurisgrid.models import county_scope, listing
 from jurisgrid.models.listing import ListFilter
 from jurisgrid.models.rows import Row
@@ -52,7 +52,9 @@ class CountyQuery:
                       "code — one, or a prefecture's or a province's many.")
     async def counties(self, info: Info, first: int | None = None, after: str | None = None,
                        code: str | None = None, codes: list[str] | None = None,
-                       search: str | None = None) -> Connection[County]:
+                       search: Annotated[str | None, strawberry.argument(
+                           description="counties whose code or name contains this text "
+                                       "(spaces ignored)")] = None) -> Connection[County]:
         ctx = info.context
         f = ListFilter(code=code, codes=codes, search=search, county=scoped_county(info, None))
         n = ctx.page_size(first if first is not None else ctx.settings.api.page_size_default)
@@ -85,8 +87,6 @@ async def require_in_scope(info: Info, township: Row | None) -> None:
     p = info.context.principal
     if p.county_code is None or township is None:
         return
-    from jurisgrid.gql.source import loaders
-
     county = await loaders(info).by_code("county", LIVE).load(p.county_code)
     if county is None or township["county_id"] != county["id"]:
         raise Forbidden(f"{p.actor} may only read county {p.county_code}; this point lies in "
