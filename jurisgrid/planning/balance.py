@@ -17,8 +17,9 @@ Method, on blocks (units, or whole villages when asked):
    greedily while the tolerance holds.
 3. **Shorten boundaries.** Cycles of merge–split (two neighbouring districts redrawn along a
    straight line halving both measures, ``search.resplit``) and rebalancing, keeping the most
-   compact plan within tolerance; then annealing with single and paired moves and a steepest
-   descent on −Σ Polsby–Popper, where no move may take any deviation past its tolerance.
+   compact plan within tolerance; then ``search.shorten``: annealing with single and paired
+   moves on −Σ Polsby–Popper with a soft charge past 90 % of each tolerance (keeping the most
+   compact state within it), and a steepest descent where no move leaves the tolerance.
 
 Constraints: contiguous districts, whole villages (blocks), locked units, a moved-unit budget and
 station boundaries kept (a unit joins only districts of its base district's station; a village
@@ -48,7 +49,17 @@ from jurisgrid.planning.blocks import Blocks, build_blocks
 from jurisgrid.planning.equipartition import equipartition
 from jurisgrid.planning.geometry import Adjacency, metres_per_degree, rook_adjacency
 from jurisgrid.planning.metrics import PlanMetrics, plan_metrics
-from jurisgrid.planning.search import Energy, State, Stop, anneal, calibrate, clock, descend, reshape, resplit
+from jurisgrid.planning.search import (
+    Energy,
+    State,
+    Stop,
+    anneal,
+    calibrate,
+    clock,
+    reshape,
+    resplit,
+    shorten,
+)
 from jurisgrid.planning.units import UnitSet, assignment_array
 
 
@@ -412,10 +423,7 @@ class Balancer:
                 self._redraw(state, rng, check)
                 stages["redraw"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            e = Energy(compact=1.0, hard=True)
-            reshape(state, e, rng, iterations=int(40 * n * effort), t0=0.005, t1=0.0002, pairs=0.5,
-                    check=check, keep_best=lambda s: -s.pp_sum())
-            descend(state, e, check=check, stage="compact")
+            shorten(state, rng, iterations=int(40 * n * effort), check=check)
             stages["compact"] = time.perf_counter() - t0
 
     def _redraw(self, state: State, rng: random.Random, check: Callable[[str, float], None]) -> None:

@@ -529,3 +529,23 @@ def resplit(state: State, xy: object, tol: list[float], *, rounds: int = 2, boun
                     continue
                 break
     return done
+
+
+def shorten(state: State, rng: random.Random, *, iterations: int, t0: float = 0.005, t1: float = 0.0002,
+            excess: float = 0.5, margin: float = 0.9, check: Callable[[str, float], None] | None = None,
+            stage: str = "compact") -> float:
+    """Boundary shortening from a state within tolerance: annealing with single and paired moves
+    on −Σ Polsby–Popper plus a soft charge on deviations past ``margin`` tolerances, so the
+    search may step just outside the tolerance to reach a shorter boundary beyond (a hard
+    bound blocks those paths); the most compact state seen within tolerance is kept, then a
+    steepest descent under the hard bound. Connectivity holds at every move. Never lowers the
+    Polsby–Popper sum of a start within tolerance. Returns the gain in that sum."""
+    before = state.pp_sum()
+
+    def score(s: State) -> float:
+        return -s.pp_sum() if max(s.worst()) <= 1.0 else math.inf
+
+    reshape(state, Energy(compact=1.0, excess=excess, margin=margin), rng, iterations=iterations, t0=t0,
+            t1=t1, pairs=0.5, check=check, stage=stage, keep_best=score)
+    descend(state, Energy(compact=1.0, hard=True), check=check, stage=stage)
+    return state.pp_sum() - before

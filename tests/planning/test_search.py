@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import random
 
+import networkx as nx
 import numpy as np
 import pytest
+import shapely
 
 from jurisgrid.planning.blocks import build_blocks
 from jurisgrid.planning.geometry import rook_adjacency
 from jurisgrid.planning.metrics import plan_metrics
-from jurisgrid.planning.search import Energy, State, anneal, resplit
+from jurisgrid.planning.search import Energy, State, anneal, resplit, shorten
 from jurisgrid.planning.units import UnitSet
 from tests.planning.cases import lattice
+from tests.planning.oracle import compactness, rook_graph
 
 
 def _uniform() -> UnitSet:
@@ -21,11 +24,11 @@ def _uniform() -> UnitSet:
     return UnitSet(u.codes, u.geoms, {"population": ones, "incidents": ones})
 
 
-def _state(u: UnitSet, assign: list[int], tol: float = 0.1) -> State:
+def _state(u: UnitSet, assign: list[int], tol: float = 0.1, k: int = 2) -> State:
     adj = rook_adjacency(u.geoms)
     blocks = build_blocks(u, adj, [u.measures["population"], u.measures["incidents"]], False)
-    ideal = [sum(w) / 2 for w in blocks.weights]
-    return State(blocks, 2, assign, ideal, [tol, tol], locked=[-1] * blocks.n, base=None, contiguous=True,
+    ideal = [sum(w) / k for w in blocks.weights]
+    return State(blocks, k, assign, ideal, [tol, tol], locked=[-1] * blocks.n, base=None, contiguous=True,
                  max_moves=None)
 
 
@@ -54,3 +57,50 @@ def test_resplit_straightens_a_ragged_boundary() -> None:
     assert max(st.worst()) <= 1.0
     m = plan_metrics(u, st.assign, districts=[0, 1])
     assert m.contiguous
+
+
+def _oracle(u: UnitSet, assign: list[int], k: int, tol: float) -> tuple[float, float, bool]:
+    """Σ Polsby–Popper (Shapely union, ellipsoidal area and geodesic perimeter), the worst
+    |deviation| over both measures in tolerances, and contiguity (networkx on a rook graph)."""
+    a = np.array(assign)
+    pp = sum(compactness(shapely.union_all(u.geoms[a == d]))["pp"] for d in range(k))
+    worst = 0.0
+    for m in ("population", "incidents"):
+        tot = np.bincount(a, weights=u.measures[m], minlength=k)
+        ideal = u.measures[m].sum() / k
+        worst = max(worst, float(np.abs(tot - ideal).max() / (ideal * tol)))
+    g = rook_graph(u.geoms)
+    whole = all(nx.is_connected(g.subgraph(np.flatnonzero(a == d).tolist())) for d in range(k))
+    return pp, worst, whole
+
+
+def test_shorten_keeps_tolerance_and_contiguity_and_raises_polsby_popper() -> None:
+    u, k, tol = lattice(12, 12, seed=5), 3, 0.1
+    # a balanced plan with ragged boundaries: stripes, then a hot annealing on balance alone
+    st = _state(u, [int(c.split("c")[1]) // 4 for c in u.codes], tol=tol, k=k)
+    anneal(st, Energy(square=1.0), random.Random(2), iterations=4000, t0=2.0, t1=0.3)
+    anneal(st, Energy(square=1.0), random.Random(3), iterations=4000, t0=0.05, t1=0.01,
+           done=lambda s: max(s.worst()) <= 0.8)
+    pp0, worst0, whole0 = _oracle(u, st.assign, k, tol)
+    assert worst0 <= 1.0 and whole0
+    gain = shorten(st, random.Random(4), iterations=6000)
+    pp1, worst1, whole1 = _oracle(u, st.assign, k, tol)
+    assert whole1 and worst1 <= 1.0 + 1e-9 and max(st.worst()) <= 1.0 + 1e-9
+    # the gain it claims is real: the Shapely recomputation rises by as much
+    assert gain > 0.05
+    assert pp1 - pp0 == pytest.approx(gain, rel=1e-2)
+    assert [st.pp(d) for d in range(k)] == pytest.approx(
+        [compactness(shapely.union_all(u.geoms[np.array(st.assign) == d]))["pp"] for d in range(k)], rel=1e-2)
+    # the incremental figures still match a recount
+    fresh = _state(u, st.assign, tol=tol, k=k)
+    assert st.per == pytest.approx(fresh.per) and np.allclose(st.tot, fresh.tot)
+
+
+def test_shorten_never_lowers_a_compact_plan() -> None:
+    u, k, tol = lattice(8, 8, seed=1), 2, 0.2
+    st = _state(u, [0 if int(c.split("c")[1]) < 4 else 1 for c in u.codes], tol=tol, k=k)
+    assert max(st.worst()) <= 1.0
+    before = st.pp_sum()
+    gain = shorten(st, random.Random(0), iterations=3000)
+    assert gain >= 0 and st.pp_sum() == pytest.approx(before + gain)
+    assert max(st.worst()) <= 1.0 and _oracle(u, st.assign, k, tol)[2]
