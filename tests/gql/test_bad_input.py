@@ -124,12 +124,15 @@ def test_token_limit(gql) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_unexpected_errors_are_masked(gql, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from jurisgrid.gql import query
     from jurisgrid.models import listing
 
     def boom(*a, **k):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(listing, "count", boom)
+    # a list the database writes as JSON (models/json_lists.py) is read through page_json
+    monkeypatch.setattr(query, "page_json", boom)
     err = _error(gql("{ grids { totalCount } }"))
     assert err["message"] == "Unexpected error." and "secret" not in str(err)
     assert err["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
