@@ -205,10 +205,17 @@ def test_background_runner(plan_engine: Engine, settings: EditSettings, station:
     ({"districts": 9999}, InvalidInput, "9999 zones asked"),
     ({"max_moves": -1}, InvalidInput, "max_moves"),
     ({"name": "  "}, InvalidInput, "needs a name"),
-    ({"name": "job determinism A"}, RuleViolation, "already exists"),
+    ({"name": "job name taken"}, RuleViolation, "already exists"),
 ])
 def test_bad_requests_store_nothing(plan_engine: Engine, settings: EditSettings, station: str,
                                     kw: dict[str, Any], exc: type[Exception], match: str) -> None:
+    if match == "already exists":  # a plan of that name, made here (tests may run in any order)
+        with plan_engine.begin() as conn:
+            if not any(p["name"] == kw["name"] for p in store.list_plans(conn)):
+                revision = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM revision").scalar_one()
+                store.create_plan(conn, name=kw["name"], description=None,
+                                  scope=store.Scope("station", station), actor="t",
+                                  base_revision=revision)
     with plan_engine.connect() as conn:
         before = conn.exec_driver_sql("SELECT count(*) FROM balance_job").scalar_one()
     args: dict[str, Any] = {"name": "job refused", "station": station, "targets": TARGETS, **kw}
