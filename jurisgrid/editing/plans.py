@@ -29,12 +29,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from jurisgrid.auth.checks import require_plan_access, require_role, require_scope_for_moves
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.execute import EditOutcome, execute, map_db_error
+from jurisgrid.editing.execute import EditOutcome, execute
 from jurisgrid.editing.overlay import (
     DERIVED,
     apply_overlay,
@@ -52,6 +51,7 @@ from jurisgrid.editing.revisions import (
     current_revision,
     open_revision,
 )
+from jurisgrid.editing.transaction import edit_transaction
 from jurisgrid.errors import Forbidden, InvalidInput, NotFound
 from jurisgrid.models import plans as store
 from jurisgrid.models.plan_tables import PLANNED
@@ -230,18 +230,10 @@ def _edit(conn: Connection, plan_id: int, op_name: str, args: dict[str, Any],
 
 
 def _run(engine: Engine, body: Callable[[Connection], PlanEditOutcome]) -> PlanEditOutcome:
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            out = body(conn)
-            trans.commit()
-            return out
-        except DBAPIError as exc:
-            trans.rollback()
-            raise map_db_error(exc) from None
-        except BaseException:
-            trans.rollback()
-            raise
+    with edit_transaction(engine) as (conn, trans):
+        out = body(conn)
+        trans.commit()
+        return out
 
 
 def edit_plan(engine: Engine, plan_id: int, op: str, args: dict[str, Any], *,

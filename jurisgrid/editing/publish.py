@@ -20,26 +20,24 @@ editing/plans.rebase_plan.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from jurisgrid.auth.principal import Principal
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.execute import EditOutcome, RevisionInfo, map_db_error
+from jurisgrid.editing.execute import EditOutcome, RevisionInfo
 from jurisgrid.editing.publish_op import publish_in, require_publisher
 from jurisgrid.editing.revisions import (
     close_revision,
     edit_warnings,
     open_revision,
 )
+from jurisgrid.editing.transaction import edit_transaction, effective_instant
 from jurisgrid.errors import InvalidInput
 from jurisgrid.models import plans as store
 
 __all__ = ["publish_plan"]
-
-PAST_SLACK_S = 300  # an effectiveFrom up to 5 minutes in the past counts as now (runner.py)
 
 
 def publish_plan(engine: Engine, plan_id: int, *, principal: Principal, settings: EditSettings,
@@ -47,38 +45,22 @@ def publish_plan(engine: Engine, plan_id: int, *, principal: Principal, settings
                  ) -> EditOutcome:
     """Publish now (one revision) or at ``effective_from`` (one scheduled edit)."""
     require_publisher(principal)
-    now = datetime.now(UTC)
-    if effective_from is not None:
-        if effective_from.tzinfo is None:
-            raise InvalidInput("effectiveFrom needs a time zone (e.g. 2026-12-01T00:00:00+08:00)")
-        if (now - effective_from).total_seconds() > PAST_SLACK_S:
-            raise InvalidInput("effectiveFrom is in the past: history cannot be rewritten; "
-                               "omit it to publish now")
-        if effective_from <= now:
-            effective_from = None
+    effective_from = effective_instant(effective_from, verb="publish")
     if effective_from is not None:
         return _schedule(engine, plan_id, principal=principal, settings=settings, reason=reason,
                          effective_from=effective_from)
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            if store.get_plan(conn, plan_id)["status"] == "scheduled":
-                raise InvalidInput(f"plan {plan_id} is scheduled to be published: cancel its "
-                                   "scheduled edit to publish it now")
-            rid = open_revision(conn, actor=principal.actor, role=principal.role.value,
-                                reason=reason, kind="publishPlan", tracked=True)
-            publish_in(conn, plan_id, rid, principal)
-            summary = close_revision(conn, rid)
-            summary.impact.warnings = edit_warnings(conn, rid, tracked=True)
-            at, eff = conn.exec_driver_sql("SELECT at, effective_from FROM revision "
-                                           "WHERE id = %(r)s", {"r": rid}).one()
-            trans.commit()
-        except DBAPIError as exc:
-            trans.rollback()
-            raise map_db_error(exc) from None
-        except BaseException:
-            trans.rollback()
-            raise
+    with edit_transaction(engine) as (conn, trans):
+        if store.get_plan(conn, plan_id)["status"] == "scheduled":
+            raise InvalidInput(f"plan {plan_id} is scheduled to be published: cancel its "
+                               "scheduled edit to publish it now")
+        rid = open_revision(conn, actor=principal.actor, role=principal.role.value,
+                            reason=reason, kind="publishPlan", tracked=True)
+        publish_in(conn, plan_id, rid, principal)
+        summary = close_revision(conn, rid)
+        summary.impact.warnings = edit_warnings(conn, rid, tracked=True)
+        at, eff = conn.exec_driver_sql("SELECT at, effective_from FROM revision "
+                                       "WHERE id = %(r)s", {"r": rid}).one()
+        trans.commit()
     return EditOutcome(RevisionInfo(rid, at, principal.actor, reason, eff), summary.impact,
                        changed_area=summary.changed_area_geojson)
 

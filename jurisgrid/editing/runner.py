@@ -5,11 +5,10 @@ operation, the lock) is editing/execute.py, shared with scheduled edits taking e
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from jurisgrid.auth.checks import require_role
 from jurisgrid.auth.principal import Principal
@@ -19,12 +18,10 @@ from jurisgrid.editing.execute import EditOutcome, RevisionInfo, execute, map_db
 from jurisgrid.editing.registry import get
 from jurisgrid.editing.schedule import apply_due, schedule
 from jurisgrid.editing.staffing import breaches, staffing_warnings, stations_touched
+from jurisgrid.editing.transaction import edit_transaction, effective_instant
 from jurisgrid.errors import InvalidInput
 
 __all__ = ["EditOutcome", "RevisionInfo", "execute", "map_db_error", "run_edit"]
-
-# effectiveFrom up to this far in the past counts as "now" (clocks of clients drift)
-PAST_SLACK = timedelta(minutes=5)
 
 
 def run_edit(engine: Engine, op: str, args: dict[str, Any] | Command, *, principal: Principal,
@@ -40,42 +37,26 @@ def run_edit(engine: Engine, op: str, args: dict[str, Any] | Command, *, princip
     spec = get(op)
     require_role(principal, spec.role)
     cmd = spec.parse(args)
-    now = datetime.now(UTC)
-    if effective_from is not None:
-        if effective_from.tzinfo is None:
-            raise InvalidInput("effectiveFrom needs a time zone (e.g. 2026-12-01T00:00:00+08:00)")
-        if effective_from < now - PAST_SLACK:
-            raise InvalidInput("effectiveFrom is in the past: history cannot be rewritten; "
-                               "omit it to edit now")
-        if effective_from <= now:
-            effective_from = None
+    effective_from = effective_instant(effective_from)
     apply_due(engine, settings=settings)
     future = effective_from is not None
     if future and not spec.schedulable:
         raise InvalidInput(f"{op} cannot be scheduled for a future effectiveFrom")
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            savepoint = conn.begin_nested() if dry_run else None
-            out = execute(conn, op, cmd, principal=principal, settings=settings, reason=reason,
-                          effective_from=None, expected_revision=expected_revision)
-            if savepoint is not None:  # what committing would do to the staffing norms
-                assert out.revision is not None
-                touched = stations_touched(conn, out.revision.id)
-                after = breaches(conn, touched)
-                savepoint.rollback()
-                out.impact.warnings += staffing_warnings(breaches(conn, touched), after)
-            if dry_run or future:
-                trans.rollback()
-                out.revision = None
-            else:
-                trans.commit()
-        except DBAPIError as exc:
+    with edit_transaction(engine) as (conn, trans):
+        savepoint = conn.begin_nested() if dry_run else None
+        out = execute(conn, op, cmd, principal=principal, settings=settings, reason=reason,
+                      effective_from=None, expected_revision=expected_revision)
+        if savepoint is not None:  # what committing would do to the staffing norms
+            assert out.revision is not None
+            touched = stations_touched(conn, out.revision.id)
+            after = breaches(conn, touched)
+            savepoint.rollback()
+            out.impact.warnings += staffing_warnings(breaches(conn, touched), after)
+        if dry_run or future:
             trans.rollback()
-            raise map_db_error(exc) from None
-        except BaseException:
-            trans.rollback()
-            raise
+            out.revision = None
+        else:
+            trans.commit()
     if future and not dry_run:
         assert effective_from is not None
         assert out.base_revision is not None

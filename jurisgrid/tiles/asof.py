@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from jurisgrid.errors import InvalidInput
 
 ASOF_LAYERS = ("grids", "zones", "stations", "communities")
-FINAL_AFTER = timedelta(minutes=10)  # 2 × editing.runner.PAST_SLACK
+FINAL_AFTER = timedelta(minutes=10)  # 2 × editing.transaction.PAST_SLACK
 FINAL_CACHE_CONTROL = "public, max-age=86400"
 
 
