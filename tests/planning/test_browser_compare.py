@@ -11,12 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.plans import write_assignment
-from jurisgrid.editing.revisions import current_revision
-from jurisgrid.models import plans as store
-from jurisgrid.planning.source import read_context
 from tests.browser.conftest import ARTIFACTS, PageLog, browser, open_map, web_db, web_server  # noqa: F401
-from tests.plans.conftest import PLANNER
+from tests.planning.helpers import border_moves, stored_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -43,17 +39,8 @@ def plan(web_db: Engine) -> dict[str, Any]:  # noqa: F811 — the fixture import
         station = conn.exec_driver_sql(
             "SELECT st.code FROM station st JOIN zone z ON z.station_id = st.id GROUP BY st.code "
             "HAVING count(*) >= 3 ORDER BY count(*), st.code LIMIT 1").scalar_one()
-        ctx = read_context(conn, station)
-        live = ctx.base.assignment
-        moves: dict[str, str] = {}
-        for i, j in ctx.adjacency.edges.tolist():
-            a, b = ctx.units.codes[i], ctx.units.codes[j]
-            if live[a] != live[b] and a not in moves and b not in moves and len(moves) < 2:
-                moves[a] = live[b]
-        pid = store.create_plan(conn, name="browser compare", description=None,
-                                scope=store.Scope("station", station), actor="t",
-                                base_revision=current_revision(conn))
-        write_assignment(conn, pid, moves, principal=PLANNER, settings=EditSettings())
+        moves = border_moves(conn, station)
+        pid = stored_plan(conn, station, "browser compare", moves, settings=EditSettings())
     return {"id": str(pid), "station": station, "moves": moves}
 
 

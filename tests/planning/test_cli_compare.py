@@ -13,12 +13,9 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.plans import write_assignment
-from jurisgrid.editing.revisions import current_revision
-from jurisgrid.models import plans as store
 from jurisgrid.planning import compare as cmp
 from jurisgrid.planning.source import read_context
-from tests.plans.conftest import PLANNER
+from tests.planning.helpers import border_moves, stored_plan
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +24,8 @@ def plan(plan_engine: Engine, settings: EditSettings) -> dict[str, Any]:
         station = conn.exec_driver_sql(
             "SELECT st.code FROM station st JOIN zone z ON z.station_id = st.id GROUP BY st.code "
             "HAVING count(*) >= 2 ORDER BY st.code DESC LIMIT 1").scalar_one()
-        ctx = read_context(conn, station)
-        live = ctx.base.assignment
-        i, j = next((i, j) for i, j in ctx.adjacency.edges.tolist()
-                    if live[ctx.units.codes[i]] != live[ctx.units.codes[j]])
-        moves = {ctx.units.codes[i]: live[ctx.units.codes[j]]}
-        pid = store.create_plan(conn, name="workbench cli", description=None,
-                                scope=store.Scope("station", station), actor="t",
-                                base_revision=current_revision(conn))
-        write_assignment(conn, pid, moves, principal=PLANNER, settings=settings)
+        moves = border_moves(conn, station, n=1)
+        pid = stored_plan(conn, station, "workbench cli", moves, settings=settings)
     return {"id": pid, "station": station, "moves": moves}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from jurisgrid.auth.tokens import issue_token
 from jurisgrid.planning import jobs
+from tests.planning.helpers import post
 
 START = """mutation($s: String, $in: BalancingInput!) { startBalancing(station: $s, input: $in) {
   id status station actor request } }"""
@@ -19,14 +20,6 @@ JOB = """query($id: ID!) { balanceJob(id: $id) { id status stage progress plan e
   answer { withinTolerance moved stationChanges contiguous stopped
            worst { measure worst } limits { kind message grids impossible } } } }"""
 METRICS = "query($p: ID) { planMetrics(plan: $p) { plan moves { grids } measures { measure worst } } }"
-
-
-def _post(client: Any, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    res = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    assert res.status_code == 200, res.text
-    out: dict[str, Any] = res.json()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +42,7 @@ def world(plan_engine: Engine) -> dict[str, Any]:
 def _wait(client: Any, job_id: str, token: str) -> dict[str, Any]:
     assert jobs.RUNNER.idle.wait(120)
     for _ in range(50):
-        got = _post(client, JOB, {"id": job_id}, token)["data"]["balanceJob"]
+        got = post(client, JOB, {"id": job_id}, token)["data"]["balanceJob"]
         if got["status"] not in ("queued", "running"):
             return dict(got)
         time.sleep(0.1)
@@ -60,7 +53,7 @@ def test_planner_balances_and_reads_the_plan(plans_client: Any, world: dict[str,
     t = world["tokens"]["planner"]
     inp = {"name": "gql balanced", "targets": [{"measure": "POPULATION", "tolerance": 0.2},
                                                {"measure": "INCIDENTS", "tolerance": 0.2}], "seed": 5}
-    got = _post(plans_client, START, {"in": inp}, t)
+    got = post(plans_client, START, {"in": inp}, t)
     assert "errors" not in got, got
     job = got["data"]["startBalancing"]
     assert job["status"] in ("queued", "running") and job["station"] == world["station"]
@@ -68,7 +61,7 @@ def test_planner_balances_and_reads_the_plan(plans_client: Any, world: dict[str,
     done = _wait(plans_client, job["id"], t)
     assert done["status"] == "done" and done["progress"] == 1 and done["plan"] is not None, done
     a = done["answer"]
-    m = _post(plans_client, METRICS, {"p": done["plan"]}, t)["data"]["planMetrics"]
+    m = post(plans_client, METRICS, {"p": done["plan"]}, t)["data"]["planMetrics"]
     assert m["moves"]["grids"] == a["moved"] and a["stationChanges"] == 0
     worst = {w["measure"]: w["worst"] for w in a["worst"]}
     metric_worst = {x["measure"]: x["worst"] for x in m["measures"]}
@@ -76,15 +69,15 @@ def test_planner_balances_and_reads_the_plan(plans_client: Any, world: dict[str,
     assert a["withinTolerance"] == all(w <= 0.2 + 1e-9 for w in worst.values())
     if not a["withinTolerance"]:
         assert a["limits"]  # it says what limits the balance
-    listed = _post(plans_client, "{ balanceJobs { id station } }", {}, t)["data"]["balanceJobs"]
+    listed = post(plans_client, "{ balanceJobs { id station } }", {}, t)["data"]["balanceJobs"]
     assert job["id"] in [j["id"] for j in listed] and {j["station"] for j in listed} == {world["station"]}
     # the other station's planner neither sees nor cancels it; an admin may cancel (a done job stays done)
     other = world["tokens"]["other"]
     cancel = "mutation($id: ID!) { cancelBalancing(id: $id) { status } }"
     for q in (JOB, cancel):
-        refused = _post(plans_client, q, {"id": job["id"]}, other)
+        refused = post(plans_client, q, {"id": job["id"]}, other)
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    got = _post(plans_client, cancel, {"id": job["id"]}, world["tokens"]["admin"])
+    got = post(plans_client, cancel, {"id": job["id"]}, world["tokens"]["admin"])
     assert got["data"]["cancelBalancing"]["status"] == "done"
 
 
@@ -92,17 +85,17 @@ def test_refused(plans_client: Any, world: dict[str, Any], plan_engine: Engine) 
     inp = {"name": "gql refused", "targets": [{"measure": "POPULATION", "tolerance": 0.1}]}
     with plan_engine.connect() as conn:
         before = conn.exec_driver_sql("SELECT count(*) FROM balance_job").scalar_one()
-    viewer = _post(plans_client, START, {"in": inp}, world["tokens"]["viewer"])
+    viewer = post(plans_client, START, {"in": inp}, world["tokens"]["viewer"])
     assert viewer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    elsewhere = _post(plans_client, START, {"in": inp, "s": world["other"]}, world["tokens"]["planner"])
+    elsewhere = post(plans_client, START, {"in": inp, "s": world["other"]}, world["tokens"]["planner"])
     assert elsewhere["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    bad = _post(plans_client, START, {"in": {**inp, "lockedGrids": ["NOPE"]}}, world["tokens"]["planner"])
+    bad = post(plans_client, START, {"in": {**inp, "lockedGrids": ["NOPE"]}}, world["tokens"]["planner"])
     err = bad["errors"][0]
     assert err["extensions"]["code"] == "BAD_USER_INPUT" and "NOPE" in err["message"]
     too_wide = [{"measure": "POPULATION", "tolerance": 2}]
-    bad = _post(plans_client, START, {"in": {**inp, "targets": too_wide}}, world["tokens"]["planner"])
+    bad = post(plans_client, START, {"in": {**inp, "targets": too_wide}}, world["tokens"]["planner"])
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     with plan_engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM balance_job").scalar_one() == before
-    missing = _post(plans_client, JOB, {"id": "999999"}, world["tokens"]["planner"])
+    missing = post(plans_client, JOB, {"id": "999999"}, world["tokens"]["planner"])
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from jurisgrid.planning.compare import evaluate, with_moves
 from jurisgrid.planning.source import read_context
 from tests.auth.conftest import MakeToken
+from tests.planning.helpers import post
 
 ZONE = ("zone name station grids population households incidents workload zoneClass recommendedOfficers "
         "assignedOfficers officerGap pieces polsbyPopper reock convexHull seatDistanceMeanM "
@@ -23,14 +24,6 @@ METRICS = f"query($s: String, $m: [GridMoveInput!]) {{ planMetrics(station: $s, 
 COMPARE = ("query($s: String, $w: [[GridMoveInput!]!]) { comparePlans(station: $s, whatIfs: $w) { "
            "plans { plan name moves { grids } measures { measure worst } } zones "
            "changedGrids { grid zones } csv } }")
-
-
-def _post(client: Any, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    res = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    assert res.status_code == 200, res.text
-    out: dict[str, Any] = res.json()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +47,7 @@ def _a_move(engine: Engine, station: str) -> dict[str, str]:
 
 def test_plan_metrics_live_and_what_if(client: Any, engine: Engine, station: str) -> None:
     move = _a_move(engine, station)
-    got = _post(client, METRICS, {"s": station, "m": [move]})
+    got = post(client, METRICS, {"s": station, "m": [move]})
     assert "errors" not in got, got
     pm = got["data"]["planMetrics"]
     with engine.connect() as conn:
@@ -74,13 +67,13 @@ def test_plan_metrics_live_and_what_if(client: Any, engine: Engine, station: str
     worst = {m["measure"]: m["worst"] for m in pm["measures"]}
     assert worst["population"] == pytest.approx(want.metrics.measures["population"].worst)
     assert {r["rule"] for r in pm["rules"]} >= {"CONTIGUITY", "STATION_BOUNDARIES", "OFFICE_UNDERSTAFFED"}
-    live = _post(client, METRICS, {"s": station})["data"]["planMetrics"]
+    live = post(client, METRICS, {"s": station})["data"]["planMetrics"]
     assert live["plan"] == "live" and live["moves"]["grids"] == 0
 
 
 def test_compare_plans(client: Any, engine: Engine, station: str) -> None:
     move = _a_move(engine, station)
-    got = _post(client, COMPARE, {"s": station, "w": [[move], []]})
+    got = post(client, COMPARE, {"s": station, "w": [[move], []]})
     assert "errors" not in got, got
     c = got["data"]["comparePlans"]
     assert [p["plan"] for p in c["plans"]] == ["live", "what-if-1", "what-if-2"]
@@ -95,13 +88,13 @@ def test_compare_plans(client: Any, engine: Engine, station: str) -> None:
 def test_station_scoped_token_sees_its_station(client: Any, make_token: MakeToken, station: str,
                                                engine: Engine) -> None:
     t = make_token("planner", station, "planner")
-    got = _post(client, "{ planMetrics { station zones { station } } }", {}, t.secret)
+    got = post(client, "{ planMetrics { station zones { station } } }", {}, t.secret)
     assert got["data"]["planMetrics"]["station"] == station
     assert {z["station"] for z in got["data"]["planMetrics"]["zones"]} == {station}
     with engine.connect() as conn:
         other = conn.execute(text("SELECT code FROM station WHERE code <> :s ORDER BY code LIMIT 1"),
                              {"s": station}).scalar_one()
-    refused = _post(client, METRICS, {"s": other}, t.secret)
+    refused = post(client, METRICS, {"s": other}, t.secret)
     assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -116,12 +109,12 @@ def test_bad_what_if(client: Any, engine: Engine, station: str, moves: Any, code
         moves = [{"grid": move["grid"], "toZone": "NOPE"}]
     elif moves == "twice":
         moves = [move, move]
-    got = _post(client, METRICS, {"s": station, "m": moves})
+    got = post(client, METRICS, {"s": station, "m": moves})
     assert got["data"] is None
     err = got["errors"][0]
     assert err["extensions"]["code"] == code and match in err["message"]
 
 
 def test_unknown_station_is_not_found(client: Any) -> None:
-    got = _post(client, METRICS, {"s": "NO-SUCH"})
+    got = post(client, METRICS, {"s": "NO-SUCH"})
     assert got["errors"][0]["extensions"]["code"] == "NOT_FOUND"

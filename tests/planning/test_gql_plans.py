@@ -11,25 +11,14 @@ from sqlalchemy import Engine
 
 from jurisgrid.auth.tokens import issue_token
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.plans import write_assignment
-from jurisgrid.editing.revisions import current_revision
-from jurisgrid.models import plans as store
 from jurisgrid.planning.compare import evaluate, with_moves
 from jurisgrid.planning.source import read_context
-from tests.plans.conftest import PLANNER
+from tests.planning.helpers import border_moves, post, stored_plan
 
 Q = ("query($p: ID, $s: String) { planMetrics(plan: $p, station: $s) { plan name station "
      "moves { grids gridCodes } measures { measure worst } zones { zone population pieces zoneClass } } }")
 C = ("query($p: [ID!], $s: String) { comparePlans(plans: $p, station: $s) { plans { plan name "
      "moves { grids } } changedGrids { grid zones } } }")
-
-
-def _post(client: Any, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    res = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    assert res.status_code == 200, res.text
-    out: dict[str, Any] = res.json()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +28,8 @@ def stored(plan_engine: Engine, settings: EditSettings) -> dict[str, Any]:
         station = conn.exec_driver_sql(
             "SELECT st.code FROM station st JOIN zone z ON z.station_id = st.id GROUP BY st.code "
             "HAVING count(*) >= 3 ORDER BY st.code LIMIT 1").scalar_one()
-        ctx = read_context(conn, station)
-        live = ctx.base.assignment
-        moves: dict[str, str] = {}
-        for i, j in ctx.adjacency.edges.tolist():
-            a, b = ctx.units.codes[i], ctx.units.codes[j]
-            if live[a] != live[b] and a not in moves and b not in moves and len(moves) < 2:
-                moves[a] = live[b]
-        pid = store.create_plan(conn, name="workbench metrics", description=None,
-                                scope=store.Scope("station", station), actor="t",
-                                base_revision=current_revision(conn))
-        write_assignment(conn, pid, moves, principal=PLANNER, settings=settings, reason="try")
+        moves = border_moves(conn, station)
+        pid = stored_plan(conn, station, "workbench metrics", moves, settings=settings, reason="try")
         other = conn.exec_driver_sql("SELECT code FROM station WHERE code <> %(s)s ORDER BY code LIMIT 1",
                                      {"s": station}).scalar_one()
     return {"id": pid, "station": station, "moves": moves, "other": other}
@@ -57,7 +37,7 @@ def stored(plan_engine: Engine, settings: EditSettings) -> dict[str, Any]:
 
 def test_plan_metrics_of_a_stored_plan(plans_client: Any, plan_engine: Engine,
                                        stored: dict[str, Any]) -> None:
-    got = _post(plans_client, Q, {"p": str(stored["id"])})
+    got = post(plans_client, Q, {"p": str(stored["id"])})
     assert "errors" not in got, got
     pm = got["data"]["planMetrics"]
     assert pm["plan"] == str(stored["id"]) and pm["name"] == "workbench metrics"
@@ -75,7 +55,7 @@ def test_plan_metrics_of_a_stored_plan(plans_client: Any, plan_engine: Engine,
 
 
 def test_compare_live_and_plan(plans_client: Any, stored: dict[str, Any]) -> None:
-    got = _post(plans_client, C, {"p": [str(stored["id"])]})
+    got = post(plans_client, C, {"p": [str(stored["id"])]})
     assert "errors" not in got, got
     c = got["data"]["comparePlans"]
     assert [(p["plan"], p["moves"]["grids"]) for p in c["plans"]] == [("live", 0), (str(stored["id"]), 2)]
@@ -86,15 +66,15 @@ def test_plan_access(plans_client: Any, plan_engine: Engine, stored: dict[str, A
     with plan_engine.begin() as conn:
         mine = issue_token(conn, role="planner", station_code=stored["station"], label="own")
         theirs = issue_token(conn, role="planner", station_code=stored["other"], label="other")
-    ok = _post(plans_client, Q, {"p": str(stored["id"])}, mine.secret)
+    ok = post(plans_client, Q, {"p": str(stored["id"])}, mine.secret)
     assert "errors" not in ok and ok["data"]["planMetrics"]["station"] == stored["station"]
-    refused = _post(plans_client, Q, {"p": str(stored["id"])}, theirs.secret)
+    refused = post(plans_client, Q, {"p": str(stored["id"])}, theirs.secret)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    refused = _post(plans_client, C, {"p": [str(stored["id"])]}, theirs.secret)
+    refused = post(plans_client, C, {"p": [str(stored["id"])]}, theirs.secret)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 @pytest.mark.parametrize(("plan", "code"), [("999999", "NOT_FOUND"), ("x", "BAD_USER_INPUT")])
 def test_unknown_plan(plans_client: Any, plan: str, code: str) -> None:
-    got = _post(plans_client, Q, {"p": plan})
+    got = post(plans_client, Q, {"p": plan})
     assert got["data"] is None and got["errors"][0]["extensions"]["code"] == code

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from jurisgrid.auth.tokens import issue_token
 from jurisgrid.planning import jobs
-from jurisgrid.planning.source import read_context
+from tests.planning.helpers import border_moves
 
 
 def _gql(client: Any, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -33,13 +33,7 @@ def test_branch_move_measure_balance_compare_publish(plans_client: Any, plan_eng
             "ORDER BY count(*), st.code LIMIT 1").scalar_one()
         planner = issue_token(conn, role="planner", station_code=station, label="flow").secret
         admin = issue_token(conn, role="admin", label="flow-admin").secret
-        ctx = read_context(conn, station)
-    live = ctx.base.assignment
-    moves: dict[str, str] = {}
-    for i, j in ctx.adjacency.edges.tolist():
-        a, b = ctx.units.codes[i], ctx.units.codes[j]
-        if live[a] != live[b] and a not in moves and b not in moves and len(moves) < 2:
-            moves[a] = live[b]
+        moves = border_moves(conn, station)
 
     made = _gql(plans_client, planner, """mutation($st: String) { createPlan(name: "flow draft",
         scope: {kind: "station", code: $st}) { __typename ... on PlanSuccess { plan { id } } } }""",
