@@ -67,6 +67,7 @@ from bench.responsible import (
     run_phase,
     running_server,
     sample_points,
+    stop_process,
 )
 from jurisgrid.db import make_engine
 
@@ -162,12 +163,7 @@ def running_peer(url: str, logdir: Path) -> Iterator[Server]:
         _wait_graphql(port, proc, log)
         yield Server(proc, port, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc)
 
 
 # -- workloads ---------------------------------------------------------------------------------
