@@ -95,10 +95,8 @@ class PollingWatcher(VersionWatcher):
         super().__init__(engine)
 
     def _listen(self) -> None:
-        args, kwargs = self._connect_args
-        conn = psycopg2.connect(*args, **kwargs)
+        conn = self._connect()
         try:
-            conn.autocommit = True
             cur = conn.cursor()
             while not self._stop.is_set():
                 cur.execute(_VERSION_SQL)
@@ -108,12 +106,6 @@ class PollingWatcher(VersionWatcher):
                 self._stop.wait(self.interval_s)
         finally:
             conn.close()
-
-    def raise_to(self, version: int) -> None:
-        """A version read from this replica: never move backwards."""
-        with self._lock:
-            if self._version is None or version > self._version:
-                self._version = version
 
 
 @dataclass(eq=False)

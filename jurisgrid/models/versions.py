@@ -140,11 +140,22 @@ class VersionWatcher:
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
 
-    def _listen(self) -> None:
+    def _connect(self) -> Any:
+        """The watcher's own autocommit connection (outside the engine's pool)."""
         args, kwargs = self._connect_args
         conn = psycopg2.connect(*args, **kwargs)
+        conn.autocommit = True
+        return conn
+
+    def raise_to(self, version: int) -> None:
+        """A version heard or read: never move backwards."""
+        with self._lock:
+            if self._version is None or version > self._version:
+                self._version = version
+
+    def _listen(self) -> None:
+        conn = self._connect()
         try:
-            conn.autocommit = True
             cur = conn.cursor()
             cur.execute(f"LISTEN {CHANNEL}")
             cur.execute("SELECT version FROM data_version")   # after LISTEN: nothing missed
@@ -182,9 +193,7 @@ class VersionWatcher:
         latest = max((int(n.payload) for n in notes
                       if n.channel == CHANNEL and n.payload.isdigit()), default=None)
         if latest is not None:
-            with self._lock:
-                if self._version is None or latest > self._version:
-                    self._version = latest
+            self.raise_to(latest)
         for note in notes:
             if note.channel == CHANNEL:
                 continue
