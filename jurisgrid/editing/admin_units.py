@@ -165,6 +165,29 @@ def _area(cmd: Any, ctx: OpContext, **where: Any) -> tuple[Any, list[str]]:
     return checked.geom, checked.repairs
 
 
+def _update_unhistorised(conn: Connection, table: str, code: str, values: dict[str, Any]) -> list[str]:
+    """Change a county, sector or township (no history tables): the row before is kept in the
+    revision's summary (note_unit), from which revert restores it."""
+    row = _by_code(conn, table, code)
+    before = _snapshot(conn, table, row["id"])
+    _set(conn, table, row["id"], values)
+    note_unit(conn, table, row["id"], before)
+    return []
+
+
+def _retire_unhistorised(conn: Connection, table: str, code: str,
+                         referenced_by: list[tuple[str, str]]) -> list[str]:
+    """Delete a county, sector or township nothing refers to (``referenced_by``: what, and the
+    SQL listing its codes for ``%(i)s``, the unit's id), keeping the row in the summary."""
+    row = _by_code(conn, table, code)
+    p = {"i": row["id"]}
+    refuse_if_referenced(conn, f"{table} {code}", [(what, sql, p) for what, sql in referenced_by])
+    before = _snapshot(conn, table, row["id"])
+    conn.exec_driver_sql(f"DELETE FROM {table} WHERE id = %(i)s", p)  # table: ours, not input
+    note_unit(conn, table, row["id"], before)
+    return []
+
+
 # -- counties ------------------------------------------------------------------------------------
 @operation("createCounty", CreateCounty, Role.ADMIN)
 def create_county(conn: Connection, ctx: OpContext, cmd: CreateCounty) -> list[str]:
@@ -182,26 +205,15 @@ def create_county(conn: Connection, ctx: OpContext, cmd: CreateCounty) -> list[s
 @operation("updateCounty", UpdateCounty, Role.ADMIN)
 def update_county(conn: Connection, ctx: OpContext, cmd: UpdateCounty) -> list[str]:
     require_county_wide(ctx.principal, "a county")
-    row = _by_code(conn, "county", cmd.code)
-    before = _snapshot(conn, "county", row["id"])
-    _set(conn, "county", row["id"], {"name": cmd.name})
-    note_unit(conn, "county", row["id"], before)
-    return []
+    return _update_unhistorised(conn, "county", cmd.code, {"name": cmd.name})
 
 
 @operation("retireCounty", ByCode, Role.ADMIN)
 def retire_county(conn: Connection, ctx: OpContext, cmd: ByCode) -> list[str]:
     require_county_wide(ctx.principal, "a county")
-    row = _by_code(conn, "county", cmd.code)
-    p = {"i": row["id"]}
-    refuse_if_referenced(conn, f"county {cmd.code}", [
-        ("sectors", "SELECT code FROM sector WHERE county_id = %(i)s ORDER BY code", p),
-        ("townships", "SELECT code FROM township WHERE county_id = %(i)s ORDER BY code", p),
-    ])
-    before = _snapshot(conn, "county", row["id"])
-    conn.exec_driver_sql("DELETE FROM county WHERE id = %(i)s", p)
-    note_unit(conn, "county", row["id"], before)
-    return []
+    return _retire_unhistorised(conn, "county", cmd.code, [
+        ("sectors", "SELECT code FROM sector WHERE county_id = %(i)s ORDER BY code"),
+        ("townships", "SELECT code FROM township WHERE county_id = %(i)s ORDER BY code")])
 
 
 # -- sectors (警务片区 / 分局: the level between county and station) -------------------------------
@@ -219,23 +231,14 @@ def create_sector(conn: Connection, ctx: OpContext, cmd: CreateSector) -> list[s
 @operation("updateSector", UpdateSector, Role.ADMIN)
 def update_sector(conn: Connection, ctx: OpContext, cmd: UpdateSector) -> list[str]:
     require_county_wide(ctx.principal, "a sector")
-    row = _by_code(conn, "sector", cmd.code)
-    before = _snapshot(conn, "sector", row["id"])
-    _set(conn, "sector", row["id"], {"name": cmd.name})
-    note_unit(conn, "sector", row["id"], before)
-    return []
+    return _update_unhistorised(conn, "sector", cmd.code, {"name": cmd.name})
 
 
 @operation("retireSector", ByCode, Role.ADMIN)
 def retire_sector(conn: Connection, ctx: OpContext, cmd: ByCode) -> list[str]:
     require_county_wide(ctx.principal, "a sector")
-    row = _by_code(conn, "sector", cmd.code)
-    refuse_if_referenced(conn, f"sector {cmd.code}", [
-        ("stations", "SELECT code FROM station WHERE sector_id = %(i)s ORDER BY code", {"i": row["id"]})])
-    before = _snapshot(conn, "sector", row["id"])
-    conn.exec_driver_sql("DELETE FROM sector WHERE id = %(i)s", {"i": row["id"]})
-    note_unit(conn, "sector", row["id"], before)
-    return []
+    return _retire_unhistorised(conn, "sector", cmd.code, [
+        ("stations", "SELECT code FROM station WHERE sector_id = %(i)s ORDER BY code")])
 
 
 # -- townships (乡镇/街道) -----------------------------------------------------------------------
@@ -263,24 +266,14 @@ def create_township(conn: Connection, ctx: OpContext, cmd: CreateTownship) -> li
 @operation("updateTownship", UpdateTownship, Role.ADMIN)
 def update_township(conn: Connection, ctx: OpContext, cmd: UpdateTownship) -> list[str]:
     require_county_wide(ctx.principal, "a township")
-    row = _by_code(conn, "township", cmd.code)
-    before = _snapshot(conn, "township", row["id"])
-    _set(conn, "township", row["id"], {"name": cmd.name, "kind": cmd.kind})
-    note_unit(conn, "township", row["id"], before)
-    return []
+    return _update_unhistorised(conn, "township", cmd.code, {"name": cmd.name, "kind": cmd.kind})
 
 
 @operation("retireTownship", ByCode, Role.ADMIN)
 def retire_township(conn: Connection, ctx: OpContext, cmd: ByCode) -> list[str]:
     require_county_wide(ctx.principal, "a township")
-    row = _by_code(conn, "township", cmd.code)
-    refuse_if_referenced(conn, f"township {cmd.code}", [
-        ("communities", "SELECT code FROM community WHERE township_id = %(i)s ORDER BY code",
-         {"i": row["id"]})])
-    before = _snapshot(conn, "township", row["id"])
-    conn.exec_driver_sql("DELETE FROM township WHERE id = %(i)s", {"i": row["id"]})
-    note_unit(conn, "township", row["id"], before)
-    return []
+    return _retire_unhistorised(conn, "township", cmd.code, [
+        ("communities", "SELECT code FROM community WHERE township_id = %(i)s ORDER BY code")])
 
 
 # -- grids as units ------------------------------------------------------------------------------
