@@ -62,17 +62,14 @@ _plans_lock = threading.Lock()
 
 
 class PlainSubtreeExecutor(StrawberryGraphQLCoreExecutionContext):
-    def complete_value(self, return_type: Any, field_details_list: Any, info: Any, path: Any,
-                       result: Any, position_context: Any) -> Any:
-        """A value that is already JSON text (``orjson.Fragment``, gql/json_lists.py) is the
-        completed value as it is: orjson writes it verbatim into the response."""
-        if type(result) is orjson.Fragment:
-            return result
-        return super().complete_value(return_type, field_details_list, info, path, result,
-                                      position_context)
-
     def complete_object_value(self, return_type: GraphQLObjectType, field_details_list: Any,
                               info: Any, path: Any, result: Any, position_context: Any) -> Any:
+        # a connection already written as JSON text (``orjson.Fragment``, gql/json_lists.py) is
+        # its completed value as it is: orjson writes it verbatim into the response. Checked
+        # here, where object values are completed, not in complete_value, which every scalar
+        # of every answer passes through.
+        if type(result) is orjson.Fragment:
+            return result
         key = (return_type, *(id(fd.node) for fd in field_details_list))
         found = _plans.get(key)
         if found is None:
