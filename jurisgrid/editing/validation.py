@@ -34,14 +34,8 @@ from jurisgrid import codes
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.commands import (
     CreateAssignment,
-    CreateCommunity,
-    CreateCounty,
-    CreateGrid,
     CreatePerson,
-    CreateSector,
     CreateStation,
-    CreateTownship,
-    CreateZone,
     SplitGrid,
     UpdatePerson,
     UpdateStation,
@@ -129,18 +123,20 @@ def _update_station(conn: Connection, a: UpdateStation, s: EditSettings) -> None
     check_in_county(conn, a, "seat")
 
 
-def _create_zone(conn: Connection, a: CreateZone, s: EditSettings) -> None:
-    station = _one(conn, "SELECT code FROM station WHERE code = %(v)s", a.station)
-    check_code("zone", "code", a.code, s.edit_zone_code_format, station=station)
-    check_text("name", a.name, required=True)
-    check_free(conn, "zone", [a.code], "code")
+def _new_unit(kind: str, parent: str | None = None, *, seat: bool = False) -> Rule:
+    """A new county, sector, township, community, zone or grid: its code in the kind's format
+    under its parent's code (the parent's code is the command's field of that name), a name,
+    a code not taken — and, for a township, its seat inside the county."""
+    def rule(conn: Connection, a: Any, s: EditSettings) -> None:
+        parents = {} if parent is None else {parent: _one(
+            conn, f"SELECT code FROM {parent} WHERE code = %(v)s", getattr(a, parent))}
+        check_code(kind, "code", a.code, getattr(s, f"edit_{kind}_code_format"), **parents)
+        check_text("name", a.name, required=True)
+        check_free(conn, kind, [a.code], "code")
+        if seat:
+            check_in_county(conn, a, "seat")
 
-
-def _create_community(conn: Connection, a: CreateCommunity, s: EditSettings) -> None:
-    township = _one(conn, "SELECT code FROM township WHERE code = %(v)s", a.township)
-    check_code("community", "code", a.code, s.edit_community_code_format, township=township)
-    check_text("name", a.name, required=True)
-    check_free(conn, "community", [a.code], "code")
+    return rule
 
 
 def _rename(conn: Connection, a: Any, s: EditSettings) -> None:
@@ -179,34 +175,6 @@ def _point(table: str, text_field: str | None, *, create: bool) -> Rule:
     return rule
 
 
-def _create_county(conn: Connection, a: CreateCounty, s: EditSettings) -> None:
-    check_code("county", "code", a.code, s.edit_county_code_format)
-    check_text("name", a.name, required=True)
-    check_free(conn, "county", [a.code], "code")
-
-
-def _create_sector(conn: Connection, a: CreateSector, s: EditSettings) -> None:
-    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.county)
-    check_code("sector", "code", a.code, s.edit_sector_code_format, county=county)
-    check_text("name", a.name, required=True)
-    check_free(conn, "sector", [a.code], "code")
-
-
-def _create_township(conn: Connection, a: CreateTownship, s: EditSettings) -> None:
-    county = _one(conn, "SELECT code FROM county WHERE code = %(v)s", a.county)
-    check_code("township", "code", a.code, s.edit_township_code_format, county=county)
-    check_text("name", a.name, required=True)
-    check_free(conn, "township", [a.code], "code")
-    check_in_county(conn, a, "seat")
-
-
-def _create_grid(conn: Connection, a: CreateGrid, s: EditSettings) -> None:
-    community = _one(conn, "SELECT code FROM community WHERE code = %(v)s", a.community)
-    check_code("grid", "code", a.code, s.edit_grid_code_format, community=community)
-    check_text("name", a.name, required=True)
-    check_free(conn, "grid", [a.code], "code")
-
-
 def _create_person(conn: Connection, a: CreatePerson, s: EditSettings) -> None:
     check_code("person", "code", a.code, s.edit_person_code_format)
     check_text("name", a.name, required=True)
@@ -222,18 +190,18 @@ def _update_person(conn: Connection, a: UpdatePerson, s: EditSettings) -> None:
 RULES: dict[str, Rule] = {
     "createStation": _create_station,
     "updateStation": _update_station,
-    "createZone": _create_zone,
+    "createZone": _new_unit("zone", "station"),
     "updateZone": _rename,
-    "createCommunity": _create_community,
+    "createCommunity": _new_unit("community", "township"),
     "updateCommunity": _rename,
     "splitGrid": _split_grid,
-    "createCounty": _create_county,
+    "createCounty": _new_unit("county"),
     "updateCounty": _rename,
-    "createSector": _create_sector,
+    "createSector": _new_unit("sector", "county"),
     "updateSector": _rename,
-    "createTownship": _create_township,
+    "createTownship": _new_unit("township", "county", seat=True),
     "updateTownship": _rename,
-    "createGrid": _create_grid,
+    "createGrid": _new_unit("grid", "community"),
     "updateGrid": _rename,
     "createPerson": _create_person,
     "updatePerson": _update_person,
