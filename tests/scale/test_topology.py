@@ -1,15 +1,18 @@
 """The scale and citus profiles of docker-compose.yml (issue 17), checked without Docker: the
 YAML's structure and references (services, profiles, volumes, mounted files, the URLs the API
-containers are given, nginx's upstream), the shell scripts' syntax, and the Citus mapping of
-deploy/citus/distribute.sql against the migrated schema."""
+containers are given, nginx's upstream), the file against the Compose Specification's JSON
+schema (what `docker compose config` validates with), the shell scripts' syntax, and the Citus
+mapping of deploy/citus/distribute.sql against the migrated schema."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
@@ -20,6 +23,9 @@ from tests.scale.conftest import Pair
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DISTRIBUTE = ROOT / "deploy" / "citus" / "distribute.sql"
+# compose-spec/compose-spec schema/compose-spec.json (Apache-2.0), the schema Docker Compose v2
+# validates a file with; tests/scale/compose_spec/README.md says which commit.
+COMPOSE_SPEC = Path(__file__).resolve().parent / "compose_spec" / "compose-spec.json"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +61,36 @@ def test_every_reference_resolves(compose: dict[str, Any]) -> None:
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
             else:
                 assert source in named_volumes, f"{name} uses undeclared volume {source}"
+
+
+def _schema_errors(doc: dict[str, Any]) -> list[str]:
+    schema = json.loads(COMPOSE_SPEC.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in validator.iter_errors(doc)]
+
+
+def test_file_matches_the_compose_specification(compose: dict[str, Any]) -> None:
+    """`docker compose [--profile …] config` first validates the whole file (every profile's
+    services) against this schema; no Docker engine is needed for that part, nor here."""
+    assert _schema_errors(compose) == []
+    # the check can fail: an option Compose does not know, and a wrongly typed one
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["db"]["restart_policy"] = "always"
+    broken["services"]["api"]["ports"] = 8080
+    errors = _schema_errors(broken)
+    assert any("restart_policy" in e for e in errors), errors
+    assert any(e.startswith("services/api/ports") for e in errors), errors
+
+
+def test_variables_are_interpolable(compose: dict[str, Any]) -> None:
+    """Compose interpolates ${VAR} from the environment or .env; a variable with neither a
+    default nor a value would make `config` fail (or run with an empty value) on a fresh machine."""
+    text = COMPOSE.read_text(encoding="utf-8")
+    for m in re.finditer(r"(?<!\$)\$\{([^}]+)\}", text):
+        expr = m.group(1)
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(:?[-?]).*", expr), (
+            f"${{{expr}}} needs a default (${{VAR:-value}}) or an explicit error (${{VAR:?why}})")
 
 
 def test_default_profile_is_unchanged(compose: dict[str, Any]) -> None:
@@ -93,7 +129,9 @@ def test_citus_profile(compose: dict[str, Any]) -> None:
     citus = _profile(compose, "citus") - _profile(compose, None)
     assert citus == {"citus-coordinator", "citus-worker-1", "citus-worker-2", "citus-setup"}
     for name in citus:
-        assert "FROM citusdata/citus:" in services[name]["build"]["dockerfile_inline"]
+        build = services[name]["build"]
+        dockerfile = ROOT / build["context"] / build.get("dockerfile", "Dockerfile")
+        assert "FROM citusdata/citus:" in dockerfile.read_text(encoding="utf-8"), name
     setup = (ROOT / "deploy" / "citus" / "setup.sh").read_text()
     for worker in ("citus-worker-1", "citus-worker-2"):
         assert "citus_add_node('$worker'" in setup and worker in setup
