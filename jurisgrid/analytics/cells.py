@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from jurisgrid.errors import InvalidInput, NotFound
 from jurisgrid.geo import cells as geo_cells
 from jurisgrid.models import aggregates as agg
-from jurisgrid.models.plan_source import require_memberships, under
+from jurisgrid.models.plan_source import under
 from jurisgrid.models.source import LIVE, Source
 
 KINDS = ("hex", "square")
@@ -90,10 +90,9 @@ def analysis_cells(
     until: datetime | None = None,
     source: Source = LIVE,
 ) -> list[Cell]:
-    """Cells with counts; a station's points by their stored membership — live, or under a plan
-    (``source``) that keeps the live grids."""
+    """Cells with counts; a station's points by their membership — live, or under a plan
+    (``source``; models/plan_membership.py when it reshapes grids)."""
     agg.check_window(since, until)
-    require_memberships(source, "analysis cells")
     try:
         if kind == "hex":
             if resolution is None:

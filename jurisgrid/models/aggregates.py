@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from jurisgrid.errors import InvalidInput
-from jurisgrid.models.plan_source import require_memberships, under
+from jurisgrid.models.plan_source import under
 from jurisgrid.models.source import LIVE, Source
 from jurisgrid.models.sqlfiles import sql_text
 
@@ -116,10 +116,9 @@ class IncidentCounts:
 def _rows(conn: Connection, name: str, level: str, params: dict[str, Any],
           source: Source = LIVE) -> list[Any]:
     """The statement ``name`` at ``level``, reading the unit tables under ``source`` (live, or a
-    plan keeping the live grids: models/plan_source.under)."""
+    plan: models/plan_source.under, with the memberships under a plan that reshapes grids)."""
     if source == LIVE:
         return list(conn.exec_driver_sql(_sql(name, level), params).mappings())
-    require_memberships(source, "stats and sizing figures")
     return list(conn.exec_driver_sql(under(_sql(name, level), source),
                                      {**params, **source.sql_args()}).mappings())
 

@@ -5,7 +5,8 @@ plus the plan's own rows (``plan_<table>``, migration 0013), with the live colum
 ``assignment`` only those in force now, as live. Other tables (county, sector, township, points)
 are the live ones. A point's grid is its stored ``grid_id`` while the plan keeps the live grids'
 shapes and codes (the usual case: a plan moves grids between zones), else the boundary rule over
-the plan's grids (``jg_grid_at(geom, NULL, NULL, plan)``).
+the plan's grids (``jg_grid_at(geom, NULL, NULL, plan)``) — for the statements that sum stored
+memberships, only near the grids the plan reshapes (models/plan_membership.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import FromClause, Integer, Table, bindparam, exists, select, union_all
 
-from jurisgrid.errors import InvalidInput
+from jurisgrid.models.plan_membership import MEMBERSHIP_TABLES, membership_sql
 from jurisgrid.models.plan_tables import PLANNED
 from jurisgrid.models.plans import overlay_sql
 from jurisgrid.models.source import Source
@@ -88,30 +89,32 @@ def _overlay(table: str, plan: Any) -> FromClause:
 
 _KEYWORDS = {"where", "on", "group", "order", "limit", "join", "left", "right", "inner", "cross",
              "full", "using", "union", "having", "window", "for", "natural"}
-_TABLE_REF = re.compile(r"\b(FROM|JOIN)\s+(" + "|".join(PLANNED) + r")\b(\s+(\w+))?", re.I)
+_TABLE_REF = re.compile(r"\b(FROM|JOIN)\s+(" + "|".join((*PLANNED, *MEMBERSHIP_TABLES))
+                        + r")\b(\s+(\w+))?", re.I)
 
 
 def under(sql: str, source: Source) -> str:
     """Raw SQL that names the live unit tables (``FROM grid g``, ``JOIN zone z``) made to read
     them under ``source``: under a plan, each planned table is the plan's overlay (parameter
-    ``%(plan)s``: pass ``source.sql_args()``); for any other source the SQL is unchanged."""
+    ``%(plan)s``: pass ``source.sql_args()``), and under a plan that reshapes grids the point
+    tables and the per-grid rollup carry the memberships under the plan
+    (models/plan_membership.py); for any other source the SQL is unchanged. One pass, so the
+    statements put in place are not rewritten again."""
     if not isinstance(source, PlanSource):
         return sql
     sql = re.sub(r"--[^\n]*", "", sql)  # comments may name tables too
 
     def sub(m: re.Match[str]) -> str:
+        table = m.group(2).lower()
+        if table in MEMBERSHIP_TABLES:
+            if not source.reshapes:
+                return m.group(0)
+            item = membership_sql(table)
+        else:
+            item = source.sql(table)
         alias = m.group(4)
         if alias is None or alias.lower() in _KEYWORDS:
-            return f"{m.group(1)} {source.sql(m.group(2))} AS {m.group(2)}{m.group(3) or ''}"
-        return f"{m.group(1)} {source.sql(m.group(2))}{m.group(3)}"
+            return f"{m.group(1)} {item} AS {table}{m.group(3) or ''}"
+        return f"{m.group(1)} {item}{m.group(3)}"
 
     return _TABLE_REF.sub(sub, sql)
-
-
-def require_memberships(source: Source, what: str) -> None:
-    """Figures summed over the stored memberships hold under live data and under a plan that
-    keeps the live grids; refuse them under a plan that reshapes grids."""
-    if isinstance(source, PlanSource) and source.reshapes:
-        raise InvalidInput(f"{what} are summed over the stored point memberships: not available "
-                           f"under plan {source.plan_id}, whose grids differ in shape from the "
-                           "live ones (planMetrics measures it)")

@@ -3,7 +3,9 @@ scope, against the same base, window and policy.
 
 An ``Alternative`` is one assignment grid → zone with its zones (live, a stored plan, or an
 in-memory what-if); ``Context`` is what they share (units, adjacency, policy, window, seats, the
-base). ``evaluate`` gives one alternative's ``PlanReport`` — ``metrics.plan_metrics`` (totals,
+base). An alternative whose units are not the scope's grids — a plan that reshapes grids —
+carries its own context (its grids, their figures, the base over them: planning/stored.py).
+``evaluate`` gives one alternative's ``PlanReport`` — ``metrics.plan_metrics`` (totals,
 deviations, contiguity, compactness, split villages, moves, seat distances), the staffing of
 every zone and the rule checks (``staffing``); ``compare`` lines several up zone by zone and
 names the grids whose zone differs between them. Pure: ``source.read_context`` builds the context
@@ -42,6 +44,7 @@ class Alternative:
     name: str
     assignment: Mapping[str, str]  # every grid of the scope → its zone
     zones: Mapping[str, ZoneInfo]  # every zone of the scope, with or without grids
+    context: Context | None = None  # its own units, when they are not the scope's grids
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,8 @@ def _check(ctx: Context, alt: Alternative) -> list[str]:
 
 
 def evaluate(ctx: Context, alt: Alternative) -> PlanReport:
-    """Every figure of ``alt`` (issue 12 item 2)."""
+    """Every figure of ``alt`` (issue 12 item 2), over its own context when it has one."""
+    ctx = alt.context or ctx
     labels = _check(ctx, alt)
     base_labels = _check(ctx, ctx.base)
     parent = {z: info.station for z, info in ctx.base.zones.items()}
@@ -127,8 +131,10 @@ def compare(ctx: Context, alts: Sequence[Alternative]) -> Comparison:
     reports = [evaluate(ctx, a) for a in alts]
     zones = sorted({z for a in alts for z in a.zones})
     changed = []
-    for code in ctx.units.codes:
-        got = tuple(str(a.assignment[code]) for a in alts)
+    # a grid only some alternatives have (one a plan reshapes) has no zone ("") in the others
+    extra = sorted({c for a in alts for c in a.assignment} - set(ctx.units.codes))
+    for code in [*ctx.units.codes, *extra]:
+        got = tuple(str(a.assignment.get(code, "")) for a in alts)
         if len(set(got)) > 1:
             changed.append(ChangedGrid(code, got))
     return Comparison(reports, zones, changed)
@@ -206,4 +212,5 @@ def with_moves(alt: Alternative, moves: Mapping[str, str], *, key: str | None = 
     unknown_z = sorted(set(moves.values()) - set(alt.zones))
     if unknown_z:
         raise InvalidInput(f"zone(s) not in the scope: {', '.join(unknown_z[:5])}")
-    return Alternative(key or alt.key, name or alt.name, {**alt.assignment, **moves}, alt.zones)
+    return Alternative(key or alt.key, name or alt.name, {**alt.assignment, **moves}, alt.zones,
+                       alt.context)

@@ -19,7 +19,9 @@ from jurisgrid.analytics.report import resolve_window
 from jurisgrid.errors import NotFound
 from jurisgrid.models import aggregates as agg
 from jurisgrid.models.aggregates import check_window
+from jurisgrid.models.plan_source import under
 from jurisgrid.models.policy import current_policy
+from jurisgrid.models.source import LIVE, Source
 from jurisgrid.planning.compare import Alternative, Context
 from jurisgrid.planning.geometry import rook_adjacency
 from jurisgrid.planning.staffing import ZoneInfo
@@ -80,12 +82,14 @@ def read_scope(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    source: Source = LIVE,
 ) -> Scope:
     """Grids of ``station`` (a station code) or of the whole county (``None``). Measures:
-    ``population``, ``households``, ``incidents`` and ``incidents.<CATEGORY>`` per category."""
+    ``population``, ``households``, ``incidents`` and ``incidents.<CATEGORY>`` per category.
+    ``source``: live, or a plan (its grids and their memberships: models/plan_source.under)."""
     check_window(since, until)
-    params = {"station": station, "since": since, "until": until}
-    rows = conn.exec_driver_sql(_GRIDS, params).all()
+    params = {"station": station, "since": since, "until": until, **source.sql_args()}
+    rows = conn.exec_driver_sql(under(_GRIDS, source), params).all()
     if not rows:
         raise NotFound(f"no grids for station {station}" if station else "no grids")
     codes = tuple(r.code for r in rows)
@@ -95,11 +99,11 @@ def read_scope(
         "households": np.array([float(r.households) for r in rows]),
         "incidents": np.zeros(len(rows)),
     }
-    for code, category, n in conn.exec_driver_sql(_INCIDENTS, params):
+    for code, category, n in conn.exec_driver_sql(under(_INCIDENTS, source), params):
         key = f"incidents.{category}"
         measures.setdefault(key, np.zeros(len(rows)))[pos[code]] += n
         measures["incidents"][pos[code]] += n
-    seats = {c: (float(x), float(y)) for c, x, y in conn.exec_driver_sql(_SEATS, params)}
+    seats = {c: (float(x), float(y)) for c, x, y in conn.exec_driver_sql(under(_SEATS, source), params)}
     units = UnitSet(
         codes,
         shapely.from_wkb([bytes(r.wkb) for r in rows]),

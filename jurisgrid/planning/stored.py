@@ -7,19 +7,26 @@ the plan assigns to it; and any zone of another station a grid of the scope move
 grids are still counted somewhere).
 
 Grids are the units of every figure, read once for the scope from the live data. A plan that
-reshapes grids (split, merge, redraw) has other units: its metrics are refused with a clear error
-rather than computed over the wrong shapes.
+reshapes grids (split, merge, redraw) has other units: its alternative carries its own context —
+the plan's grids of the scope with their figures under the plan (points placed again near the
+reshaped grids by the boundary rule: models/plan_membership.py), their adjacency, and as the base
+each grid's live zone (a reshaped grid's: the live zone of the live grid covering most of it, so
+the moves of a grid merged across zones count it whole).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.models import plans as store
+from jurisgrid.models.plan_source import PlanSource
 from jurisgrid.planning.compare import Alternative, Context
+from jurisgrid.planning.geometry import rook_adjacency
+from jurisgrid.planning.source import read_scope
 from jurisgrid.planning.staffing import ZoneInfo
 
 POLICE_ROLES = ("chief", "instructor", "deputy_chief", "officer", "community_officer")
@@ -52,15 +59,18 @@ def plan_alternative(conn: Connection, ctx: Context, plan: dict[str, Any]) -> Al
     """``plan`` (a ``models.plans.get_plan`` dict) over ``ctx``'s grids."""
     pid = plan["id"]
     if plan["reshapes"]:
-        raise InvalidInput(f"plan {pid} reshapes grids (split, merge or redraw): its metrics are "
-                           "computed over today's grids only, so they are not available for it",
-                           details=[{"plan": pid}])
+        return _reshaped(conn, ctx, plan)
     codes = list(ctx.units.codes)
     assignment = {g: z for g, z in conn.exec_driver_sql(_sql(_GRIDS), {"plan": pid, "codes": codes})}
     gone = [g for g in codes if g not in assignment]
     if gone:
         raise InvalidInput(f"plan {pid} no longer has grid(s) {', '.join(gone[:5])} of the scope",
                            details=[{"plan": pid, "grids": gone[:50]}])
+    return Alternative(str(pid), plan["name"], assignment, _zones(conn, ctx, pid, assignment))
+
+
+def _zones(conn: Connection, ctx: Context, pid: int, assignment: dict[str, str]) -> dict[str, ZoneInfo]:
+    """Every zone of the scope's stations under the plan, and any zone a grid is assigned to."""
     stations = [ctx.scope] if ctx.scope is not None else None
     rows = list(conn.exec_driver_sql(_sql(_ZONES), {
         "plan": pid, "stations": stations, "extra": sorted(set(assignment.values()))}).mappings())
@@ -71,7 +81,49 @@ def plan_alternative(conn: Connection, ctx: Context, plan: dict[str, Any]) -> Al
         s = staff.get(r["id"])
         zones[r["code"]] = ZoneInfo(r["code"], r["name"], r["station"], r["kind"], bool(r["has_office"]),
                                     int(s["officers"]) if s else 0, int(s["community_officers"]) if s else 0)
-    return Alternative(str(pid), plan["name"], assignment, zones)
+    return zones
+
+
+# each grid's live zone: its own when the plan keeps its code and shape, else the live zone of the
+# live grid that covers most of it (ties: the smaller code)
+_BASE = """
+SELECT g.code, coalesce(kz.code, (
+    SELECT z.code FROM grid l JOIN zone z ON z.id = l.zone_id
+    WHERE l.geom && g.geom AND ST_Intersects(l.geom, g.geom)
+    ORDER BY ST_Area(ST_Intersection(l.geom, g.geom)) DESC, l.code LIMIT 1)) AS zone
+FROM ({grid}) g
+LEFT JOIN grid k ON k.id = g.id AND k.code = g.code AND ST_OrderingEquals(k.geom, g.geom)
+LEFT JOIN zone kz ON kz.id = k.zone_id
+WHERE g.code = ANY(%(codes)s)
+"""
+_LIVE_ZONES = """
+SELECT z.code, z.name, z.kind, z.has_office, s.code AS station FROM zone z
+JOIN station s ON s.id = z.station_id WHERE z.code = ANY(%(codes)s)
+"""
+
+
+def _reshaped(conn: Connection, ctx: Context, plan: dict[str, Any]) -> Alternative:
+    """A plan that reshapes grids, over its own grids of the scope (the module's docstring)."""
+    pid = plan["id"]
+    scope = read_scope(conn, ctx.scope, since=ctx.since, until=ctx.until,
+                       source=PlanSource(pid, reshapes=True))
+    codes = list(scope.units.codes)
+    assignment = dict(zip(codes, scope.zone, strict=True))
+    base = {g: z for g, z in conn.exec_driver_sql(_sql(_BASE), {"plan": pid, "codes": codes})}
+    base_zones = dict(ctx.base.zones)
+    missing = sorted({z for z in base.values() if z is not None} - set(base_zones))
+    for r in conn.exec_driver_sql(_LIVE_ZONES, {"codes": missing}).mappings():
+        base_zones[r["code"]] = ZoneInfo(r["code"], r["name"], r["station"], r["kind"],
+                                         bool(r["has_office"]), 0, 0)
+    # a grid of the plan over no live grid (none today) is counted as not moved
+    base = {g: (z if z is not None else assignment[g]) for g, z in base.items()}
+    zones = _zones(conn, ctx, pid, assignment)
+    for z in set(base.values()) - set(base_zones):
+        base_zones[z] = zones[z]
+    own = replace(ctx, units=scope.units, adjacency=rook_adjacency(scope.units.geoms),
+                  seats={**ctx.seats, **scope.seats},
+                  base=Alternative("live", "live", base, base_zones))
+    return Alternative(str(pid), plan["name"], assignment, zones, own)
 
 
 def plans_scope(plans: list[dict[str, Any]]) -> str | None:
