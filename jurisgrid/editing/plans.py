@@ -44,6 +44,7 @@ from jurisgrid.editing.overlay import (
 from jurisgrid.editing.overlay import (
     geometry_columns as _geometry_columns,
 )
+from jurisgrid.editing.restore import restore_as_of
 from jurisgrid.editing.revisions import (
     LOCK_KEY,
     Impact,
@@ -309,31 +310,17 @@ def _move(conn: Connection, principal: Principal, by_zone: dict[str, list[str]])
 
 
 def branch_as_of(conn: Connection, plan_id: int, at: datetime, *, principal: Principal) -> dict[str, int]:
-    """Fill a new plan's overlay with the assignments in force at ``at`` for the grids of its
-    scope: each grid back in the zone it was in then (zones retired since come back as they
-    were, with their station); grids created since keep their zone. Returns the overlay counts."""
+    """Fill a new plan's overlay with the state in force at ``at`` for the units of its scope —
+    grid shapes and codes, zones, stations, communities, persons and assignments, as an ``asOf``
+    read of that instant answers (editing/restore.py); units created since are not in the plan.
+    Returns the overlay counts."""
     plan = _lock(conn, plan_id)
     stations = store.scope_station_codes(conn, plan)
 
     def run(conn: Connection) -> None:
         rid = open_revision(conn, actor=principal.actor, role=principal.role.value,
                             reason=f"branched as of {at.isoformat()}", kind="branchAsOf")
-        then = {"t": at, "s": stations}
-        # zones of the scope's grids then that no longer exist: back as they were
-        conn.exec_driver_sql(
-            "INSERT INTO zone (id, code, name, kind, has_office, station_id, geom) "
-            "SELECT DISTINCT ON (hz.id) hz.id, hz.code, hz.name, hz.kind, hz.has_office, "
-            "hz.station_id, hz.geom FROM grid_history hg JOIN grid g ON g.id = hg.id "
-            "JOIN zone_history hz ON hz.id = hg.zone_id AND hz.valid @> %(t)s "
-            "JOIN station s ON s.id = hz.station_id "
-            "WHERE hg.valid @> %(t)s AND NOT EXISTS (SELECT 1 FROM zone z WHERE z.id = hz.id) "
-            "AND NOT EXISTS (SELECT 1 FROM zone z WHERE z.code = hz.code) "
-            "AND (%(s)s::text[] IS NULL OR s.code = ANY(%(s)s::text[]))", then)
-        conn.exec_driver_sql(
-            "UPDATE grid g SET zone_id = hg.zone_id FROM grid_history hg "
-            "JOIN zone z ON z.id = hg.zone_id JOIN station s ON s.id = z.station_id "
-            "WHERE hg.id = g.id AND hg.valid @> %(t)s AND g.zone_id <> hg.zone_id "
-            "AND (%(s)s::text[] IS NULL OR s.code = ANY(%(s)s::text[]))", then)
+        restore_as_of(conn, at, stations)
         close_revision(conn, rid)
 
     _, rows, reshapes = simulate(conn, plan, run, principal=principal)
@@ -344,8 +331,8 @@ def create(conn: Connection, *, name: str, description: str | None, scope: store
            principal: Principal, as_of: datetime | None = None,
            from_plan: int | None = None) -> int:
     """A new plan (planners and admins; a station-scoped one only for its own station): empty
-    (the live data), filled with the assignments in force ``as_of`` an instant, or a copy of
-    plan ``from_plan``."""
+    (the live data), filled with the state of its scope in force ``as_of`` an instant, or a copy
+    of plan ``from_plan``."""
     require_role(principal, Role.PLANNER)
     if principal.station_code is not None and (scope.kind, scope.code) != ("station",
                                                                            principal.station_code):
