@@ -16,7 +16,12 @@ and on the same connection, each read is timed under ``LIVE`` and under the plan
 Printed per read: live and plan medians (ms per call) with the spread over the rounds
 (min–max) and the ratio live/plan (1.0 = as fast; the goal is ≥ 0.5).
 
+With ``--reshape`` the plan also splits the station's largest grid, so it reshapes grids: its
+stats and sizing then place again the points near that grid (models/plan_membership.py) and
+its point lookups run the boundary rule over its grids.
+
     .venv/bin/python -m bench.plan_reads [--scale 0.2] [--fraction 0.5] [--repeat 5] [--n 10]
+                                         [--reshape]
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from bench.scratch import scratch_database
 from jurisgrid.analytics import report
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
-from jurisgrid.editing.plans import write_assignment
+from jurisgrid.editing.plans import edit_plan, write_assignment
 from jurisgrid.editing.revisions import current_revision
 from jurisgrid.models import aggregates as agg
 from jurisgrid.models import listing, plans, rows
@@ -71,6 +76,19 @@ def _plan(conn: Connection, fraction: float) -> tuple[int, str]:
                             actor="bench", base_revision=current_revision(conn))
     write_assignment(conn, pid, mapping, principal=PLANNER, settings=EditSettings())
     return pid, st
+
+
+def _split(engine: Engine, pid: int, station: str) -> None:
+    """Split the station's largest grid in the plan by a horizontal line through it."""
+    with engine.connect() as conn:
+        code, x0, x1, y = conn.exec_driver_sql(
+            "SELECT g.code, ST_XMin(g.geom), ST_XMax(g.geom), ST_Y(ST_PointOnSurface(g.geom)) "
+            "FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id "
+            "WHERE s.code = %(s)s ORDER BY ST_Area(g.geom) DESC, g.code LIMIT 1",
+            {"s": station}).one()
+    line = {"type": "LineString", "coordinates": [[x0 - 0.01, y], [x1 + 0.01, y]]}
+    edit_plan(engine, pid, "splitGrid", {"grid": code, "line": line}, principal=PLANNER,
+              settings=EditSettings())
 
 
 def _reads(conn: Connection, station: str) -> dict[str, Callable[[Source], Any]]:
@@ -115,14 +133,19 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--fraction", type=float, default=0.5,
                     help="share of the station's grids the plan reassigns")
+    ap.add_argument("--reshape", action="store_true",
+                    help="the plan also splits the station's largest grid")
     a = ap.parse_args()
     with scratch_database("bench_plan_reads", _fill(a.scale)) as engine:
         with engine.begin() as conn:
             pid, station = _plan(conn, a.fraction)
+        if a.reshape:
+            _split(engine, pid, station)
+        with engine.connect() as conn:
             plan = plans.get_plan(conn, pid)
         src = PlanSource(pid, plan["reshapes"])
         with engine.connect() as conn:
-            print(f"scale {a.scale}: plan {pid} on station {station}, overlay "
+            print(f"scale {a.scale}: plan {pid} on station {station} (reshapes: {plan['reshapes']}), overlay "
                   f"{plans.overlay_counts(conn, pid)}; {a.repeat} rounds × {a.n} calls")
             print(f"{'read':24} {'live ms':>16} {'plan ms':>16} {'live/plan':>16}")
             for name, fn in _reads(conn, station).items():
