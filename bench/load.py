@@ -106,6 +106,9 @@ def main() -> None:
     print(f"jurisgrid load {root.name}/ ({args.format}, {args.crs}): {wall:.1f} s wall "
           f"(pipeline {rep['seconds']:.1f} s; limit 60 s) — repairs {len(rep['repairs'])}, "
           f"bad {len(rep['bad'])}")
+    stages = rep.get("stageSeconds") or {}
+    if stages:
+        print("  where the time went: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
     for t in TABLES:
         mark = "" if got[t] == want[t] else "   ← differs"
         print(f"  {t:<14} loaded {got[t]:>9,}   source {want[t]:>9,}{mark}")

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.cli.console import console, refuse
 from jurisgrid.cli.console import engine as _engine
 from jurisgrid.errors import JurisgridError
@@ -90,6 +91,8 @@ def load_cmd(
         None, "--tolerance-m", help="snapping distance and sliver width in metres (default 0.5)"
     ),
     report_file: Path | None = typer.Option(None, "--report", help="write the report as JSON to this file"),
+    actor: str = typer.Option("cli", help="who, on the load's revision (acts as the local admin)"),
+    reason: str | None = typer.Option(None, help="why, on the load's revision"),
 ) -> None:
     """Load whole counties from files: outline, townships, communities, sectors, stations, zones,
     grids, address points, incidents, persons and assignments — all or nothing."""
@@ -124,6 +127,8 @@ def load_cmd(
                 strict=strict,
                 tolerance_m=tolerance_m,
                 progress=progress,
+                principal=Principal(actor=actor, role=Role.ADMIN, station_code=None),
+                reason=reason,
             )
     except LoadRefused as exc:
         report, refused = exc.report, exc.message
@@ -139,4 +144,10 @@ def load_cmd(
     if refused is not None:
         refuse(refused)
     verb = "checked (dry run: rolled back)" if dry_run else "loaded"
-    console.print(f"{verb} {source} in {report.seconds:.1f} s")
+    groups: dict[str, float] = {}
+    for stage, sec in report.stage_seconds.items():
+        head = stage.split(":")[0].split(" ")[0]
+        groups[head] = groups.get(head, 0.0) + sec
+    console.print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in groups.items()))
+    rev = f" as revision {report.revision}" if report.revision is not None else ""
+    console.print(f"{verb} {source}{rev} in {report.seconds:.1f} s")

@@ -122,7 +122,7 @@ def execute(conn: Connection, op: str, args: dict[str, Any] | Command, *, princi
     if baseline is not None:
         check_unchanged_since(conn, rid, baseline.revision, ignore=baseline.known)
         check_points_unchanged_since(conn, rid, baseline.revision, ignore=baseline.known)
-    summary = close_revision(conn, rid)
+    summary = close_revision(conn, rid, rehome=not spec.places_points)
     summary.impact.warnings = edit_warnings(conn, rid, tracked=tracked)
     at, eff, actor, why = conn.exec_driver_sql(
         "SELECT at, effective_from, actor, reason FROM revision WHERE id = %(r)s", {"r": rid}).one()

@@ -46,6 +46,11 @@ class Op:
     # False for an operation whose arguments are not plain JSON (the grid import's geometries):
     # it cannot be stored for a future effectiveFrom
     schedulable: bool = True
+    # True when the operation gives every address point and incident it writes its grid itself,
+    # by the in-memory mirror of the boundary rule (geo/lookup.py), and checks the invariants over
+    # the whole database (``jurisgrid load``): closing its revision then does not re-home the
+    # points of the reshaped area one jg_grid_at() call at a time (10⁵ of them for a county)
+    places_points: bool = False
 
     def parse(self, args: dict[str, Any] | Command) -> Command:
         """``args`` as this operation's command, or InvalidInput naming every bad field."""
@@ -56,14 +61,14 @@ OPS: dict[str, Op] = {}
 
 
 def operation(name: str, command: type[C], role: Role = Role.EDITOR, *, tracked: bool = True,
-              schedulable: bool = True
+              schedulable: bool = True, places_points: bool = False
               ) -> Callable[[Callable[[Connection, OpContext, C], list[str]]],
                             Callable[[Connection, OpContext, C], list[str]]]:
     def register(fn: Callable[[Connection, OpContext, C], list[str]]
                  ) -> Callable[[Connection, OpContext, C], list[str]]:
         if name in OPS:
             raise RuntimeError(f"edit operation {name!r} registered twice")
-        OPS[name] = Op(name, command, fn, role, tracked, schedulable)
+        OPS[name] = Op(name, command, fn, role, tracked, schedulable, places_points)
         return fn
 
     return register

@@ -20,7 +20,7 @@ from jurisgrid.editing.admin_units import restore_units
 from jurisgrid.editing.commands import Revert
 from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.editing.scope import require_county_wide, require_scope_for_units
-from jurisgrid.errors import Conflict, NotFound
+from jurisgrid.errors import Conflict, InvalidInput, NotFound
 from jurisgrid.models.history_tables import HISTORISED
 
 DERIVED = {"zone": ("geom",), "station": ("geom",)}
@@ -52,10 +52,16 @@ def _conflicts(conn: Connection, table: str, rid: int, cols: list[str]) -> list[
 @operation("revert", Revert, tracked=False)
 def revert(conn: Connection, ctx: OpContext, cmd: Revert) -> list[str]:
     target = cmd.revision
-    row = conn.exec_driver_sql("SELECT id, reverted_by, summary FROM revision WHERE id = %(r)s "
+    row = conn.exec_driver_sql("SELECT id, reverted_by, summary, kind FROM revision WHERE id = %(r)s "
                                "FOR UPDATE", {"r": target}).one_or_none()
     if row is None:
         raise NotFound(f"unknown revision {target}", details=[{"kind": "revision", "id": target}])
+    if row.kind == "loadJurisdiction":
+        # a load also wrote counties, townships, address points, incidents and staff, which a
+        # revert does not take back: it would leave a county without grids and points outside
+        raise InvalidInput(f"revision {target} loaded whole counties (jurisgrid load) and is not "
+                           "reverted; retire its units, or restore the backup taken before the load",
+                           details=[{"kind": "revision", "id": target, "operation": "loadJurisdiction"}])
     if row.reverted_by is not None:
         raise Conflict(f"revision {target} was already reverted by revision {row.reverted_by}")
     moves = conn.exec_driver_sql(

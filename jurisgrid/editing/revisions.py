@@ -192,8 +192,12 @@ def edit_warnings(conn: Connection, revision_id: int, *, tracked: bool) -> list[
     return out
 
 
-def close_revision(conn: Connection, revision_id: int) -> RevisionSummary:
-    """Bring derived data up to date for what the revision changed, check, record, announce."""
+def close_revision(conn: Connection, revision_id: int, *, rehome: bool = True) -> RevisionSummary:
+    """Bring derived data up to date for what the revision changed, check, record, announce.
+
+    ``rehome=False``: the operation placed its points itself and checked the invariants over the
+    whole database (the registry's ``places_points``, ``jurisgrid load``); the points of the
+    reshaped area are then neither re-homed nor counted as moved, and the local checks are skipped."""
     r = {"r": revision_id}
     changed = conn.exec_driver_sql(SQL["changed_units"], r).all()
     moved_grid_ids = [c.id for c in changed if c.kind == "grid" and c.before_parent is not None
@@ -232,7 +236,7 @@ def close_revision(conn: Connection, revision_id: int) -> RevisionSummary:
         n_ap, pop, hh, n_inc = conn.exec_driver_sql(SQL["moved_counts"], {"g": moved_grid_ids}).one()
         impact.address_points = int(n_ap)
         impact.population, impact.households, impact.incidents = int(pop), int(hh), int(n_inc)
-    if reshaped is not None:
+    if reshaped is not None and rehome:
         n_ap, pop, hh, n_inc, _touched = conn.exec_driver_sql(SQL["rehome"], {"area": reshaped}).one()
         impact.address_points += int(n_ap)
         impact.population += int(pop)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from jurisgrid.auth.principal import Principal
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import FileCrs, UnknownCrs, parse_file_crs
 from jurisgrid.models import categories
@@ -65,13 +66,19 @@ def load_jurisdiction(
     strict: bool = False,
     tolerance_m: float | None = None,
     progress: Progress = lambda s, d, t: None,
+    principal: Principal | None = None,
+    reason: str | None = None,
 ) -> Report:
     """Load the counties described by ``source`` (a directory of files or a GeoPackage).
 
     ``crs``: the files' coordinate system when they do not declare one (a manifest layer's own
-    ``crs`` wins). Raises :class:`LoadRefused` (with the report) when any feature is bad, and
-    ``InvalidInput`` for a bad manifest, file or option."""
+    ``crs`` wins). The write is one revision of the ``loadJurisdiction`` edit operation, by
+    ``principal`` (default: the local admin) with ``reason``. Raises :class:`LoadRefused`
+    (with the report) when any feature is bad, and ``InvalidInput`` for a bad manifest, file
+    or option.
+    """
     t0 = time.perf_counter()
+    clock = _StageClock(t0)
     manifest = read_manifest(manifest_path) if manifest_path is not None else Manifest()
     if manifest_path is None and source.is_dir() and (source / "manifest.toml").exists():
         manifest = read_manifest(source / "manifest.toml")
@@ -79,7 +86,8 @@ def load_jurisdiction(
     tol = DEFAULT_TOLERANCE_M if tol is None else tol
     if not tol >= 0:
         raise InvalidInput(f"--tolerance-m must be ≥ 0, got {tol}")
-    report = Report(source=str(source), tolerance_m=tol, strict=strict, dry_run=dry_run)
+    report = Report(source=str(source), tolerance_m=tol, strict=strict, dry_run=dry_run,
+                    stage_seconds=clock.seconds)
     default_crs = _crs(crs, "--crs") or _crs(manifest.crs, "manifest crs")
     specs = discover(source, manifest)
     if not specs:
@@ -92,6 +100,7 @@ def load_jurisdiction(
     for n, kind in enumerate(kinds):
         spec = specs[kind]
         progress("read", n, len(kinds))
+        clock.start(f"read {kind}")
         table = read_table(spec, _crs(spec.crs, f"manifest [{kind}] crs") or default_crs)
         tables[kind] = table
         report.sources[kind] = spec.label
@@ -101,6 +110,7 @@ def load_jurisdiction(
     stages = ["administrative units", "policing units", "grids", "points and personnel"]
 
     def on_build(stage: str) -> None:
+        clock.start(f"build: {stage}")
         progress("build", stages.index(stage) if stage in stages else 0, len(stages))
 
     plan = build(
@@ -114,11 +124,13 @@ def load_jurisdiction(
         step=on_build,
     )
     progress("build", len(stages), len(stages))
+    clock.start("checking the database")
     report.counts = plan.counts()
     taken = existing_counties(engine, [c.code for c in plan.counties])
     if taken:
         report.bad.append(_taken(taken))
     if report.bad:
+        clock.stop()
         report.seconds = time.perf_counter() - t0
         n_feat = len({(b.source, b.index) for b in report.bad})
         raise LoadRefused(f"{n_feat} bad feature(s) or problem(s); nothing was written", report)
@@ -130,16 +142,38 @@ def load_jurisdiction(
         "personnel",
         "zone and station outlines",
         "checking invariants",
+        "closing the revision",
     ]
 
     def on_write(stage: str) -> None:
+        clock.start(f"write: {stage}")
         progress("write", wstages.index(stage) if stage in wstages else 0, len(wstages))
 
-    report.counts = write_plan(engine, plan, repairs=report.repairs, dry_run=dry_run, step=on_write)
+    report.counts, report.revision = write_plan(engine, plan, repairs=report.repairs, dry_run=dry_run,
+                                                step=on_write, principal=principal, reason=reason)
+    clock.stop()
     progress("write", len(wstages), len(wstages))
     report.written = not dry_run
     report.seconds = time.perf_counter() - t0
     return report
+
+
+class _StageClock:
+    """Seconds per stage for the report: each ``start`` ends the stage before it."""
+
+    def __init__(self, t0: float) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._t = t0
+
+    def start(self, stage: str | None) -> None:
+        now = time.perf_counter()
+        if self._stage is not None:
+            self.seconds[self._stage] = self.seconds.get(self._stage, 0.0) + now - self._t
+        self._stage, self._t = stage, now
+
+    def stop(self) -> None:
+        self.start(None)
 
 
 def _taken(codes: list[str]) -> Bad:

@@ -188,16 +188,20 @@ class Report:
     strict: bool = False
     dry_run: bool = False
     written: bool = False
+    revision: int | None = None  # the load's revision (None: refused, or a dry run)
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # where the time went, in order
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "written": self.written,
+            "revision": self.revision,
             "dryRun": self.dry_run,
             "strict": self.strict,
             "toleranceM": self.tolerance_m,
             "seconds": round(self.seconds, 2),
+            "stageSeconds": {k: round(v, 2) for k, v in self.stage_seconds.items()},
             "sources": self.sources,
             "columns": self.columns,
             "crs": self.crs,

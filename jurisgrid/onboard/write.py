@@ -13,13 +13,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine
+from pydantic import ConfigDict
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from jurisgrid.auth.checks import require_role
+from jurisgrid.auth.principal import Principal, Role
+from jurisgrid.config import get_settings
+from jurisgrid.editing.commands import Command
+from jurisgrid.editing.execute import execute
+from jurisgrid.editing.registry import OpContext, operation
+from jurisgrid.editing.registry import get as get_op
+from jurisgrid.editing.scope import require_county_wide
+from jurisgrid.editing.transaction import edit_transaction
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.lookup import GridIndex
 from jurisgrid.models.invariants import AREA_TOLERANCE_M2, STATEMENTS, Violation
@@ -105,6 +117,51 @@ def existing_counties(engine: Engine, codes: list[str]) -> list[str]:
         ]
 
 
+class LoadJurisdiction(Command):
+    """Write a checked :class:`~jurisgrid.onboard.plan.Plan` (``jurisgrid load``). Not plain
+    JSON (Shapely geometries, dataclasses): it cannot be scheduled."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    plan: Plan
+    repairs: list[dict[str, Any]]
+
+
+@dataclass
+class _LoadRun:
+    """What the running load reports back to :func:`write_plan` (progress, counts)."""
+
+    step: Callable[[str], None] = lambda s: None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+_RUN: ContextVar[_LoadRun | None] = ContextVar("jurisgrid_load_run", default=None)
+
+
+@operation("loadJurisdiction", LoadJurisdiction, Role.ADMIN, schedulable=False, places_points=True)
+def load_op(conn: Connection, ctx: OpContext, cmd: LoadJurisdiction) -> list[str]:
+    """The load as an edit operation: the same role check and revision as every edit (so the
+    history says who loaded which county when, and ``asOf`` an earlier instant does not see
+    it), its units written by COPY, its points placed in memory, and the invariants checked over
+    the whole database before the revision closes."""
+    require_county_wide(ctx.principal, "a load")
+    run = _RUN.get() or _LoadRun()
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cur.execute("SET LOCAL statement_timeout = 0")
+    run.counts = _write(cur, cmd.plan, cmd.repairs, run.step)
+    run.step("checking invariants")
+    broken = _invariants(conn)
+    if broken:
+        raise InvariantsBroken(
+            f"the loaded units would break {len(broken)} invariant(s): "
+            + "; ".join(f"{v.invariant} {v.subject}: {v.detail}" for v in broken[:5])
+            + "; nothing was written",
+            details=[{"invariant": v.invariant, "subject": v.subject, "detail": v.detail} for v in broken],
+        )
+    run.step("closing the revision")  # editing/execute.py closes it when this returns
+    return []
+
+
 def write_plan(
     engine: Engine,
     plan: Plan,
@@ -112,38 +169,37 @@ def write_plan(
     repairs: list[dict[str, Any]],
     dry_run: bool,
     step: Callable[[str], None] = lambda s: None,
-) -> dict[str, int]:
-    """Write ``plan`` in one transaction (rolled back when ``dry_run``); returns row counts added."""
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            cur.execute("SET LOCAL statement_timeout = 0")
-            counts = _write(cur, plan, repairs, step)
-            step("checking invariants")
-            broken = _invariants(conn)
-            if broken:
-                raise InvariantsBroken(
-                    f"the loaded units would break {len(broken)} invariant(s): "
-                    + "; ".join(f"{v.invariant} {v.subject}: {v.detail}" for v in broken[:5])
-                    + "; nothing was written",
-                    details=[
-                        {"invariant": v.invariant, "subject": v.subject, "detail": v.detail} for v in broken
-                    ],
-                )
-        except IntegrityError as exc:
-            trans.rollback()
-            detail = getattr(exc.orig, "diag", None)
-            msg = getattr(detail, "message_detail", None) or str(exc.orig).splitlines()[0]
-            raise InvalidInput(f"the database refused a row: {msg}; nothing was written") from None
-        except BaseException:
-            trans.rollback()
-            raise
-        if dry_run:
-            trans.rollback()
-        else:
-            trans.commit()
-    return counts
+    principal: Principal | None = None,
+    reason: str | None = None,
+) -> tuple[dict[str, int], int | None]:
+    """Write ``plan`` in one transaction (rolled back when ``dry_run``) as one revision of the
+    ``loadJurisdiction`` operation (editing/registry.py: the role check, the revision, the
+    history); returns the row counts added and the revision (None on a dry run).
+    ``principal``: who loads (default: the local admin, as ``jurisgrid load`` acts)."""
+    who = principal or Principal(actor="cli", role=Role.ADMIN, station_code=None)
+    spec = get_op("loadJurisdiction")
+    require_role(who, spec.role)
+    cmd = spec.parse(LoadJurisdiction(plan=plan, repairs=repairs))
+    run = _LoadRun(step=step)
+    token = _RUN.set(run)
+    try:
+        with edit_transaction(engine) as (conn, trans):
+            try:
+                out = execute(conn, "loadJurisdiction", cmd, principal=who, settings=get_settings().edit,
+                              reason=reason, effective_from=None, expected_revision=None)
+            except IntegrityError as exc:
+                trans.rollback()
+                detail = getattr(exc.orig, "diag", None)
+                msg = getattr(detail, "message_detail", None) or str(exc.orig).splitlines()[0]
+                raise InvalidInput(f"the database refused a row: {msg}; nothing was written") from None
+            if dry_run:
+                trans.rollback()
+            else:
+                trans.commit()
+    finally:
+        _RUN.reset(token)
+    assert out.revision is not None
+    return run.counts, None if dry_run else out.revision.id
 
 
 def _write(
