@@ -4,8 +4,9 @@ Live, a point's grid is stored (``address_point.grid_id``, ``incident.grid_id``,
 triggers with the boundary rule ``jg_grid_at``) and summed per grid in ``sizing_grid_stats``
 (migration 0002). Under a plan that keeps the live grids those hold as they are. Under a plan that
 reshapes grids they hold everywhere except near the grids it reshapes, so only there are points
-placed again — by the same rule, over the plan's grids (``jg_grid_at(geom, NULL, NULL, plan)``,
-migration 0013):
+placed again — by the same rule, over the plan's grids (``jg_grid_of(geom, NULL, NULL, plan)``,
+migration 0013: the rule itself, which ``jg_grid_at`` wraps; called in a LATERAL join PostgreSQL
+inlines it, ~0.04 ms a point against ~0.9 ms for a call of ``jg_grid_at`` per point):
 
 - *reshaped* grids: the plan's grid rows whose code or shape differ from the live row of the same
   id, that it deletes, or that it adds;
@@ -52,9 +53,12 @@ def reshaped_sql() -> str:
 def _placed(table: str) -> str:
     """The points of ``table`` placed again under the plan: id, stored grid (``old``), grid
     under the plan (``new``, NULL when in none of its grids)."""
-    return (f"SELECT p.id, p.grid_id AS old, jg_grid_at(p.geom, NULL, NULL, {_PLAN}) AS new "
-            f"FROM {table} p WHERE p.id IN (SELECT q.id FROM ({_AREA}) a JOIN {table} q "
-            "ON ST_DWithin(q.geom, a.geom, jg_tolerance()))")
+    # current_schema() is PARALLEL UNSAFE: no parallel plan for the statement, whose workers
+    # (each loading PostGIS) cost ~100 ms to start for the few hundred points placed here
+    return (f"SELECT p.id, p.grid_id AS old, w.id AS new FROM {table} p "
+            f"LEFT JOIN LATERAL jg_grid_of(p.geom, NULL, NULL, {_PLAN}) w(id) ON true "
+            f"WHERE p.id IN (SELECT q.id FROM ({_AREA}) a JOIN {table} q "
+            "ON ST_DWithin(q.geom, a.geom, jg_tolerance())) AND current_schema() IS NOT NULL")
 
 
 @cache

@@ -204,4 +204,4 @@ def test_keeping_plans_still_read_the_stored_memberships() -> None:
     kept = under(sql, PlanSource(1, reshapes=False))
     assert "FROM incident i" in kept and "JOIN sizing_grid_stats s" in kept
     moved = under(sql, PlanSource(1, reshapes=True))
-    assert "FROM incident i" not in moved and "jg_grid_at" in moved
+    assert "FROM incident i" not in moved and "jg_grid_of" in moved
