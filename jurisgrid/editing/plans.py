@@ -344,14 +344,25 @@ def create(conn: Connection, *, name: str, description: str | None, scope: store
         require_plan_access(principal, store.get_plan(conn, from_plan), write=False)
         return store.copy_plan(conn, from_plan, name=name, description=description,
                                actor=principal.actor, scope=scope)
+    if as_of is not None:
+        _check_instant(conn, as_of)
     pid = store.create_plan(conn, name=name, description=description, scope=scope,
                             actor=principal.actor, base_revision=current_revision(conn),
                             base_kind="live" if as_of is None else "asOf", base_at=as_of)
     if as_of is not None:
-        if as_of.tzinfo is None:
-            raise InvalidInput("asOf needs a time zone (e.g. 2026-12-01T00:00:00+08:00)")
         branch_as_of(conn, pid, as_of, principal=principal)
     return pid
+
+
+def _check_instant(conn: Connection, at: datetime) -> None:
+    """An instant to branch from: with a time zone, and not after now — the history holds the
+    past; a future instant would also need the scheduled edits due by then."""
+    if at.tzinfo is None:
+        raise InvalidInput("asOf needs a time zone (e.g. 2026-12-01T00:00:00+08:00)")
+    if conn.exec_driver_sql("SELECT %(t)s::timestamptz > clock_timestamp()", {"t": at}).scalar_one():
+        raise InvalidInput(f"asOf {at.isoformat()} is in the future: a plan branches from the live "
+                           "data or a past instant (scheduled edits are published, not branched)",
+                           details=[{"field": "asOf", "value": at.isoformat()}])
 
 
 def rebase_plan(conn: Connection, plan_id: int, *, principal: Principal) -> dict[str, int]:

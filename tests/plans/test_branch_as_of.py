@@ -137,3 +137,17 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
     assert got_stats == want
     live_stats = {c: pgql(STATS, {"c": c})["grid"]["stats"] for c in (grid, half)}
     assert live_stats != got_stats  # the strip's points are the grid's live
+
+
+def test_branch_from_a_bad_instant_is_refused_and_writes_nothing(plan_engine: Engine,
+                                                                 pgql: Any) -> None:
+    with plan_engine.connect() as conn:
+        st = conn.exec_driver_sql("SELECT code FROM station ORDER BY code LIMIT 1").scalar_one()
+        before = conn.exec_driver_sql("SELECT count(*) FROM plan").scalar_one()
+    q = """mutation($st: String, $t: DateTime) { createPlan(name: "bad instant",
+             scope: {kind: "station", code: $st}, from: {asOf: $t}) {
+             __typename ... on ValidationError { message } } }"""
+    future = pgql(q, {"st": st, "t": "2999-01-01T00:00:00+08:00"})["createPlan"]
+    assert future["__typename"] == "ValidationError" and "in the future" in future["message"]
+    with plan_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM plan").scalar_one() == before
