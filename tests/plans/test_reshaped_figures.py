@@ -176,6 +176,18 @@ def test_figures_under_a_reshaping_plan_equal_the_oracle(plan_engine: Engine, pg
     assert {reshaped["split"], reshaped["merged"], *reshaped["new"]} <= codes
     assert reshaped["gone"] not in codes and len(codes) == int(want["grids"].sum())
 
+    more = pgql("""query($st: String!, $p: ID, $since: DateTime, $until: DateTime) {
+      balance(scope: STATION, code: $st, measure: POPULATION, plan: $p, since: $since,
+              until: $until) { values { zone value } }
+      compliance(station: $st, plan: $p) { breaches { level code } }
+      analysisCells(kind: SQUARE, sizeM: 500, station: $st, plan: $p, since: $since,
+                    until: $until) { cells { population incidents } } }""", args)
+    assert {v["zone"]: int(v["value"]) for v in more["balance"]["values"]} == want["population"].to_dict()
+    assert {b["code"] for b in more["compliance"]["breaches"] if b["level"] == "zone"} <= set(want.index)
+    cells = more["analysisCells"]["cells"]
+    assert sum(c["population"] for c in cells) == want["population"].sum()
+    assert sum(c["incidents"] for c in cells) == want["incidents"].sum()
+
     # live answers are the live oracle's, with or without the plan around
     live = pgql(REPORT, {**args, "p": None})
     assert _frame(live["sizingReport"]["zones"], "zone", cols).equals(live_want[cols])
