@@ -1,5 +1,5 @@
 """Figures under a plan that reshapes grids (issue 12: reads under a plan answer "as if the plan
-were live"): a station plan that splits one grid and merges two others. Stats, sizing, the
+were live"): a station plan that splits one grid and merges two other (live) grids. Stats, sizing, the
 reports and planMetrics/comparePlans place the points near the reshaped grids again by the
 boundary rule over the plan's grids; checked per zone against an independent recomputation
 (Shapely STRtree for the rule over every grid of the plan, pandas for the sums). The live figures
@@ -18,10 +18,11 @@ from sqlalchemy import Engine
 
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.plans import edit_plan
+from jurisgrid.editing.runner import run_edit
 from jurisgrid.models import plans as store
 from jurisgrid.models.plan_source import PlanSource, under
 from tests.editing.helpers import cut_line, fingerprint
-from tests.plans.conftest import PLANNER
+from tests.plans.conftest import EDITOR, PLANNER
 from tests.plans.test_storage import new_plan
 
 SINCE, UNTIL = "2000-01-01T00:00:00+00:00", "2100-01-01T00:00:00+00:00"
@@ -38,13 +39,6 @@ FROM station s ORDER BY (SELECT count(*) FROM grid g JOIN zone z ON z.id = g.zon
 """
 
 
-def _plan_shape(engine: Engine, pid: int, code: str) -> Any:
-    with engine.connect() as conn:
-        return shape(json.loads(conn.exec_driver_sql(
-            "SELECT ST_AsGeoJSON(geom, 15) FROM plan_grid WHERE plan_id = %(p)s AND code = %(c)s "
-            "AND NOT deleted", {"p": pid, "c": code}).scalar_one()))
-
-
 def _new_code(engine: Engine, pid: int, codes: set[str]) -> str:
     with engine.connect() as conn:
         (new,) = [c for (c,) in conn.exec_driver_sql(
@@ -55,13 +49,19 @@ def _new_code(engine: Engine, pid: int, codes: set[str]) -> str:
 
 @pytest.fixture(scope="module")
 def reshaped(plan_engine: Engine, settings: EditSettings) -> dict[str, Any]:
-    """The plan: grid A split in two (its new half A2 given to another zone); grid B split in
-    two, the new half B2 split again (B2, B3), B3 merged back into B (the test county's villages
-    have one grid each, so the grids merged are of one village), B2 given to A's zone."""
+    """Live first: grid B split in two (the test county's villages have one grid each, and only
+    grids of one village merge), its new half B2 given to another zone. The plan: grid A split in
+    two, its new half A2 given to another zone; B and B2 merged into B (B2's points go to B's
+    zone)."""
     with plan_engine.connect() as conn:
         st, (a, b), zones = conn.exec_driver_sql(_PICK).one()
         za, zb = (conn.exec_driver_sql("SELECT z.code FROM grid g JOIN zone z ON z.id = g.zone_id "
                                        "WHERE g.code = %(g)s", {"g": g}).scalar_one() for g in (a, b))
+    out = run_edit(plan_engine, "splitGrid", {"grid": b, "line": cut_line(plan_engine, b)},
+                   principal=EDITOR, settings=settings, reason="test: two grids of one village")
+    b2 = next(c for c in out.impact.grids if c != b)
+    run_edit(plan_engine, "reassignGrids", {"grids": [b2], "toZone": next(z for z in zones if z != zb)},
+             principal=EDITOR, settings=settings, reason="test: the grids to merge in two zones")
     live = fingerprint(plan_engine)
     with plan_engine.begin() as conn:
         pid = new_plan(conn, "reshaped figures", store.Scope("station", st))
@@ -69,28 +69,17 @@ def reshaped(plan_engine: Engine, settings: EditSettings) -> dict[str, Any]:
     def edit(op: str, args: dict[str, Any]) -> None:
         edit_plan(plan_engine, pid, op, args, principal=PLANNER, settings=settings)
 
-    def codes() -> set[str]:
-        with plan_engine.connect() as conn:
-            return set(store.load_assignment(conn, pid))
-
     edit("splitGrid", {"grid": a, "line": cut_line(plan_engine, a)})
     a2 = _new_code(plan_engine, pid, _live_codes(plan_engine))
-    edit("splitGrid", {"grid": b, "line": cut_line(plan_engine, b)})
-    b2 = _new_code(plan_engine, pid, _live_codes(plan_engine) | {a2})
-    half = _plan_shape(plan_engine, pid, b2)
-    x = half.representative_point().x
-    y0, y1 = half.bounds[1], half.bounds[3]
-    edit("splitGrid", {"grid": b2, "line": {"type": "LineString",
-                                             "coordinates": [[x, y0 - 0.01], [x, y1 + 0.01]]}})
-    b3 = _new_code(plan_engine, pid, _live_codes(plan_engine) | {a2, b2})
-    edit("mergeGrids", {"grids": [b, b3]})
-    other = next(z for z in zones if z != za)
-    edit("reassignGrids", {"grids": [a2], "to_zone": other})
-    if zb != za:
-        edit("reassignGrids", {"grids": [b2], "to_zone": za})
+    edit("reassignGrids", {"grids": [a2], "to_zone": next(z for z in zones if z != za)})
+    edit("mergeGrids", {"grids": [b, b2]})
     assert fingerprint(plan_engine) == live
-    assert b3 not in codes() and {a, a2, b, b2} <= codes()
-    return {"plan": pid, "station": st, "split": a, "merged": b, "new": {a2, b2}, "gone": b3}
+    with plan_engine.connect() as conn:
+        codes = set(store.load_assignment(conn, pid))
+        deleted = {c for (c,) in conn.exec_driver_sql(
+            "SELECT code FROM plan_grid WHERE plan_id = %(p)s AND deleted", {"p": pid})}
+    assert deleted == {b2} and {a, a2, b} <= codes and b2 not in codes
+    return {"plan": pid, "station": st, "split": a, "merged": b, "new": {a2}, "gone": b2}
 
 
 def _live_codes(engine: Engine) -> set[str]:
@@ -207,8 +196,9 @@ def test_compare_lines_up_the_reshaping_plan_with_live(pgql: Any, reshaped: dict
     assert by_plan[str(pid)] == {z["zone"]: (z["population"], z["incidents"])
                                  for z in single["planMetrics"]["zones"]}
     changed = {c["grid"]: c["zones"] for c in out["changedGrids"]}
-    # the grids only the plan has: no zone ("") live
+    # the grids only the plan has: no zone ("") live; the grid merged away: none in the plan
     assert {g for g, (live_zone, _) in changed.items() if live_zone == ""} == reshaped["new"]
+    assert {g for g, (_, planned) in changed.items() if planned == ""} == {reshaped["gone"]}
 
 
 def test_keeping_plans_still_read_the_stored_memberships() -> None:
