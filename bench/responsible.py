@@ -608,6 +608,60 @@ def run_strtree(engine: Engine, pts: np.ndarray,
     return Timing("STRtree: GridIndex.resolve in-process", times[0], times[1:], len(pts)), build_s, codes
 
 
+def run_per_point(engine: Engine, n: int, seed: int, repeats: int) -> Table:
+    """µs per point in ``GridIndex.resolve``, for points in a grid and points in none, with the
+    bulk nearest search on the tree alone (before issue 15's cell index) and through the cell
+    index (geo/nearest_cells.py): ``n`` points uniform over the county's box, split by where
+    they fall, each part resolved on its own. Both must name the same nearest grid and metres."""
+    import shapely
+
+    from jurisgrid.geo.lookup import GridIndex
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, ST_AsBinary(geom) FROM grid ORDER BY id")).all()
+        box = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                                "FROM (SELECT ST_Extent(geom) AS e FROM county) c")).one()
+    codes, geoms = [r[0] for r in rows], shapely.from_wkb([bytes(r[1]) for r in rows])
+    tree_only = GridIndex(codes, geoms, cells=False)
+    with_cells = GridIndex(codes, geoms)
+    t0 = time.perf_counter()
+    cells = with_cells.prepare_nearest()
+    build_s = time.perf_counter() - t0
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = (float(v) for v in box)
+    lon, lat = rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
+    inside = tree_only.resolve(lon, lat).grid >= 0
+    table = Table(title=f"GridIndex.resolve per point ({n:,} points uniform over the county's "
+                        f"box; best of {repeats})", title_justify="left")
+    for col in ("points", "count", "tree µs/pt", "cells µs/pt", "tree ÷ cells"):
+        table.add_column(col, justify="left" if col == "points" else "right")
+    per: dict[str, float] = {}
+    for label, sel in (("in a grid", inside), ("in no grid", ~inside)):
+        x, y = np.ascontiguousarray(lon[sel]), np.ascontiguousarray(lat[sel])
+        best: dict[str, float] = {}
+        answers = []
+        for name, index in (("tree", tree_only), ("cells", with_cells)):
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                res = index.resolve(x, y)
+                times.append(time.perf_counter() - t0)
+            best[name] = min(times) / max(1, len(x)) * 1e6
+            answers.append(res)
+        same = (np.array_equal(answers[0].nearest, answers[1].nearest)
+                and np.array_equal(answers[0].nearest_m, answers[1].nearest_m, equal_nan=True))
+        if not same:
+            raise BenchError("the cell index and the tree name different nearest grids")
+        per[label] = best["cells"]
+        table.add_row(label, f"{len(x):,}", f"{best['tree']:.2f}", f"{best['cells']:.2f}",
+                      f"{best['tree'] / best['cells']:.2f}×")
+    table.caption = (f"cell index: {cells.nodes:,} nodes, built in {build_s:.2f} s (once per "
+                     f"index; excluded). In no grid ÷ in a grid, with cells: "
+                     f"{per['in no grid'] / per['in a grid']:.2f}×. Same nearest grid and metres "
+                     "on both paths.")
+    return table
+
+
 def mismatches(a: list[str | None], b: list[str | None]) -> int:
     return sum(1 for x, y in zip(a, b, strict=True) if x != y)
 
@@ -744,6 +798,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--points", type=int, default=100_000, help="points in the bulk request")
     p.add_argument("--repeats", type=int, default=5, help="timed runs of each bulk path")
     p.add_argument("--points-seed", type=int, default=2024, help="seed of the sampled points")
+    p.add_argument("--lookup-only", action="store_true",
+                   help="only the in-process per-point figures (in a grid / in none), no server")
     p.add_argument("--server-env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the server, e.g. JURISGRID_POOL_SIZE=16 (repeatable)")
     args = p.parse_args(argv)
@@ -776,6 +832,7 @@ def measure(url: str, engine: Engine, args: argparse.Namespace, console: Console
     console.rule("summary")
     console.print(single_table(single))
     console.print(bulk_table(api, [pg, tree], build_s))
+    console.print(run_per_point(engine, args.points, args.points_seed, args.repeats))
     console.print(kv_table("Server memory (uvicorn process, after all runs)",
                            [("RSS", f"{rss:.0f} MB"), ("peak (VmHWM)", f"{peak:.0f} MB")]))
     items = targets(single, api, rss)
@@ -801,6 +858,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepare_database(engine, args.scale, args.seed, args.reseed, console)
         console.print(kv_table("Machine", machine_info(engine, argv)))
+        if args.lookup_only:
+            console.print(run_per_point(engine, args.points, args.points_seed, args.repeats))
+            return 0
         return measure(url, engine, args, console)
     except BenchError as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -20,8 +20,13 @@ from shapely import STRtree
 from jurisgrid.geo.earth import EARTH_RADIUS_M, metres_per_degree
 from jurisgrid.geo.earth import WGS84_A as WGS84_A  # re-exported (planning/geometry.py)
 from jurisgrid.geo.earth import WGS84_E2 as WGS84_E2
+from jurisgrid.geo.nearest_cells import CellIndex, distortion, segment_metres
 
 TOLERANCE_DEG = 1e-7
+# a batch with this many points in no grid builds the cell index (geo/nearest_cells.py) if it
+# is not built yet; smaller ones use the tree until a large one has built it (the build costs
+# about what ~50,000 tree searches do)
+CELL_BUILD_POINTS = 20_000
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -68,7 +73,9 @@ class Resolution:
 class GridIndex:
     """An STRtree over a set of grids, answering the boundary rule for many points at once."""
 
-    def __init__(self, codes: list[str], geoms: np.ndarray | list) -> None:
+    def __init__(self, codes: list[str], geoms: np.ndarray | list, *, cells: bool = True) -> None:
+        """``cells=False`` keeps the bulk nearest search on the tree alone (bench.responsible
+        compares the two)."""
         if len(codes) != len(geoms):
             raise ValueError("codes and geometries differ in length")
         self.codes = list(codes)
@@ -84,6 +91,8 @@ class GridIndex:
         self._tree = STRtree(self.geoms)
         self._segments: tuple[np.ndarray, np.ndarray, np.ndarray, STRtree, float,
                               np.ndarray] | None = None
+        self._cell_index: CellIndex | None = None
+        self._use_cells = cells
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -143,48 +152,74 @@ class GridIndex:
             self._segments = (a, b, grid, tree, lat0, k)
         return self._segments
 
+    def prepare_nearest(self) -> CellIndex:
+        """Build the cell index of the bulk nearest search now (otherwise the first batch
+        with :data:`CELL_BUILD_POINTS` points in no grid builds it)."""
+        return self._cells()
+
+    def _cells(self) -> CellIndex:
+        """The candidate segments per cell around the outline (geo/nearest_cells.py), built
+        once."""
+        if self._cell_index is None:
+            outline = self._outline()
+            assert outline is not None
+            a, b, _, tree, lat0, k = outline
+            self._cell_index = CellIndex(tree, a, b, k, lat0, self._tree, TOLERANCE_DEG)
+        return self._cell_index
+
     def _nearest_many(self, points: np.ndarray, lon: np.ndarray, lat: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
         """The grid nearest in metres to each point (in no grid), ties to the smallest code,
         and the metres, each measured in its point's local frame (the ellipsoid's radii of
-        curvature at the point) — all points in two tree queries and one numpy pass.
+        curvature at the point) — all points in numpy passes.
 
-        The candidates are the outline segments (:meth:`_outline`) within a band of the
-        nearest in the tree's frame F (longitude scaled to the middle latitude φ0). At a
-        point at φ the local metric is, per axis, a_x = m_lon(φ)/m_lon(φ0) and
-        a_y = m_lat(φ)/m_lat(φ0) times F's, so any distance in it lies between min(a)·d_F and
-        max(a)·d_F: the nearest in metres is within max(a)/min(a) (≈ 1.00x here) of the
-        nearest in F — a band holding a segment or two, where plain degrees needed 15 %."""
+        The candidates are outline segments (:meth:`_outline`). A point within the cell index's
+        raster takes its cell's list (geo/nearest_cells.py: complete for any point of the cell
+        by construction); any other point those within a band of its nearest in the tree's
+        frame F (longitude scaled to the middle latitude φ0). At a point at φ the local metric
+        is, per axis, a_x = m_lon(φ)/m_lon(φ0) and a_y = m_lat(φ)/m_lat(φ0) times F's, so any
+        distance in it lies between min(a)·d_F and max(a)·d_F: the nearest in metres is within
+        max(a)/min(a) (≈ 1.00x here) of the nearest in F."""
         outline = self._outline()
         assert outline is not None
-        a, b, owner, tree, lat0, k = outline
-        frame = shapely.points(np.column_stack([lon, lat]) * k)
-        _, d_frame = tree.query_nearest(frame, all_matches=False, return_distance=True)
-        m_lon0, m_lat0 = metres_per_degree(lat0)
-        m_lon, m_lat = metres_per_degree(lat)
-        ax, ay = m_lon / m_lon0, m_lat / m_lat0
-        radius = d_frame * (np.maximum(ax, ay) / np.minimum(ax, ay)) * (1.0 + 1e-9) + 1e-12
-        pi, si = tree.query(frame, predicate="dwithin", distance=radius)
-        m_lon, m_lat = metres_per_degree(lat[pi])
-        scale = np.column_stack([m_lon, m_lat])
-        origin = np.column_stack([lon[pi], lat[pi]])
-        pa = (a[si] - origin) * scale           # segment ends in metres, the point at (0, 0)
-        pb = (b[si] - origin) * scale
-        d = pb - pa
-        dd = np.einsum("ij,ij->i", d, d)
-        t = np.clip(-np.einsum("ij,ij->i", pa, d) / np.where(dd > 0, dd, 1.0), 0.0, 1.0)
-        # at an end, the end itself (not pa + 1·d): a vertex two grids share is then the same
-        # number for both, and the tie goes to the smallest code as it should
-        closest = np.where(t[:, None] >= 1.0, pb, pa + t[:, None] * d)
-        metres = np.hypot(closest[:, 0], closest[:, 1])
-        gi = owner[si]
-        order = np.lexsort((self._rank[gi], metres, pi))
-        first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
+        _a, _b, _owner, tree, lat0, k = outline
         nearest = np.full(len(points), -1, dtype=np.int64)
         nearest_m = np.full(len(points), np.nan)
-        nearest[pi[first]] = gi[first]
-        nearest_m[pi[first]] = metres[first]
+        if self._use_cells and (self._cell_index is not None
+                                or len(points) >= CELL_BUILD_POINTS):
+            served, pi, si = self._cells().lookup(lon, lat)
+            self._pick(pi, si, lon, lat, nearest, nearest_m)
+            rest = np.setdiff1d(np.arange(len(points)), served, assume_unique=True)
+        else:
+            rest = np.arange(len(points))
+        if len(rest):
+            frame = shapely.points(np.column_stack([lon[rest], lat[rest]]) * k)
+            _, d_frame = tree.query_nearest(frame, all_matches=False, return_distance=True)
+            radius = d_frame * distortion(lat[rest], lat0) * (1.0 + 1e-9) + 1e-12
+            ri, si = tree.query(frame, predicate="dwithin", distance=radius)
+            order = np.argsort(ri, kind="stable")
+            self._pick(rest[ri[order]], si[order], lon, lat, nearest, nearest_m)
         return nearest, nearest_m
+
+    def _pick(self, pi: np.ndarray, si: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+              nearest: np.ndarray, nearest_m: np.ndarray) -> None:
+        """Of each point's candidate segments (pairs grouped by point), the nearest in metres,
+        ties to the smallest code: written into ``nearest`` (grid) and ``nearest_m``."""
+        if not len(pi):
+            return
+        outline = self._outline()
+        assert outline is not None
+        a, b, owner = outline[0], outline[1], outline[2]
+        m_lon, m_lat = metres_per_degree(lat)      # once per point, gathered per pair
+        metres = segment_metres(a[si, 0], a[si, 1], b[si, 0], b[si, 1], lon[pi], lat[pi],
+                                m_lon[pi], m_lat[pi])
+        starts = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+        group = np.cumsum(np.r_[True, pi[1:] != pi[:-1]]) - 1
+        best_m = np.minimum.reduceat(metres, starts)
+        rank = np.where(metres == best_m[group], self._rank[owner[si]], np.iinfo(np.int64).max)
+        best = np.minimum.reduceat(rank, starts)
+        nearest[pi[starts]] = self._by_rank[best]
+        nearest_m[pi[starts]] = best_m
 
     def _candidates(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point, grid) index pairs with the point within the tolerance of the grid.
