@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
@@ -23,6 +24,11 @@ from tests.onboard.conftest import counts
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "onboard" / "sample"
 ADMIN = Principal(actor="gis-li", role=Role.ADMIN, station_code=None)
+
+
+def _loads(conn: Any) -> int:
+    sql = "SELECT count(*) FROM revision WHERE kind = 'loadJurisdiction'"
+    return int(conn.execute(text(sql)).scalar_one())
 
 
 def _inside(engine: Engine) -> tuple[float, float]:
@@ -66,7 +72,7 @@ def test_only_an_admin_loads_and_a_refused_load_writes_nothing(empty_engine: Eng
         load_jurisdiction(empty_engine, SAMPLE, principal=editor)
     assert set(counts(empty_engine).values()) == {0}
     with empty_engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM revision WHERE kind = 'loadJurisdiction'")).scalar_one() == 0
+        assert _loads(conn) == 0
 
 
 def test_a_dry_run_records_no_revision(empty_engine: Engine) -> None:
@@ -74,7 +80,7 @@ def test_a_dry_run_records_no_revision(empty_engine: Engine) -> None:
     assert not report.written and report.revision is None and report.counts["grids"] == 6
     assert set(counts(empty_engine).values()) == {0}
     with empty_engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM revision WHERE kind = 'loadJurisdiction'")).scalar_one() == 0
+        assert _loads(conn) == 0
 
 
 def test_a_load_is_not_reverted(empty_engine: Engine) -> None:
