@@ -79,6 +79,21 @@ def require_county_scope(principal: Principal, station_codes: Iterable[str | Non
                                   "stations": codes, "outside": outside}])
 
 
+def county_in_scope(principal: Principal, asked: str | None) -> str | None:
+    """The county a read is restricted to: the one asked for (a ``county`` argument, ``?county=``
+    on tiles and OGC items), narrowed by the principal's county scope — a county-scoped
+    principal reads its county whether it asks or not, and asking for another is refused. The
+    one rule for GraphQL lists, tiles and the OGC API."""
+    scope = principal.county_code
+    if scope is None:
+        return asked
+    if asked is not None and asked != scope:
+        raise Forbidden(f"{principal.actor} may only read county {scope}; this asks for county "
+                        f"{asked}", details=[{"actor": principal.actor, "county": scope,
+                                              "asked": asked}])
+    return scope
+
+
 def require_plan_access(principal: Principal, plan: Mapping[str, Any], *, write: bool) -> None:
     """Who may see and change a plan (models/plans.py): anyone who reads may see a plan, a
     station-scoped token only its own station's plans, a county-scoped token only plans of a

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from jurisgrid.auth.checks import county_in_scope
 from jurisgrid.errors import Forbidden
 from jurisgrid.gql.connections import Connection, Edge, PageInfo
 from jurisgrid.gql.nodes import County
@@ -27,14 +28,7 @@ from jurisgrid.models.source import LIVE, Source
 def scoped_county(info: Info, asked: str | None) -> str | None:
     """The county a list is restricted to: the one asked for (``county`` argument), narrowed
     by the caller's county scope; asking a county-scoped token for another county is refused."""
-    scope = info.context.principal.county_code
-    if scope is None:
-        return asked
-    if asked is not None and asked != scope:
-        p = info.context.principal
-        raise Forbidden(f"{p.actor} may only read county {scope}; this asks for county {asked}",
-                        details=[{"actor": p.actor, "county": scope, "asked": asked}])
-    return scope
+    return county_in_scope(info.context.principal, asked)
 
 
 async def visible(info: Info, table: str, src: Source, row: Row) -> bool:

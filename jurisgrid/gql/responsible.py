@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.crs import CoordinateError, Crs, check_lonlat_array, to_wgs84_array
-from jurisgrid.gql.counties import require_in_scope
+from jurisgrid.gql.counties import require_in_scope, visible
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.inputs import point_to_wgs84
 from jurisgrid.gql.nodes import (
@@ -93,11 +93,15 @@ class Responsibility:
             raise InvalidInput(f"withinM must be more than 0 and at most {MAX_NEIGHBOUR_M:g} metres")
         own = self.grid.row["code"] if self.grid is not None else None
         found = await read(info, self.source, _near, self.lon_wgs84, self.lat_wgs84, within_m, own)
-        return [NeighbourGrid(grid=Grid(row=row), distance_m=d) for row, d in found]
+        # a county-scoped token: only the grids of its county (across a county border: none)
+        return [NeighbourGrid(grid=Grid(row=row), distance_m=d) for row, d in found
+                if await visible(info, "grid", self.source, row)]
 
 
 @strawberry.type(description="Answers for many points, as columns in input order; "
-                 "null where a point is in no grid.")
+                 "null where a point is in no grid. A county-scoped token is answered for its "
+                 "county only: a point in (or, in no grid, nearest to) a grid of another county "
+                 "has null codes and `outsideScope` true.")
 class ResponsibilityBatch:
     count: int
     resolved: int
@@ -108,6 +112,9 @@ class ResponsibilityBatch:
     on_boundary: BooleanColumn
     nearest_grid_codes: StringColumn
     nearest_distance_m: FloatColumn
+    outside_scope: BooleanColumn = strawberry.field(description=(
+        "True where the point lies outside the county the token is scoped to (its codes are "
+        "then null, not another county's); always false for a deployment-wide token."))
 
 
 def _prime(info: Info, table: str, row: dict | None) -> dict | None:
@@ -133,7 +140,8 @@ async def responsible_for(info: Info, lon: float, lat: float, crs: Crs,
     nearest = None
     if u["grid"] is None and ans.nearest_id is not None and ans.nearest_m is not None:
         grid_row = await loaders(info).rows("grid", src).load(ans.nearest_id)
-        if grid_row is not None:
+        # a county-scoped token is not pointed at another county's grid
+        if grid_row is not None and await visible(info, "grid", src, grid_row):
             nearest = NearestGrid(grid=Grid(row=grid_row), distance_m=ans.nearest_m)
     officers = []
     for o in ans.officers:
@@ -169,7 +177,8 @@ async def responsible_for_many(info: Info, points: object, crs: Crs) -> Responsi
         raise InvalidInput(str(exc)) from None
     wgs = to_wgs84_array(crs, coords) if len(coords) else coords
     snap = await rq.grid_index_cache.current(info.context.engine)
-    ans = await run_in_threadpool(snap.resolve, wgs[:, 0], wgs[:, 1])
+    ans = await run_in_threadpool(snap.resolve, wgs[:, 0], wgs[:, 1],
+                                  info.context.principal.county_code)
     # a shallow copy of the columns: dataclasses.asdict would deep-copy 100,000-item lists
     return ResponsibilityBatch(**{f.name: getattr(ans, f.name) for f in dataclasses.fields(ans)})
 

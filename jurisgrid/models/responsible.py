@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import anyio.to_thread
@@ -151,6 +152,9 @@ class BatchAnswer:
     on_boundary: list[bool]
     nearest_grid_codes: list[str | None]
     nearest_distance_m: list[float | None]
+    # a county-scoped caller: True where the point lies in (or, in no grid, is nearest to) a grid
+    # of another county — its codes are then null (:meth:`_IndexSnapshot.resolve`)
+    outside_scope: list[bool] = field(default_factory=list)
 
 
 _GRIDS_SQL = text("""
@@ -168,6 +172,7 @@ FROM {LIVE.sql("assignment")} a JOIN person pe ON pe.id = a.person_id
 WHERE {officer_rule("a")}
 """)
 
+_COUNTIES_SQL = text("SELECT code, id FROM county")
 _UNIT_TABLES = ("grid", "zone", "station", "sector", "community", "township")
 _OFFICER_KEYS = ("id", "code", "name", "phone", "role", "assignment_id")
 
@@ -186,13 +191,36 @@ class _IndexSnapshot:
         geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
         self.index = GridIndex([r.code for r in rows], geoms)
         self.units = {tb: _all_rows(conn, tb) for tb in _UNIT_TABLES}
+        self.county_ids: dict[str, int] = {c: i for c, i in conn.execute(_COUNTIES_SQL)}
         self._officers = _officers(conn)
 
-    def resolve(self, lon: np.ndarray, lat: np.ndarray) -> BatchAnswer:
-        """Many points (WGS 84) at once, as columns in input order."""
+    @cached_property
+    def grid_counties(self) -> np.ndarray:
+        """The county id of every grid — its community's township's, the county
+        ``responsibleFor`` names — and -1 after the last (for the ``-1`` of no grid)."""
+        com, town = self.units["community"], self.units["township"]
+        ids = [town[com[self.units["grid"][g]["community_id"]]["township_id"]]["county_id"]
+               for g in self.grid_ids]
+        return np.array([*ids, -1], dtype=np.int64)
+
+    def resolve(self, lon: np.ndarray, lat: np.ndarray, county: str | None = None) -> BatchAnswer:
+        """Many points (WGS 84) at once, as columns in input order. With ``county`` (a
+        county-scoped caller), a point whose grid — or, in no grid, whose nearest grid — is in
+        another county is answered as outside the caller's scope: every code of it null and
+        ``outside_scope`` true, never another county's grid, zone or station."""
         res = self.index.resolve(lon, lat)
         g = res.grid  # -1 indexes the trailing None of every column
         near = res.nearest
+        on_boundary, near_m = res.on_boundary, res.nearest_m
+        outside = np.zeros(len(g), dtype=bool)
+        if county is not None:
+            cid = self.county_ids.get(county, -2)  # -2: no grid is in an unknown county
+            cty = self.grid_counties
+            outside = ((g >= 0) & (cty[g] != cid)) | ((g < 0) & (near >= 0) & (cty[near] != cid))
+            g = np.where(outside, -1, g)
+            near = np.where(outside, -1, near)
+            on_boundary = on_boundary & ~outside
+            near_m = np.where(outside, np.nan, near_m)
         return BatchAnswer(
             count=len(g),
             resolved=int(np.count_nonzero(g >= 0)),
@@ -200,10 +228,20 @@ class _IndexSnapshot:
             zone_codes=self.zone_codes[g].tolist(),
             station_codes=self.station_codes[g].tolist(),
             community_codes=self.community_codes[g].tolist(),
-            on_boundary=res.on_boundary.tolist(),
+            on_boundary=on_boundary.tolist(),
             nearest_grid_codes=self.codes[near].tolist(),
-            nearest_distance_m=np.where(np.isnan(res.nearest_m), None, res.nearest_m).tolist(),  # type: ignore[call-overload]
+            nearest_distance_m=np.where(np.isnan(near_m), None, near_m).tolist(),  # type: ignore[call-overload]
+            outside_scope=outside.tolist(),
         )
+
+    def in_county(self, grid_code: str | None, county: str) -> bool:
+        """Whether the live grid ``grid_code`` lies in county ``county`` (by its community)."""
+        i = self._positions.get(grid_code) if grid_code is not None else None
+        return i is not None and int(self.grid_counties[i]) == self.county_ids.get(county, -2)
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.codes[:-1])}
 
     def answer(self, lon: float, lat: float) -> PointAnswer:
         """One point (WGS 84) from memory: the same answer as :func:`responsible_for`."""
@@ -306,6 +344,8 @@ class GridIndexCache:
     def resolve(self, engine: Engine, lon: np.ndarray, lat: np.ndarray) -> BatchAnswer:
         return self.snapshot(engine).resolve(lon, lat)
 
+
+IndexSnapshot = _IndexSnapshot  # the type, for callers that check answers against it
 
 _VERSION_SQL = text("SELECT version FROM data_version")
 grid_index_cache = GridIndexCache()

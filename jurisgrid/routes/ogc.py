@@ -8,10 +8,17 @@ Part 3 (Filtering): ``filter`` in cql2-text or cql2-json (``filter-lang``, ``fil
 ogc/cql.py) and ``/collections/{id}/queryables``. Sorting: ``sortby=+a,-b`` and
 ``/collections/{id}/sortables`` (ogc/sorting.py). Unknown query parameters — and unknown
 properties in a filter or sortby — are refused with 400 naming them.
+
+Many counties (issue 11): every feature has ``county_code``; ``?county=511725`` (on items, and
+on the collections for their extent) keeps one county — an unknown code is a 400 naming it. A
+county-scoped token sees its county only: items and extents are of it, asking for another
+county is 403, and an item of another county is 404, as a code that does not exist (so the API
+does not tell which codes exist elsewhere) — the same rule as GraphQL's lookups by code.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +27,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
+from jurisgrid.auth.county_read import request_county
 from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput
 from jurisgrid.ogc import html
@@ -64,12 +72,12 @@ LIMIT_MAX = 10_000
 # 400 instead of overflowing the statement (issue 16: offset=99999999999999999999 was a 500)
 OFFSET_MAX = 1_000_000_000
 ITEM_PARAMS = {"f", "bbox", "limit", "offset", "datetime", "filter", "filter-lang", "filter-crs",
-               "sortby", "crs", "bbox-crs"}
+               "sortby", "crs", "bbox-crs", "county"}
 # a connection URL's parameters are carried to every request by some clients (GDAL's
 # ``OAPIF:https://…/ogc/collections/grids?sortby=-population`` sends its query string to the
 # landing page, the API definition and the collection too): the metadata endpoints accept and
 # ignore these item parameters; anything else unknown is still a 400
-CARRIED = {"sortby", "filter", "filter-lang", "filter-crs", "datetime", "bbox", "crs"}
+CARRIED = {"sortby", "filter", "filter-lang", "filter-crs", "datetime", "bbox", "crs", "county"}
 
 
 class GeoJSONResponse(JSONResponse):
@@ -115,6 +123,12 @@ def _with_f(url: str, fmt: str) -> str:
 async def _db(request: Request, fn: Any) -> Any:
     """``fn(conn)`` in a worker thread, retried once on a dropped connection (db.read)."""
     return await run_in_threadpool(read, reader(request), fn)  # a replica when configured
+
+
+async def _county(request: Request) -> str | None:
+    """The county the request reads (``?county=``, narrowed by a county-scoped token)."""
+    return await run_in_threadpool(request_county, reader(request), request.state.principal,
+                                   request.query_params.get("county"))
 
 
 @router.get("", response_class=JSONResponse)
@@ -180,7 +194,8 @@ def _collection_json(base: str, c: fx.Collection, bbox: list[float] | None,
 async def collections(request: Request) -> Response:
     fmt = _check_params(request, {"f"} | CARRIED)
     base = _base(request)
-    bbox, span = await _db(request, fx.data_extent)
+    county = await _county(request)
+    bbox, span = await _db(request, lambda conn: fx.data_extent(conn, county))
     doc = {
         "links": [_link(f"{base}/collections", "self", JSON, "the feature collections"),
                   _link(_with_f(f"{base}/collections", "html"), "alternate", HTML, "as HTML")],
@@ -196,7 +211,8 @@ async def collection(request: Request, cid: str) -> Response:
     fmt = _check_params(request, {"f"} | CARRIED)
     c = fx.get_collection(cid)
     base = _base(request)
-    bbox, span = await _db(request, fx.data_extent)
+    county = await _county(request)
+    bbox, span = await _db(request, lambda conn: fx.data_extent(conn, county))
     doc = _collection_json(base, c, bbox, span)
     if fmt == "html":
         url = f"{base}/collections/{c.id}"
@@ -331,6 +347,10 @@ async def collection_items(request: Request, cid: str) -> Response:
     fmt = _check_params(request, ITEM_PARAMS | {f.name for f in c.fields})
     qp = request.query_params
     q = item_query(c, qp)
+    county = await _county(request)
+    if county is not None:
+        q = replace(q, conditions=(*q.conditions, "x.county_code = :county_scope"),
+                    params={**q.params, "county_scope": county})
     feats, matched = await _db(request, lambda conn: fx.items(conn, c, q))
 
     base = _base(request)
@@ -366,7 +386,8 @@ async def collection_item(request: Request, cid: str, fid: str) -> GeoJSONRespon
     c = fx.get_collection(cid)
     _check_params(request, {"f"} | CARRIED, html_ok=False)
     check_feature_id(fid)
-    feat = await _db(request, lambda conn: fx.item(conn, c, fid))
+    county = await _county(request)
+    feat = await _db(request, lambda conn: fx.item(conn, c, fid, county))
     base = _base(request)
     feat["links"] = [
         _link(f"{base}/collections/{c.id}/items/{fid}", "self", GEOJSON, "this feature"),

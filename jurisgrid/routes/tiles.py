@@ -7,12 +7,20 @@ whose geometry lines up with AMap/Tencent / Baidu base maps. ``?asOf=<ISO instan
 the historised layers as they were then (jurisgrid/tiles/asof.py: past instants only, no
 figures; a final instant's tile is cached for a day); ``?plan=<id>`` the same layers as a stored
 plan has them (jurisgrid/tiles/plan.py).
+
+Many counties (issue 11): ``?county=511725`` keeps one county's features (jurisgrid/tiles/county.py;
+an unknown code is a 400 naming it). A county-scoped token gets only its county's features on
+every tile, asked or not (another county: 403); its TileJSON names the county in the tile URL,
+and a county's tile has an ETag of its own — with ``Vary: Authorization`` and a private
+``Cache-Control`` under a token (routes/edge.py), no shared cache hands one county's tiles to
+another reader.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +32,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from jurisgrid.auth.checks import county_in_scope
+from jurisgrid.auth.county_read import is_known, request_county
 from jurisgrid.auth.http import read_access
+from jurisgrid.auth.principal import Principal
 from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput, JurisgridError
 from jurisgrid.replicas import reader
@@ -66,34 +77,59 @@ def _as_of_query(t: datetime | None) -> str:
     return "" if t is None else "asOf=" + quote(t.isoformat().replace("+00:00", "Z"), safe=":")
 
 
-def _query(crs: str, t: datetime | None) -> str:
-    parts = [p for p in (_crs_query(crs).lstrip("?"), _as_of_query(t)) if p]
+def _query(crs: str, t: datetime | None, county: str | None = None) -> str:
+    parts = [p for p in (_crs_query(crs).lstrip("?"), _as_of_query(t), _county_query(county)) if p]
     return ("?" + "&".join(parts)) if parts else ""
+
+
+def _county_query(county: str | None) -> str:
+    return "" if county is None else "county=" + quote(county, safe="")
+
+
+async def tile_county(request: Request, principal: Principal) -> str | None:
+    """The county a tile request keeps (``?county=``, narrowed by a county-scoped token): on
+    the event loop when the code is known, else checked in a worker thread."""
+    asked = request.query_params.get("county")
+    engine = reader(request)
+    if is_known(engine, asked):
+        return county_in_scope(principal, asked)
+    return await run_in_threadpool(request_county, engine, principal, asked)
 
 
 @router.get("", response_class=JSONResponse)
 async def layers(request: Request, crs: str | None = Query(None),
-                 as_of: str | None = Query(None, alias="asOf")) -> JSONResponse:
+                 as_of: str | None = Query(None, alias="asOf"),
+                 county: str | None = Query(None, description="one county's features")
+                 ) -> JSONResponse:
     t = parse_as_of("grids", as_of)
-    return JSONResponse(listing(_base(request), _crs_query(parse_crs(crs)), _as_of_query(t)))
+    one = await tile_county(request, request.state.principal)
+    query = "&".join(p for p in (_crs_query(parse_crs(crs)).lstrip("?"), _county_query(one)) if p)
+    return JSONResponse(listing(_base(request), ("?" + query) if query else "", _as_of_query(t)))
 
 
 @router.get("/{layer}.json", response_class=JSONResponse)
 async def layer_tilejson(request: Request, layer: str, crs: str | None = Query(None),
                          as_of: str | None = Query(None, alias="asOf"),
-                         properties: str | None = Query(None)) -> JSONResponse:
+                         properties: str | None = Query(None),
+                         county: str | None = Query(None, description="one county's features")
+                         ) -> JSONResponse:
     lay = get_layer(layer)
     c = parse_crs(crs)
     props = parse_properties(lay, properties, as_of=bool(as_of))
     t = parse_as_of(lay.name, as_of)
     engine = reader(request)  # a read replica when configured (issue 17)
+    # a county-scoped token's tile URL names its county even when it did not ask: its tiles are
+    # then a URL of their own in every cache, not the deployment's URL with other content
+    one = await tile_county(request, request.state.principal)
 
     def bounds(conn: Connection) -> tuple[float, float, float, float] | None:
         row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                                    "FROM (SELECT ST_Extent(geom) AS e FROM county) q")).one()
+                                "FROM (SELECT ST_Extent(geom) AS e FROM county "
+                                "WHERE CAST(:c AS text) IS NULL OR code = :c) q"), {"c": one}).one()
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
-    url = with_properties(f"{_base(request)}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt{_query(c, t)}", props)
+    url = with_properties(f"{_base(request)}/tiles/{lay.name}/{{z}}/{{x}}/{{y}}.mvt"
+                          f"{_query(c, t, one)}", props)
     box = await run_in_threadpool(read, engine, bounds)
     return JSONResponse(tilejson(lay, tile_url=url, bounds=box, crs=c,
                                  as_of=None if t is None else t.isoformat().replace("+00:00", "Z"),
@@ -122,12 +158,16 @@ _TILE_OPENAPI: dict[str, Any] = {"get": {
                              "stations, communities; no figures)"),
         _query_param("properties", "comma-separated attributes the tile keeps (the layer's "
                                    "TileJSON fields); empty: geometry only; absent: all"),
+        _query_param("county", "a county's code: only its features (a county-scoped token: "
+                               "always its own county; another is 403)"),
     ],
     "responses": {"200": {"description": "the tile (empty when nothing is there)",
                           "content": {MVT_TYPE: {}}},
                   "304": {"description": "the client's copy (If-None-Match) is current"},
-                  "400": {"description": "a malformed tile address, crs, asOf or plan"},
+                  "400": {"description": "a malformed tile address, crs, asOf or plan; an "
+                                         "unknown county"},
                   "401": {"description": "credentials refused"},
+                  "403": {"description": "a county other than the token's"},
                   "404": {"description": "no such layer"}},
 }}
 
@@ -181,6 +221,7 @@ async def tile(request: Request) -> Response:
     path, query = request.path_params, request.query_params
     req = parse_tile(path["layer"], path["z"], path["x"], path["y"], query.get("crs"),
                      query.get("properties"), as_of=bool(query.get("asOf") or query.get("plan")))
+    req = replace(req, county=await tile_county(request, principal))
     t_as_of = parse_as_of(req.layer.name, query.get("asOf"))
     plan = parse_plan(req.layer.name, query.get("plan"))
     known = parse_if_none_match(request.headers.get("if-none-match"))

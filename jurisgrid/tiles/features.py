@@ -60,56 +60,72 @@ def _f(spec: str) -> tuple[Field, ...]:
 
 
 _CODE_NAME = "code:s:code (the feature id); name:s:name"
+# every collection: the county (县/区) of the feature — a unit's through its parents
+# (models/county_scope.py), a point's that of its grid (none when in no grid) — for
+# ``?county=``, ``county_code = '…'`` in CQL2 and a county-scoped token's view (routes/ogc.py)
+_COUNTY = "county_code:s:county (县/区) code"
+_POINT_COUNTY = ("LEFT JOIN grid g ON g.id = {p}.grid_id LEFT JOIN community c ON c.id = g.community_id "
+                 "LEFT JOIN township t ON t.id = c.township_id LEFT JOIN county cy ON cy.id = t.county_id")
 
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection("sectors", "Sectors (片区)", "Groups of stations that respond together; the outline "
                "is the union of their stations' jurisdictions.",
-               "(SELECT sec.code, sec.name, count(s.id) AS stations, ST_Multi(ST_Union(s.geom)) AS geom "
-               " FROM sector sec LEFT JOIN station s ON s.sector_id = sec.id GROUP BY sec.id) x",
-               _f(f"{_CODE_NAME}; stations:i:stations in the sector"), "multipolygon"),
+               "(SELECT sec.code, sec.name, count(s.id) AS stations, ST_Multi(ST_Union(s.geom)) AS geom, "
+               " cy.code AS county_code FROM sector sec LEFT JOIN station s ON s.sector_id = sec.id "
+               " JOIN county cy ON cy.id = sec.county_id GROUP BY sec.id, cy.code) x",
+               _f(f"{_CODE_NAME}; stations:i:stations in the sector; {_COUNTY}"), "multipolygon"),
     Collection("stations", "Police stations (派出所)", "Station jurisdictions (union of their zones).",
                "(SELECT s.code, s.name, s.kind, s.phone, s.address, sec.code AS sector_code, "
-               " ST_X(s.seat) AS seat_lon, ST_Y(s.seat) AS seat_lat, s.geom "
-               " FROM station s JOIN sector sec ON sec.id = s.sector_id) x",
+               " ST_X(s.seat) AS seat_lon, ST_Y(s.seat) AS seat_lat, s.geom, cy.code AS county_code "
+               " FROM station s JOIN sector sec ON sec.id = s.sector_id "
+               " JOIN county cy ON cy.id = sec.county_id) x",
                _f(f"{_CODE_NAME}; kind:s:urban | central | rural; phone:s:phone; address:s:address; "
                   "sector_code:s:sector; seat_lon:n:longitude of the seat; "
-                  "seat_lat:n:latitude of the seat"), "multipolygon"),
+                  f"seat_lat:n:latitude of the seat; {_COUNTY}"), "multipolygon"),
     Collection("zones", "Responsibility zones (警务责任区)", "Community-policing zones (union of grids).",
-               "(SELECT z.code, z.name, z.kind, z.has_office, s.code AS station_code, z.geom "
-               " FROM zone z JOIN station s ON s.id = z.station_id) x",
+               "(SELECT z.code, z.name, z.kind, z.has_office, s.code AS station_code, z.geom, "
+               " cy.code AS county_code FROM zone z JOIN station s ON s.id = z.station_id "
+               " JOIN sector sec ON sec.id = s.sector_id JOIN county cy ON cy.id = sec.county_id) x",
                _f(f"{_CODE_NAME}; kind:s:urban | rural; has_office:b:has a 警务室; "
-                  "station_code:s:station"), "multipolygon"),
+                  f"station_code:s:station; {_COUNTY}"), "multipolygon"),
     Collection("grids", "Grids (网格)", "The atomic units of coverage, with address and incident figures.",
                "(SELECT g.code, g.name, z.code AS zone_code, s.code AS station_code, "
                " c.code AS community_code, g.geom, coalesce(st.population, 0) AS population, "
                " coalesce(st.households, 0) AS households, coalesce(st.addresses, 0) AS addresses, "
-               " coalesce(st.incidents, 0) AS incidents "
+               " coalesce(st.incidents, 0) AS incidents, cy.code AS county_code "
                " FROM grid g JOIN zone z ON z.id = g.zone_id JOIN station s ON s.id = z.station_id "
-               " JOIN community c ON c.id = g.community_id "
+               " JOIN community c ON c.id = g.community_id JOIN township t ON t.id = c.township_id "
+               " JOIN county cy ON cy.id = t.county_id "
                " LEFT JOIN tile_grid_stats st ON st.grid_id = g.id) x",
                _f(f"{_CODE_NAME}; zone_code:s:zone; station_code:s:station; "
                   "community_code:s:village or community; population:i:actual population; "
-                  "households:i:households; addresses:i:address points; incidents:i:incidents"),
+                  "households:i:households; addresses:i:address points; incidents:i:incidents; "
+                  f"{_COUNTY}"),
                "multipolygon"),
     Collection("communities", "Villages and communities (村/社区)",
                "Administrative villages and communities.",
-               "(SELECT c.code, c.name, c.kind, t.code AS township_code, c.geom "
-               " FROM community c JOIN township t ON t.id = c.township_id) x",
-               _f(f"{_CODE_NAME}; kind:s:community | village; township_code:s:township"),
+               "(SELECT c.code, c.name, c.kind, t.code AS township_code, c.geom, cy.code AS county_code "
+               " FROM community c JOIN township t ON t.id = c.township_id "
+               " JOIN county cy ON cy.id = t.county_id) x",
+               _f(f"{_CODE_NAME}; kind:s:community | village; township_code:s:township; {_COUNTY}"),
                "multipolygon"),
     Collection("townships", "Townships and streets (乡镇/街道)", "Administrative townships and streets.",
-               "township x", _f(f"{_CODE_NAME}; kind:s:street | town | township"), "multipolygon"),
+               "(SELECT t.code, t.name, t.kind, t.geom, cy.code AS county_code "
+               " FROM township t JOIN county cy ON cy.id = t.county_id) x",
+               _f(f"{_CODE_NAME}; kind:s:street | town | township; {_COUNTY}"), "multipolygon"),
     Collection("addresses", "Address points (标准地址)", "Standard addresses with actual population.",
                "(SELECT a.code, a.address, a.households, a.population, a.houses, a.units, "
-               " g.code AS grid_code, a.geom FROM address_point a LEFT JOIN grid g ON g.id = a.grid_id) x",
+               " g.code AS grid_code, a.geom, cy.code AS county_code "
+               f" FROM address_point a {_POINT_COUNTY.format(p='a')}) x",
                _f("code:s:code (the feature id); address:s:address; households:i:households; "
-                  "population:i:actual population; houses:i:houses; units:i:units; grid_code:s:grid"),
+                  "population:i:actual population; houses:i:houses; units:i:units; grid_code:s:grid; "
+                  f"{_COUNTY}"),
                "point"),
     Collection("incidents", "Incidents (警情)", "Reported incidents with time, category and grid.",
-               "(SELECT i.code, i.category, i.occurred_at, g.code AS grid_code, i.geom "
-               " FROM incident i LEFT JOIN grid g ON g.id = i.grid_id) x",
+               "(SELECT i.code, i.category, i.occurred_at, g.code AS grid_code, i.geom, "
+               f" cy.code AS county_code FROM incident i {_POINT_COUNTY.format(p='i')}) x",
                _f("code:s:code (the feature id); category:s:category; occurred_at:t:when it occurred; "
-                  "grid_code:s:grid"), "point", temporal="occurred_at"),
+                  f"grid_code:s:grid; {_COUNTY}"), "point", temporal="occurred_at"),
 )}
 
 
@@ -167,8 +183,12 @@ def items(conn: Connection, c: Collection, q: ItemQuery) -> tuple[list[dict[str,
     return [feature(r) for r in rows], int(matched)
 
 
-def item(conn: Connection, c: Collection, fid: str) -> dict[str, Any]:
-    row = conn.execute(text(f"{_feature_sql(c)} WHERE x.code = :fid"), {"fid": fid}).mappings().first()
+def item(conn: Connection, c: Collection, fid: str, county: str | None = None) -> dict[str, Any]:
+    """One feature by code; with ``county`` (a county-scoped reader), only one of that county —
+    a feature elsewhere is NotFound, as a code that does not exist."""
+    where = " WHERE x.code = :fid" + ("" if county is None else " AND x.county_code = :county")
+    row = conn.execute(text(f"{_feature_sql(c)}{where}"), {"fid": fid, "county": county}
+                       ).mappings().first()
     if row is None:
         raise NotFound(f"no feature {fid!r} in collection {c.id!r}")
     return feature(row)
@@ -179,12 +199,20 @@ def feature(row: Any) -> dict[str, Any]:
             "properties": row["properties"]}
 
 
-def data_extent(conn: Connection) -> tuple[list[float] | None, list[str | None]]:
-    """The county's bbox (every collection lies inside it) and the incidents' time span."""
-    row = conn.execute(text(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), "
-        "(SELECT min(occurred_at) FROM incident), (SELECT max(occurred_at) FROM incident) "
-        "FROM (SELECT ST_Extent(geom) AS e FROM county) q")).one()
+def data_extent(conn: Connection, county: str | None = None
+                ) -> tuple[list[float] | None, list[str | None]]:
+    """The counties' bbox (every collection lies inside it) and the incidents' time span — of
+    one county when ``county`` is given."""
+    if county is None:
+        sql = ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), "
+               "(SELECT min(occurred_at) FROM incident), (SELECT max(occurred_at) FROM incident) "
+               "FROM (SELECT ST_Extent(geom) AS e FROM county) q")
+    else:
+        sql = ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), s.t0, s.t1 "
+               "FROM (SELECT ST_Extent(geom) AS e FROM county WHERE code = :county) q, "
+               "(SELECT min(x.occurred_at) AS t0, max(x.occurred_at) AS t1 FROM "
+               f"{COLLECTIONS['incidents'].source} WHERE x.county_code = :county) s")
+    row = conn.execute(text(sql), {"county": county}).one()
     bbox = None if row[0] is None else [float(v) for v in row[:4]]
     span = [None if t is None else t.isoformat().replace("+00:00", "Z") for t in row[4:]]
     return bbox, span

@@ -86,6 +86,20 @@ class TileRequest:
     crs: str  # 'wgs84' | 'gcj02' | 'bd09'
     # ?properties=: the attributes the tile carries (in the layer's field order); None = all
     properties: tuple[str, ...] | None = None
+    # ?county= or the county of a county-scoped token: only that county's features
+    # (tiles/county.py); None = the whole deployment
+    county: str | None = None
+
+    @property
+    def county_key(self) -> str:
+        """'_c' when the tile keeps one county (statement names: the code is a parameter)."""
+        return "" if self.county is None else "_c"
+
+    @property
+    def county_etag(self) -> str:
+        """What the ETag adds for a county's tile: its code — so a county's tile and the whole
+        deployment's (or another county's) never share an ETag, in a client or a proxy."""
+        return "" if self.county is None else f"/county={self.county}"
 
     @property
     def properties_key(self) -> str:

@@ -59,9 +59,10 @@ def parse_plan(layer: str, raw: str | None) -> int | None:
 
 @cache
 def plan_tile_sql(layer: str, crs: str = "wgs84",
-                  properties: tuple[str, ...] | None = None) -> str:
-    """The ``?asOf=`` statement of ``layer`` reading a plan's rows instead ($9: the plan)."""
-    sql = tile_sql(layer, crs, as_of=True, properties=properties)
+                  properties: tuple[str, ...] | None = None, county: bool = False) -> str:
+    """The ``?asOf=`` statement of ``layer`` reading a plan's rows instead ($9: the plan; with
+    ``county``, $10 the county whose features it keeps, judged as the plan has them)."""
+    sql = tile_sql(layer, crs, as_of=True, properties=properties, county=county)
     sql = _HISTORY.sub(lambda m: f"({overlay_sql(m.group(1), '$9')}) {m.group(2)}", sql)
     sql = re.sub(_AT + r" AND ", "", sql)
     sql = re.sub(r" AND " + _AT, "", sql)
@@ -89,12 +90,14 @@ async def fetch_tile_plan(engine: Engine, req: TileRequest, plan_id: int, *,
         box = read_box(req)
         params: dict[str, Any] = {"z": req.z, "x": req.x, "y": req.y, "crs": req.crs,
                                   "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3],
-                                  "plan": plan_id}
-        name = f"jg_tile_plan_{req.layer.name}_{req.crs}{req.properties_key}"
+                                  "plan": plan_id, "county": req.county}
+        name = f"jg_tile_plan_{req.layer.name}_{req.crs}{req.properties_key}{req.county_key}"
+        one = req.county is not None
         data = bytes((await tile_pool(engine).execute(
-            name, plan_tile_sql(req.layer.name, req.crs, req.properties), PLAN_PARAM_TYPES, _ARGS,
+            name, plan_tile_sql(req.layer.name, req.crs, req.properties, one),
+            PLAN_PARAM_TYPES + (", text" if one else ""), _ARGS + (", %(county)s" if one else ""),
             params))[0])
     key = (f"{TILE_FORMAT}/plan/{plan_id}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}"
-           f"{req.properties_key}/")
+           f"{req.properties_key}/{req.county_etag}")
     etag = hashlib.md5(key.encode() + data).hexdigest()
     return PlanTile(etag, None if etag in known or "*" in known else data)

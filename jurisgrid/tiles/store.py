@@ -16,6 +16,8 @@ figures are computed again and the statement run again (at most three times unde
 of writes).
 ``?asOf=`` tiles (:func:`fetch_tile_as_of`, tiles/asof.py) read ``sql/tiles_asof_<layer>.sql``
 ($9 the instant) and carry a content-hash ETag.
+A county's tiles (``?county=``, or any tile of a county-scoped token: tiles/county.py) take the
+county code as one more parameter, and their ETag names the county.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy import Engine
 from jurisgrid.db import read_connection
 from jurisgrid.models.sqlfiles import sql_text
 from jurisgrid.tiles.asof import ASOF_LAYERS, is_final
+from jurisgrid.tiles.county import with_county
 from jurisgrid.tiles.layers import LAYERS, TileRequest, read_box
 from jurisgrid.tiles.pool import tile_pool
 from jurisgrid.tiles.sizing import compute, digest_sql, key_check_sql, known_key
@@ -65,13 +68,14 @@ _ZONE_CHANGE_ARGS = _CHANGE_ARGS + ", %(sizing_key)s"
 
 @cache
 def tile_sql(layer: str, crs: str = "wgs84", *, as_of: bool = False,
-             properties: tuple[str, ...] | None = None) -> str:
+             properties: tuple[str, ...] | None = None, county: bool = False) -> str:
     """The ST_AsMVT statement of a layer: one row, one bytea. Parameters $1..$8 as above.
 
     Polygon layers name their features ``r(k, g)`` and draw ``sh(k, g)``; for WGS 84 ``sh`` is
     ``r`` itself, for GCJ-02 / BD-09 it is ``r`` with every vertex moved (sql/tiles_shift.sql).
     ``properties`` (``?properties=``, layers.parse_properties) keeps only those attributes: the
-    final ST_AsMVT reads them, and the geometry, from the layer's rows ``f``.
+    final ST_AsMVT reads them, and the geometry, from the layer's rows ``f``. ``county``: only
+    the features of the county whose code is the last parameter (tiles/county.py).
     """
     if layer not in LAYERS or (as_of and layer not in ASOF_LAYERS):
         raise KeyError(layer)
@@ -79,6 +83,8 @@ def tile_sql(layer: str, crs: str = "wgs84", *, as_of: bool = False,
     body = _read(f"tiles_asof_{layer}.sql" if as_of else f"tiles_{layer}.sql")
     sql = "WITH " + _strip_comments(_read("tiles_bounds.sql")) + ",\n" + _strip_comments(body).replace(
         "{shift}", shift)
+    if county:
+        sql = with_county(sql, layer, as_of=as_of)
     if properties is None:
         return sql
     m = _FINAL.search(sql)
@@ -115,16 +121,24 @@ def changes_sql(layer: str, *, layer_param: str = "$1", box_params: str = "$2, $
 
 
 @cache
-def both_sql(layer: str, crs: str, properties: tuple[str, ...] | None = None) -> str:
+def both_sql(layer: str, crs: str, properties: tuple[str, ...] | None = None,
+             county: bool = False) -> str:
     """The change-log counts ($5..$8 box) and the tile in one statement (parameters as tile_sql)."""
     changes = changes_sql(layer, layer_param=f"'{layer}'", box_params="$5, $6, $7, $8", key_param="$9")
-    return f"SELECT c.*, ({tile_sql(layer, crs, properties=properties)}) FROM ({changes}) c"
+    return (f"SELECT c.*, ({tile_sql(layer, crs, properties=properties, county=county)}) "
+            f"FROM ({changes}) c")
 
 
 def etag_of(req: TileRequest, count: int, newest: int, extra: str = "") -> str:
     key = (f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}{req.properties_key}/"
-           f"{count}/{newest}{extra}")
+           f"{count}/{newest}{extra}{req.county_etag}")
     return hashlib.md5(key.encode()).hexdigest()
+
+
+def _with_county_param(types: str, args: str, req: TileRequest) -> tuple[str, str]:
+    """Parameter types and arguments of a statement, with the county code last when the tile
+    keeps one county (tiles/county.py)."""
+    return (types, args) if req.county is None else (types + ", text", args + ", %(county)s")
 
 
 @dataclass(frozen=True)
@@ -134,7 +148,8 @@ class Tile:
 
 
 def empty_etag(req: TileRequest) -> str:
-    key = f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}{req.properties_key}/empty"
+    key = (f"{TILE_FORMAT}/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}{req.properties_key}/"
+           f"empty{req.county_etag}")
     return hashlib.md5(key.encode()).hexdigest()
 
 
@@ -153,7 +168,7 @@ async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> T
         return Tile(etag, None if etag in known or "*" in known else b"")
     box = read_box(req)
     params: dict[str, Any] = {"z": req.z, "x": req.x, "y": req.y, "crs": req.crs,
-                              "layer": req.layer.name,
+                              "layer": req.layer.name, "county": req.county,
                               "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]}
     name = req.layer.name
     pool = tile_pool(engine)
@@ -175,11 +190,13 @@ async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> T
     def tag(row: tuple[Any, ...]) -> str:
         return etag_of(req, row[0], row[1], "" if sizing is None else f"/{row[2]}")
 
-    types, args = (ZONE_PARAM_TYPES, _ZONE_ARGS) if zones else (TILE_PARAM_TYPES, _ARGS)
-    pk = req.properties_key
+    types, args = _with_county_param(*((ZONE_PARAM_TYPES, _ZONE_ARGS) if zones
+                                       else (TILE_PARAM_TYPES, _ARGS)), req)
+    pk = req.properties_key + req.county_key
+    one = req.county is not None
     if not known:  # nothing to revalidate: the change-log counts and the tile in one round trip
-        row = await run(f"jg_tile_both_{name}_{req.crs}{pk}", both_sql(name, req.crs, req.properties),
-                        types, args)
+        row = await run(f"jg_tile_both_{name}_{req.crs}{pk}",
+                        both_sql(name, req.crs, req.properties, one), types, args)
         return Tile(tag(row), bytes(row[-1]))
     row = await run(f"jg_tile_changes_{'zones' if zones else 'layer'}", changes_sql(name),
                     *((_ZONE_CHANGE_TYPES, _ZONE_CHANGE_ARGS) if zones else (_CHANGE_TYPES, _CHANGE_ARGS)))
@@ -187,7 +204,8 @@ async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> T
     if etag in known or "*" in known:
         return Tile(etag, None)
     data = (await pool.execute(f"jg_tile_{name}_{req.crs}{pk}",
-                               tile_sql(name, req.crs, properties=req.properties), types, args, params))[0]
+                               tile_sql(name, req.crs, properties=req.properties, county=one),
+                               types, args, params))[0]
     return Tile(etag, bytes(data))
 
 
@@ -224,13 +242,14 @@ async def fetch_tile_as_of(engine: Engine, req: TileRequest, as_of: datetime, *,
         data = b""
     else:
         box = read_box(req)
-        params.update({"z": req.z, "x": req.x, "y": req.y, "crs": req.crs,
+        params.update({"z": req.z, "x": req.x, "y": req.y, "crs": req.crs, "county": req.county,
                        "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]})
-        data = bytes((await pool.execute(f"jg_tile_asof_{req.layer.name}_{req.crs}{req.properties_key}",
-                                         tile_sql(req.layer.name, req.crs, as_of=True,
-                                                  properties=req.properties),
-                                         ASOF_PARAM_TYPES, _ARGS + ", %(t)s", params))[0])
+        data = bytes((await pool.execute(
+            f"jg_tile_asof_{req.layer.name}_{req.crs}{req.properties_key}{req.county_key}",
+            tile_sql(req.layer.name, req.crs, as_of=True, properties=req.properties,
+                     county=req.county is not None),
+            *_with_county_param(ASOF_PARAM_TYPES, _ARGS + ", %(t)s", req), params))[0])
     key = (f"{TILE_FORMAT}/asof/{req.layer.name}/{req.z}/{req.x}/{req.y}/{req.crs}{req.properties_key}/"
-           f"{as_of.isoformat()}/")
+           f"{as_of.isoformat()}/{req.county_etag}")
     etag = hashlib.md5(key.encode() + data).hexdigest()
     return AsOfTile(etag, None if etag in known or "*" in known else data, final)

@@ -64,3 +64,23 @@ def pref_gql(pref_client):
         return res.json()
 
     return run
+
+
+@pytest.fixture
+def token(pref_engine: Engine) -> Iterator[Any]:
+    """Make API tokens (role, optionally scoped to a county or a station); deleted afterwards."""
+    from sqlalchemy import text
+
+    from jurisgrid.auth.tokens import IssuedToken, issue_token
+
+    made: list[int] = []
+
+    def make(role: str, county: str | None = None, station: str | None = None) -> IssuedToken:
+        with pref_engine.begin() as conn:
+            t = issue_token(conn, role=role, county_code=county, station_code=station, label="t")
+        made.append(t.id)
+        return t
+
+    yield make
+    with pref_engine.begin() as conn:
+        conn.execute(text("DELETE FROM api_token WHERE id = ANY(:i)"), {"i": made})

@@ -4,7 +4,6 @@ and writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 import shapely
 from sqlalchemy import Engine, text
 
-from jurisgrid.auth.tokens import IssuedToken, issue_token
+from jurisgrid.auth.tokens import issue_token
 from jurisgrid.errors import InvalidInput, NotFound
 from jurisgrid.io.transfer import export_layer
 from tests.counties.conftest import COUNTIES
@@ -22,21 +21,6 @@ LISTS = {  # GraphQL list → the demo's units of a county
     "communities": lambda d: d.communities, "stations": lambda d: d.stations,
     "zones": lambda d: d.zones, "grids": lambda d: d.grids, "persons": lambda d: d.persons,
 }
-
-
-@pytest.fixture
-def token(pref_engine: Engine) -> Iterator[Any]:
-    made: list[int] = []
-
-    def make(role: str, county: str | None = None, station: str | None = None) -> IssuedToken:
-        with pref_engine.begin() as conn:
-            t = issue_token(conn, role=role, county_code=county, station_code=station, label="t")
-        made.append(t.id)
-        return t
-
-    yield make
-    with pref_engine.begin() as conn:
-        conn.execute(text("DELETE FROM api_token WHERE id = ANY(:i)"), {"i": made})
 
 
 def _total(pref_gql, field: str, county: str | None = None, token: str | None = None) -> dict:

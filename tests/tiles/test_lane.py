@@ -29,6 +29,6 @@ def test_openapi_documents_the_tile_route(client) -> None:  # type: ignore[no-un
     doc = client.get("/openapi.json").json()
     op = doc["paths"]["/tiles/{layer}/{z}/{x}/{y}.mvt"]["get"]
     assert [p["name"] for p in op["parameters"]] == ["layer", "z", "x", "y", "crs", "asOf", "plan",
-                                                     "properties"]
+                                                     "properties", "county"]
     assert "application/vnd.mapbox-vector-tile" in op["responses"]["200"]["content"]
     assert "/tiles/{layer}.json" in doc["paths"]
