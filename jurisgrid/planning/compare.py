@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from jurisgrid.analytics.policy import Policy
@@ -45,6 +45,9 @@ class Alternative:
     assignment: Mapping[str, str]  # every grid of the scope → its zone
     zones: Mapping[str, ZoneInfo]  # every zone of the scope, with or without grids
     context: Context | None = None  # its own units, when they are not the scope's grids
+    # with its own units: what moved zone counted point by point (population, households,
+    # incidents and incidents.<CATEGORY>), as its units cannot all be matched to the base's
+    moved: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,15 @@ def evaluate(ctx: Context, alt: Alternative) -> PlanReport:
     parent = {z: info.station for z, info in ctx.base.zones.items()}
     parent.update({z: info.station for z, info in alt.zones.items()})
     seats = {z: ctx.seats[info.station] for z, info in alt.zones.items() if info.station in ctx.seats}
+    weights = workload_weights(ctx.policy, ctx.units, ctx.window_days)
     m = plan_metrics(ctx.units, labels, districts=sorted(alt.zones), measures=list(MEASURES),
-                     workload=workload_weights(ctx.policy, ctx.units, ctx.window_days),
-                     adjacency=ctx.adjacency, base=base_labels, parent_of=parent, seats=seats)
+                     workload=weights, adjacency=ctx.adjacency, base=base_labels, parent_of=parent,
+                     seats=seats)
+    if alt.moved is not None and m.moves is not None:
+        moved = {k: float(alt.moved.get(k, 0.0)) for k in m.moves.moved}
+        if "workload" in moved:
+            moved["workload"] = sum(w * float(alt.moved.get(k, 0.0)) for k, w in weights.items())
+        m = replace(m, moves=replace(m.moves, moved=moved))
     staffing = zone_staffing(ctx.units, labels, alt.zones, ctx.policy, ctx.window_days)
     rules, breaches = check_rules(ctx.units, labels, alt.zones, ctx.policy, m)
     weighted = [(d.seat_distance_mean_m, d.totals["population"]) for d in m.districts
@@ -213,4 +222,4 @@ def with_moves(alt: Alternative, moves: Mapping[str, str], *, key: str | None = 
     if unknown_z:
         raise InvalidInput(f"zone(s) not in the scope: {', '.join(unknown_z[:5])}")
     return Alternative(key or alt.key, name or alt.name, {**alt.assignment, **moves}, alt.zones,
-                       alt.context)
+                       alt.context, None if moves else alt.moved)

@@ -11,7 +11,8 @@ reshapes grids (split, merge, redraw) has other units: its alternative carries i
 the plan's grids of the scope with their figures under the plan (points placed again near the
 reshaped grids by the boundary rule: models/plan_membership.py), their adjacency, and as the base
 each grid's live zone (a reshaped grid's: the live zone of the live grid covering most of it, so
-the moves of a grid merged across zones count it whole).
+a grid merged across zones counts as moved or not as a whole); the population, households and
+incidents moved are counted point by point.
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ from sqlalchemy import Connection
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.models import plans as store
+from jurisgrid.models.plan_membership import membership_sql
 from jurisgrid.models.plan_source import PlanSource
 from jurisgrid.planning.compare import Alternative, Context
 from jurisgrid.planning.geometry import rook_adjacency
 from jurisgrid.planning.source import read_scope
-from jurisgrid.planning.staffing import ZoneInfo
+from jurisgrid.planning.staffing import CATEGORY_PREFIX, ZoneInfo
 
 POLICE_ROLES = ("chief", "instructor", "deputy_chief", "officer", "community_officer")
 
 
-def _sql(template: str) -> str:
-    return template.format(**{t: store.overlay_sql(t) for t in ("grid", "zone", "station", "assignment")})
+def _sql(template: str, **more: str) -> str:
+    return template.format(**{t: store.overlay_sql(t) for t in ("grid", "zone", "station", "assignment")},
+                           **more)
 
 
 _GRIDS = """
@@ -102,6 +105,36 @@ JOIN station s ON s.id = z.station_id WHERE z.code = ANY(%(codes)s)
 """
 
 
+# the points whose zone differs between live and the plan (a zone of the scope's station on either
+# side): live, by their stored grid; under the plan, by their grid there (models/plan_membership.py)
+_MOVED = """
+SELECT {what} FROM {table} a JOIN ({points}) m ON m.id = a.id
+JOIN grid lg ON lg.id = a.grid_id JOIN zone lz ON lz.id = lg.zone_id
+JOIN station ls ON ls.id = lz.station_id
+JOIN ({grid}) pg ON pg.id = m.grid_id JOIN ({zone}) pz ON pz.id = pg.zone_id
+JOIN ({station}) ps ON ps.id = pz.station_id
+WHERE lz.code <> pz.code AND (%(st)s::text IS NULL OR ls.code = %(st)s::text OR ps.code = %(st)s::text)
+"""
+
+
+def _moved(conn: Connection, pid: int, ctx: Context) -> dict[str, float]:
+    """Population, households and incidents (in the context's window, also per category) that
+    the plan puts in another zone than live, point by point."""
+    p = {"plan": pid, "st": ctx.scope, "since": ctx.since, "until": ctx.until}
+    pop, hh = conn.exec_driver_sql(_sql(
+        _MOVED, what="coalesce(sum(a.population), 0), coalesce(sum(a.households), 0)",
+        table="address_point", points=membership_sql("address_point")), p).one()
+    out = {"population": float(pop), "households": float(hh), "incidents": 0.0}
+    window = ("AND (%(since)s::timestamptz IS NULL OR a.occurred_at >= %(since)s::timestamptz) "
+              "AND (%(until)s::timestamptz IS NULL OR a.occurred_at < %(until)s::timestamptz) "
+              "GROUP BY a.category")
+    for cat, n in conn.exec_driver_sql(_sql(_MOVED, what="a.category, count(*)", table="incident",
+                                            points=membership_sql("incident")) + window, p):
+        out[f"{CATEGORY_PREFIX}{cat}"] = float(n)
+        out["incidents"] += float(n)
+    return out
+
+
 def _reshaped(conn: Connection, ctx: Context, plan: dict[str, Any]) -> Alternative:
     """A plan that reshapes grids, over its own grids of the scope (the module's docstring)."""
     pid = plan["id"]
@@ -123,7 +156,7 @@ def _reshaped(conn: Connection, ctx: Context, plan: dict[str, Any]) -> Alternati
     own = replace(ctx, units=scope.units, adjacency=rook_adjacency(scope.units.geoms),
                   seats={**ctx.seats, **scope.seats},
                   base=Alternative("live", "live", base, base_zones))
-    return Alternative(str(pid), plan["name"], assignment, zones, own)
+    return Alternative(str(pid), plan["name"], assignment, zones, own, _moved(conn, pid, ctx))
 
 
 def plans_scope(plans: list[dict[str, Any]]) -> str | None:

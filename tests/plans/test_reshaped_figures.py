@@ -87,9 +87,10 @@ def _live_codes(engine: Engine) -> set[str]:
         return {c for (c,) in conn.exec_driver_sql("SELECT code FROM grid")}
 
 
-def _oracle(conn: Any, plan: int | None, station: str) -> pd.DataFrame:
-    """Per zone of ``station`` (live, or under ``plan``): population, households, incidents — each
-    point placed by the rule over every grid (Shapely), summed with pandas."""
+def _placed(conn: Any, plan: int | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every grid (live, or under ``plan``) with its zone and station; every address point and
+    incident (by id) with the zone and station it is in — placed by the rule over every grid
+    (Shapely: the grids within the tolerance, the smallest code)."""
     grid_sql = "SELECT id, code, zone_id, geom FROM grid" if plan is None else store.overlay_sql("grid")
     zone_sql = "SELECT * FROM zone" if plan is None else store.overlay_sql("zone")
     station_sql = "SELECT * FROM station" if plan is None else store.overlay_sql("station")
@@ -97,25 +98,31 @@ def _oracle(conn: Any, plan: int | None, station: str) -> pd.DataFrame:
         f"SELECT g.code, z.code AS zone, s.code AS station, ST_AsGeoJSON(g.geom, 15) AS geom "
         f"FROM ({grid_sql}) g JOIN ({zone_sql}) z ON z.id = g.zone_id "
         f"JOIN ({station_sql}) s ON s.id = z.station_id", {"plan": plan}).mappings().all())
-    geoms = [shape(json.loads(g)) for g in grids["geom"]]
-    tree = shapely.STRtree(geoms)
+    tree = shapely.STRtree([shape(json.loads(g)) for g in grids["geom"]])
     codes = grids["code"].to_numpy()
+    by_code = grids.set_index("code")
 
-    def place(xy: pd.DataFrame) -> pd.Series:
+    def place(xy: pd.DataFrame) -> pd.DataFrame:
         pts = shapely.points(xy["x"].to_numpy(), xy["y"].to_numpy())
         pi, gi = tree.query(pts, predicate="dwithin", distance=TOL)
         hits = pd.DataFrame({"p": pi, "code": codes[gi]}).sort_values(["p", "code"])
-        first = hits.drop_duplicates("p").set_index("p")["code"]
-        return pd.Series(first.reindex(range(len(xy))).to_numpy(), index=xy.index)
+        first = hits.drop_duplicates("p").set_index("p")["code"].reindex(range(len(xy)))
+        grid = pd.Series(first.to_numpy(), index=xy.index)
+        return xy.assign(zone=grid.map(by_code["zone"]), station=grid.map(by_code["station"]))
 
     ap = pd.DataFrame(conn.exec_driver_sql(
-        "SELECT ST_X(geom) AS x, ST_Y(geom) AS y, population, households FROM address_point"
-    ).mappings().all())
+        "SELECT id, ST_X(geom) AS x, ST_Y(geom) AS y, population, households FROM address_point "
+        "ORDER BY id").mappings().all()).set_index("id")
     inc = pd.DataFrame(conn.exec_driver_sql(
-        "SELECT ST_X(geom) AS x, ST_Y(geom) AS y FROM incident").mappings().all())
-    zone_of = grids.set_index("code")["zone"]
-    ap["zone"] = place(ap).map(zone_of)
-    inc["zone"] = place(inc).map(zone_of)
+        "SELECT id, ST_X(geom) AS x, ST_Y(geom) AS y FROM incident ORDER BY id"
+    ).mappings().all()).set_index("id")
+    return grids, place(ap), place(inc)
+
+
+def _oracle(conn: Any, plan: int | None, station: str) -> pd.DataFrame:
+    """Per zone of ``station`` (live, or under ``plan``): population, households, incidents,
+    grids — summed with pandas over the points placed by Shapely."""
+    grids, ap, inc = _placed(conn, plan)
     ours = grids[grids["station"] == station]["zone"].unique()
     out = pd.DataFrame(index=sorted(ours))
     out["population"] = ap.groupby("zone")["population"].sum()
@@ -123,6 +130,22 @@ def _oracle(conn: Any, plan: int | None, station: str) -> pd.DataFrame:
     out["incidents"] = inc.groupby("zone").size()
     out["grids"] = grids.groupby("zone").size()
     return out.fillna(0).astype(int)
+
+
+def _moved_oracle(conn: Any, plan: int, station: str) -> dict[str, int]:
+    """Population, households and incidents whose zone differs between live and the plan (a
+    zone of ``station`` on either side)."""
+    _, ap0, inc0 = _placed(conn, None)
+    _, ap1, inc1 = _placed(conn, plan)
+
+    def moved(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
+        return (a["zone"].notna() & b["zone"].notna() & (a["zone"] != b["zone"])
+                & ((a["station"] == station) | (b["station"] == station)))
+
+    m = moved(ap0, ap1)
+    return {"population": int(ap0.loc[m, "population"].sum()),
+            "households": int(ap0.loc[m, "households"].sum()),
+            "incidents": int(moved(inc0, inc1).sum())}
 
 
 REPORT = """query($st: String!, $p: ID, $since: DateTime, $until: DateTime) {
@@ -133,7 +156,8 @@ REPORT = """query($st: String!, $p: ID, $since: DateTime, $until: DateTime) {
 }"""
 METRICS = """query($st: String!, $p: ID, $since: DateTime, $until: DateTime) {
   planMetrics(plan: $p, station: $st, since: $since, until: $until) {
-    zones { zone grids gridCodes population households incidents } moves { grids } } }"""
+    zones { zone grids gridCodes population households incidents }
+    moves { grids population households incidents } } }"""
 
 
 def _frame(rows: list[dict[str, Any]], key: str, cols: list[str]) -> pd.DataFrame:
@@ -161,6 +185,10 @@ def test_figures_under_a_reshaping_plan_equal_the_oracle(plan_engine: Engine, pg
 
     m = pgql(METRICS, args)["planMetrics"]
     assert _frame(m["zones"], "zone", [*cols, "grids"]).equals(want[[*cols, "grids"]])
+    with plan_engine.connect() as conn:
+        moved = _moved_oracle(conn, pid, st)
+    assert moved["population"] > 0
+    assert {k: int(m["moves"][k]) for k in moved} == moved
     codes = {c for z in m["zones"] for c in z["gridCodes"]}
     assert {reshaped["split"], reshaped["merged"], *reshaped["new"]} <= codes
     assert reshaped["gone"] not in codes and len(codes) == int(want["grids"].sum())
