@@ -116,6 +116,13 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
     assert other in {a["zone"]["code"] for a in now["personnel"] if a["person"]["code"] == person
                      and a["zone"]}
 
+    # county-wide, the same
+    county = pgql("""mutation($t: DateTime) { createPlan(name: "county from T", scope: {kind: "county"},
+                     from: {asOf: $t}) { ... on PlanSuccess { plan { id } } } }""",
+                  {"t": t})["createPlan"]["plan"]["id"]
+    assert _sorted(pgql(STATION, {"st": st, "p": county})["station"]) == as_of
+    assert fingerprint(plan_engine) == live
+
     # the grid's shape is the old one, exactly; live keeps the new one
     for code, before in ((grid, old), (half, old_half)):
         got = _shape(pgql(GRID, {"c": code, "p": pid})["grid"]["geometry"])
