@@ -155,7 +155,9 @@ class PlanMetrics:
 @strawberry.type(description="A grid whose zone differs between the plans compared.")
 class ChangedGrid:
     grid: str
-    zones: list[str] = strawberry.field(description="its zone in each plan, in the order compared")
+    zones: list[str] = strawberry.field(description="its zone in each plan, in the order compared "
+                                        "(\"\": the plan has no such grid — one it reshaped away, "
+                                        "or one only another plan has)")
 
 
 @strawberry.type(description="Plans side by side over one scope, window and policy.")
