@@ -86,7 +86,9 @@ class IncidentStats:
         description="Counts per category (categories with incidents only)."
     )
 
-    @strawberry.field(description="Counts per month or week (periods with incidents only).")
+    @strawberry.field(description="Counts per month or week (periods with incidents only), in "
+                      "the local calendar of the unit's county (`County.timeZone`; the sizing "
+                      "policy's `timeZone` where the unit has no county).")
     async def series(self, info: Info, interval: Interval = Interval.MONTH) -> list[PeriodCount]:
         tz = (await policy_of(info)).policy.time_zone
         key = ("series", self.level, self.since, self.until, interval.value, tz)

@@ -64,7 +64,10 @@ class SizingPolicy:
     grid_households_min: int
     grid_households_max: int
     window_days: int
-    time_zone: str
+    time_zone: str = strawberry.field(description=(
+        "The deployment's default calendar: month and week series are in the time zone of each "
+        "unit's county (`County.timeZone`), this one where a unit has none; the per-zone "
+        "monthly rollup is kept in it."))
     document: JSON = strawberry.field(
         description="The whole policy as JSON (the shape updateSizingPolicy takes)."
     )

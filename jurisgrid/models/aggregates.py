@@ -64,6 +64,23 @@ ZONE_KEYS: dict[str, tuple[str, str]] = {
 LEVELS = tuple(GRID_KEYS)
 INTERVALS = ("month", "week")
 
+# level → the time zone of each unit's county (through its parents, as models/county_scope.py
+# has it: the administrative chain for grids, communities and townships, the policing chain for
+# zones, stations and sectors) — the local calendar of the unit's month and week series
+_TZ_CHAINS: dict[str, str] = {
+    "grid": "FROM grid u JOIN community c ON c.id = u.community_id "
+            "JOIN township t ON t.id = c.township_id JOIN county cy ON cy.id = t.county_id",
+    "community": "FROM community u JOIN township t ON t.id = u.township_id "
+                 "JOIN county cy ON cy.id = t.county_id",
+    "township": "FROM township u JOIN county cy ON cy.id = u.county_id",
+    "zone": "FROM zone u JOIN station s ON s.id = u.station_id JOIN sector sc ON sc.id = s.sector_id "
+            "JOIN county cy ON cy.id = sc.county_id",
+    "station": "FROM station u JOIN sector sc ON sc.id = u.sector_id "
+               "JOIN county cy ON cy.id = sc.county_id",
+    "sector": "FROM sector u JOIN county cy ON cy.id = u.county_id",
+    "county": "FROM county u JOIN county cy ON cy.id = u.id",
+}
+
 
 @cache
 def _sql(name: str, level: str) -> str:
@@ -236,23 +253,46 @@ def incident_series(
     until: datetime | None = None,
     source: Source = LIVE,
 ) -> dict[int, list[tuple[datetime, int]]]:
-    """Incidents per unit and calendar month or ISO week (local time in ``time_zone``),
-    periods without incidents left out. ``start`` is the local start of the period."""
+    """Incidents per unit and calendar month or ISO week, periods without incidents left out.
+    ``start`` is the local start of the period.
+
+    The calendar is the unit's county's (``county.time_zone``: a deployment may span time
+    zones — San Francisco beside 达州), ``time_zone`` (the sizing policy's) where the unit's
+    county is not known. One statement per time zone among the units; the zone rollup (kept in
+    the policy's calendar, migration 0002) serves the months of the units that share it."""
     if interval not in INTERVALS:
         raise InvalidInput(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
     check_window(since, until)
     ids = sorted(set(ids))
     out: dict[int, list[tuple[datetime, int]]] = {i: [] for i in ids}
-    params = {"ids": ids, "since": since, "until": until, "interval": interval, "tz": time_zone}
-    if (level in ZONE_KEYS and interval == "month" and source == LIVE
-            and rollup_time_zone(conn) == time_zone):
-        params.update(rollup_split(since, until, time_zone))
-        rows = _rows(conn, "zone_series", level, params)
-    else:
-        rows = _rows(conn, "series", level, params, source)
-    for r in rows:
-        out[r["unit_id"]].append((r["start"], int(r["n"])))
+    zones = unit_time_zones(conn, level, ids, source=source)
+    groups: dict[str, list[int]] = {}
+    for i in ids:
+        groups.setdefault(zones.get(i) or time_zone, []).append(i)
+    rollup = rollup_time_zone(conn) if level in ZONE_KEYS and source == LIVE else None
+    for tz, group in sorted(groups.items()):
+        params = {"ids": group, "since": since, "until": until, "interval": interval, "tz": tz}
+        if interval == "month" and rollup == tz:
+            params.update(rollup_split(since, until, tz))
+            rows = _rows(conn, "zone_series", level, params)
+        else:
+            rows = _rows(conn, "series", level, params, source)
+        for r in rows:
+            out[r["unit_id"]].append((r["start"], int(r["n"])))
     return out
+
+
+def unit_time_zones(conn: Connection, level: str, ids: Iterable[int], *,
+                    source: Source = LIVE) -> dict[int, str]:
+    """The time zone of each unit's county (units without one are left out), read under
+    ``source`` (a plan's own units included)."""
+    if level not in _TZ_CHAINS:
+        raise InvalidInput(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
+    sql = f"SELECT u.id, cy.time_zone {_TZ_CHAINS[level]} WHERE u.id = ANY(%(ids)s)"
+    params: dict[str, Any] = {"ids": sorted(set(ids))}
+    if source != LIVE:
+        sql, params = under(sql, source), {**params, **source.sql_args()}
+    return {int(i): str(tz) for i, tz in conn.exec_driver_sql(sql, params)}
 
 
 def incident_window(conn: Connection) -> tuple[datetime | None, datetime | None]:
