@@ -143,6 +143,8 @@ MARGIN = 0.6  # balancing aims at 60 % of each tolerance, leaving room to shorte
 # after a merge–split, rebalancing stops at 90 % of each tolerance: pushing on to 60 % undid much of
 # the compactness the straight cut won (SF: Polsby–Popper even over 9 seeds, CPU 13 % less)
 REDRAW_MARGIN = 0.9
+SHORTEN = 40  # proposals per block of the boundary-shortening annealing
+PHASES = ((0.3, 170, 0.3), (0.15, 70, 0.1))  # balancing: (smoothing share, proposals per block, t0)
 
 
 def _block_xy(units: UnitSet, blocks: Blocks) -> np.ndarray:
@@ -373,7 +375,7 @@ class Balancer:
                    done=lambda s: max(s.worst()) <= 0.9, check=check, stage="balance")
             return
         e = Energy(square=1.0, compact=COMPACT)
-        for smooth, its, temp in ((0.3, 170, 0.3), (0.15, 70, 0.1)):
+        for smooth, its, temp in PHASES:
             if max(state.worst()) <= margin:
                 break
             state.smooth = smooth
@@ -423,7 +425,7 @@ class Balancer:
                 self._redraw(state, rng, check)
                 stages["redraw"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            shorten(state, rng, iterations=int(40 * n * effort), check=check)
+            shorten(state, rng, iterations=int(SHORTEN * n * effort), check=check)
             stages["compact"] = time.perf_counter() - t0
 
     def _redraw(self, state: State, rng: random.Random, check: Callable[[str, float], None]) -> None:

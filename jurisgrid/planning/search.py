@@ -77,6 +77,12 @@ class State:
         self.contiguous = contiguous
         self.max_moves = max_moves
         self.nbrs = [list(d.keys()) for d in blocks.nbr]
+        # (neighbour, shared length) pairs, and their total, per block: the hot loops read these
+        self.nbl = [list(d.items()) for d in blocks.nbr]
+        self.nbr_total = [sum(d.values()) for d in blocks.nbr]
+        # the shared lengths of the last (block, district) asked about: allowed() computes them
+        # for the smoothing rule, and delta() / move() of the same proposal reuse them
+        self._shares: tuple[int, int, float, float] | None = None
         self.smooth = 0.0  # a move needs this share of the block's shared boundary on dst's side
         # station boundaries kept: a block may only join a district of its own parent (station)
         self.block_parent: list[int] | None = None
@@ -85,6 +91,7 @@ class State:
 
     def reset(self) -> None:
         b, k = self.b, self.k
+        self._shares = None
         self.tot = [[0.0] * k for _ in range(self.nm)]
         self.area = [0.0] * k
         self.per = [0.0] * k
@@ -176,13 +183,7 @@ class State:
                 and self.block_parent[v] != self.district_parent[dst]:
             return False
         if self.smooth > 0:
-            sd = so = 0.0
-            for u, s in self.b.nbr[v].items():
-                du = self.assign[u]
-                if du == dst:
-                    sd += s
-                elif du == a:
-                    so += s
+            so, sd = self.shares(v, dst)
             if sd < self.smooth * (sd + so):
                 return False
         return self.max_moves is None or self.base is None \
@@ -221,18 +222,28 @@ class State:
             de += e.moves * (self.moved_units(v, dst) - self.moved_units(v, a))
         return de
 
+    def shares(self, v: int, dst: int) -> tuple[float, float]:
+        """Boundary v shares with its own district and with ``dst`` (cached for one proposal)."""
+        c = self._shares
+        if c is not None and c[0] == v and c[1] == dst:
+            return c[2], c[3]
+        a = self.assign[v]
+        sa = sb = 0.0
+        assign = self.assign
+        for u, s in self.nbl[v]:
+            du = assign[u]
+            if du == a:
+                sa += s
+            elif du == dst:
+                sb += s
+        self._shares = (v, dst, sa, sb)
+        return sa, sb
+
     def _perims(self, v: int, dst: int) -> tuple[float, float]:
         a = self.assign[v]
-        sa = sb = tot = 0.0
-        assign = self.assign
-        for u, s in self.b.nbr[v].items():
-            tot += s
-            if assign[u] == a:
-                sa += s
-            elif assign[u] == dst:
-                sb += s
-        ext = self.b.ext[v]
-        return self.per[a] - ext - tot + 2 * sa, self.per[dst] + ext + tot - 2 * sb
+        sa, sb = self.shares(v, dst)
+        r = self.b.ext[v] + self.nbr_total[v]
+        return self.per[a] - r + 2 * sa, self.per[dst] + r - 2 * sb
 
     def pp_delta(self, v: int, dst: int) -> float:
         a = self.assign[v]
@@ -245,6 +256,7 @@ class State:
     def move(self, v: int, dst: int) -> None:
         a = self.assign[v]
         pa, pb = self._perims(v, dst)
+        self._shares = None
         self.per[a], self.per[dst] = pa, pb
         for m in range(self.nm):
             self.tot[m][a] -= self.w[m][v]
@@ -280,10 +292,12 @@ class State:
     def propose(self, rng: random.Random) -> tuple[int, int] | None:
         if not self.border:
             return None
-        v = self.border[rng.randrange(len(self.border))]
-        a = self.assign[v]
-        others = [u for u in self.nbrs[v] if self.assign[u] != a]
-        return v, self.assign[others[rng.randrange(len(others))]]
+        # int(random() · n), not randrange: a third of the proposal's cost, and as deterministic
+        v = self.border[int(rng.random() * len(self.border))]
+        assign = self.assign
+        a = assign[v]
+        others = [du for du in map(assign.__getitem__, self.nbrs[v]) if du != a]
+        return v, others[int(rng.random() * len(others))]
 
 
 def anneal(state: State, e: Energy, rng: random.Random, *, iterations: int, t0: float, t1: float,
@@ -374,26 +388,22 @@ def clock(limit_s: float, cancel: Callable[[], bool] | None, on_cancel: Callable
     return check
 
 
-def _hard_ok(state: State, before: dict[tuple[int, int], float]) -> bool:
-    for (m, d), xb in before.items():
-        xn = abs(state.x(m, d))
-        if xn > 1 and xn > abs(xb) + 1e-12:
-            return False
-    return True
-
-
 def pair_move(state: State, v: int, dst: int, e: Energy, rng: random.Random, t: float) -> bool:
     """Move v to dst and, in the same step, one block of dst next to v's old district back —
     the one whose weights best match v's — so the totals barely change while the boundary
-    reshapes. Accepted or undone as one move (Metropolis at temperature t)."""
+    reshapes. Accepted or undone as one move (Metropolis at temperature t).
+
+    The costly checks come last: v is moved tentatively, the pair's energy change and the
+    Metropolis draw decide, and only an accepted pair pays for the two connectivity tests (v's
+    old district without v; dst without the returning block) — most proposals are rejected."""
     a = state.assign[v]
-    if not state.legal(v, dst):
+    if not state.allowed(v, dst):
         return False
-    before = {(m, d): state.x(m, d) for m in range(state.nm) for d in (a, dst)}
     soft = Energy(square=e.square, excess=e.excess, margin=e.margin, compact=e.compact, moves=e.moves,
                   peak=e.peak)
     d1 = state.delta(v, dst, soft)
     assert d1 is not None
+    before = [(state.x(m, a), state.x(m, dst)) for m in range(state.nm)] if e.hard else []
     state.move(v, dst)
     assign, w, inv = state.assign, state.w, state.inv
     cands = set()
@@ -411,16 +421,24 @@ def pair_move(state: State, v: int, dst: int, e: Energy, rng: random.Random, t: 
         gap = sum(((w[m][c] - w[m][v]) * inv[m]) ** 2 for m in range(state.nm))
         if best is None or gap < best:
             best, best_c = gap, c
-    if best_c < 0 or not state.legal(best_c, a):
+    if best_c < 0 or not state.allowed(best_c, a):
         state.move(v, a)
         return False
     d2 = state.delta(best_c, a, soft)
     assert d2 is not None
-    state.move(best_c, a)
     de = d1 + d2
-    if (not e.hard or _hard_ok(state, before)) and (de <= 0 or rng.random() < math.exp(-de / t)):
+    if e.hard:
+        # the deviations after both moves: a has lost v and gains best_c, dst the reverse
+        for m, (xa, xb) in enumerate(before):
+            dx = (w[m][best_c] - w[m][v]) * inv[m]
+            na, nb = xa + dx, xb - dx
+            if (abs(na) > 1 and abs(na) > abs(xa) + 1e-12) or (abs(nb) > 1 and abs(nb) > abs(xb) + 1e-12):
+                state.move(v, a)
+                return False
+    if (de <= 0 or rng.random() < math.exp(-de / t)) and state.keeps_connected(best_c) \
+            and (not state.contiguous or state.connected_without(v, a)):
+        state.move(best_c, a)
         return True
-    state.move(best_c, dst)
     state.move(v, a)
     return False
 
