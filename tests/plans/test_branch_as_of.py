@@ -93,6 +93,12 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
              principal=EDITOR, settings=settings, reason="after the instant")
     run_edit(plan_engine, "updateAssignment", {"id": aid, "zone": other}, principal=EDITOR,
              settings=settings, reason="after the instant")
+    with plan_engine.connect() as conn:
+        zone_then = conn.exec_driver_sql("SELECT z.code FROM grid g JOIN zone z ON z.id = g.zone_id "
+                                         "WHERE g.code = %(g)s", {"g": half}).scalar_one()
+    elsewhere = other if other != zone_then else zone
+    run_edit(plan_engine, "reassignGrids", {"grids": [half], "toZone": elsewhere}, principal=EDITOR,
+             settings=settings, reason="after the instant")
     new = grid_shape(plan_engine, grid)
     assert new.area > old.area * 1.01
     live = fingerprint(plan_engine)
@@ -116,6 +122,17 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
     assert other in {a["zone"]["code"] for a in now["personnel"] if a["person"]["code"] == person
                      and a["zone"]}
 
+    # the zone outlines (derived from the grids) cover the same ground
+    outline = """query($st: String!, $p: ID, $t: DateTime) { station(code: $st, plan: $p, asOf: $t) {
+      zones { code geometry(precision: 15) } } }"""
+    shapes = [{z["code"]: _shape(z["geometry"]) for z in pgql(outline, {"st": st, **w})["station"]["zones"]}
+              for w in ({"p": pid}, {"t": t})]
+    assert shapes[0].keys() == shapes[1].keys()
+    live_shapes = {z["code"]: _shape(z["geometry"]) for z in pgql(outline, {"st": st})["station"]["zones"]}
+    assert not live_shapes[zone_then].equals(shapes[1][zone_then])  # the half left its zone live
+    for code, g in shapes[0].items():
+        assert shapely.symmetric_difference(g, shapes[1][code]).area <= 1e-12 * max(g.area, 1e-9), code
+
     # county-wide, the same
     county = pgql("""mutation($t: DateTime) { createPlan(name: "county from T", scope: {kind: "county"},
                      from: {asOf: $t}) { ... on PlanSuccess { plan { id } } } }""",
@@ -133,6 +150,7 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
     strip = shapely.intersection(new, old_half)
     p = strip.representative_point()
     where = {"x": p.x, "y": p.y}
+    assert pgql(WHO, {**where, "p": pid})["responsibleFor"]["zone"]["code"] == zone_then
     assert pgql(WHO, {**where, "p": pid})["responsibleFor"]["grid"]["code"] == half
     assert pgql(WHO, {**where, "t": t})["responsibleFor"]["grid"]["code"] == half
     assert pgql(WHO, where)["responsibleFor"]["grid"]["code"] == grid
