@@ -4,11 +4,12 @@ statement that returns JSON (models/json_lists.py), passed through to the respon
 When a list field's selection holds only what PostgreSQL can build — the connection's
 ``edges { cursor node }``, ``nodes``, ``pageInfo``, ``totalCount``; on the nodes, plain scalar
 fields, geometry as GeoJSON in WGS 84/CGCS2000 with ``simplify``/``simplifyZoom``/``precision``,
-to-one relations (``zone``, ``station``, ``community``, …) to any depth, ``__typename`` — the
-resolver returns the JSON text as an ``orjson.Fragment``; gql/execution.py hands such a value
+to-one relations (``zone``, ``station``, ``community``, …) to any depth, ``__typename``, in any
+``orderBy`` (fields or distance, with the regular path's keyset cursors) — the resolver returns
+the JSON text as an ``orjson.Fragment``; gql/execution.py hands such a value
 to the response as it is and orjson writes it verbatim. Anything else (a field with a resolver
-of its own such as ``stats`` or a to-many relation, a directive, another format or crs, an
-order other than the default, invalid geometry options — whose errors the regular path
+of its own such as ``stats`` or a to-many relation, a directive, another format or crs, invalid
+geometry options — whose errors the regular path
 reports at their own path) is answered by the regular path, as are requests not made over HTTP.
 
 Unchanged for clients: the same schema, the same items in the same order, the same values
@@ -75,8 +76,6 @@ def applies(info: Info) -> bool:
 def shape_of(info: Info, table: str, w: Window) -> Shape | None:
     """The connection's selection as a :class:`Shape`, or None when the regular path must
     answer it."""
-    if not flt.is_default(w.order):
-        return None
     raw = info._raw_info
     try:
         conn_type = _object(raw.return_type)

@@ -27,8 +27,10 @@ from sqlalchemy import (
     Float,
     FromClause,
     Integer,
+    Numeric,
     Text,
     bindparam,
+    case,
     cast,
     false,
     func,
@@ -121,12 +123,65 @@ def _relation(src: Source, tb: FromClause, rel: Rel) -> Any:
     return q.scalar_subquery()
 
 
+def _b64url(raw: Any) -> Any:
+    """URL-safe base64 of a text's UTF-8, as Python's ``base64.urlsafe_b64encode`` writes it
+    (PostgreSQL's lines broken every 76 characters joined again)."""
+    b64 = func.encode(func.convert_to(raw, literal("UTF8", Text)), literal("base64", Text))
+    return func.translate(b64, literal("+/\n", Text), literal("-_", Text))
+
+
 def _cursor(code: Any) -> Any:
     """The default order's cursor, as models/filters.encode_cursor writes it (URL-safe base64
     of ``code:<code>``)."""
-    b64 = func.encode(func.convert_to(literal("code:", Text) + code, literal("UTF8", Text)),
-                      literal("base64", Text))
-    return func.translate(b64, literal("+/\n", Text), literal("-_", Text))
+    return _b64url(literal("code:", Text) + code)
+
+
+# the JSON text of one sort value, as ``json.dumps`` writes the value psycopg2 reads
+_NULL: Any = literal_column("'null'")
+
+
+def _json_value(e: Any, kind: str) -> Any:
+    if kind == "str":
+        return func.coalesce(cast(func.to_json(cast(e, Text)), Text), _NULL)
+    if kind == "int":
+        return func.coalesce(cast(e, Text), _NULL)
+    if kind == "bool":
+        return case((e.is_(None), _NULL), (e, literal_column("'true'")),
+                    else_=literal_column("'false'"))
+    if kind == "float":
+        # float8's text is its shortest round trip, as Python's repr, but without the ".0" of
+        # a whole number, and with an exponent from 1e15 on where Python waits for 1e16 (the
+        # same digits, written out through numeric); below 1e-4 both write an exponent
+        t0 = cast(e, Text)
+        t = case((t0.regexp_match("e\\+15$"), cast(cast(t0, Numeric), Text)), else_=t0)
+        return case((e.is_(None), _NULL), (t.regexp_match("^-?[0-9]+$"), t + ".0"), else_=t)
+    if kind == "datetime":
+        # datetime.isoformat() of the value in the session's time zone: microseconds only
+        # when not zero, the offset as +HH:MM
+        us = func.to_char(e, literal(".US", Text))
+        iso = (func.to_char(e, literal('YYYY-MM-DD"T"HH24:MI:SS', Text))
+               + case((us == ".000000", literal("", Text)), else_=us)
+               + func.to_char(e, literal("TZH:TZM", Text)))
+        return func.coalesce(cast(func.to_json(iso), Text), _NULL)
+    raise ValueError(kind)
+
+
+def sort_kinds(table: str, keys: tuple[flt.SortKey, ...]) -> list[str]:
+    """The JSON kind of each sort value :func:`jurisgrid.models.filters.sort_exprs` gives, in
+    its order (the code appended last unless the ordering already ends with it)."""
+    kinds = ["float" if k.distance_to is not None else flt.FIELDS[table][k.field or ""][1]
+             for k in keys]
+    if not keys or keys[-1].field != "code":
+        kinds.append("str")
+    return kinds
+
+
+def keyed_cursor(values: list[tuple[Any, str]]) -> Any:
+    """A keyed ordering's cursor (``key:`` and the JSON array of the row's sort values, as
+    models/filters.encode_cursor writes it), built by PostgreSQL from (value, kind) pairs."""
+    items = [_json_value(e, kind) for e, kind in values]
+    return _b64url(literal("key:[", Text) + func.concat_ws(literal(",", Text), *items)
+                   + literal("]", Text))
 
 
 _BBOX_PARAMS = tuple(bindparam(f"jg_bbox_{i}", type_=Float) for i in range(4))
@@ -138,8 +193,9 @@ _templates_lock = threading.Lock()
 
 def page_json(conn: Connection, src: Source, table: str, f: ListFilter, w: Window,
               shape: Shape) -> str:
-    """The connection ``shape`` of one page as JSON text, in one statement. Default order only
-    (keyed cursors are written by models/listing.py).
+    """The connection ``shape`` of one page as JSON text, in one statement, in any order the
+    lists take (models/filters.py: fields, distance); the cursors are the regular path's,
+    character for character, so either path continues the other's pages.
 
     Building and compiling the statement costs more CPU than PostgreSQL spends answering a
     map's page, so the SQL text is kept per structure — the shape, the source, the window and
@@ -183,8 +239,6 @@ def _frozen(v: Any) -> Any:
 
 
 def _statement(src: Source, table: str, f: ListFilter, w: Window, shape: Shape) -> Any:
-    if not flt.is_default(w.order):
-        raise ValueError("page_json answers the default order only")
     tb, conds, keyset, exprs = listing.page_parts(src, table, f, w)
     order = flt.order_by(exprs, w.backwards)
     nodes: dict[NodeShape, str] = {}
@@ -192,9 +246,20 @@ def _statement(src: Source, table: str, f: ListFilter, w: Window, shape: Shape) 
         nodes.setdefault(p, f"node{len(nodes)}")
     cols: list[Any] = [func.row_number().over(order_by=order).label("rn")]
     cols += [node_json(src, table, tb, p).label(label) for p, label in nodes.items()]
-    cols.append(_cursor(tb.c.code).label("cursor"))
-    page = (select(*cols).where(*conds, *keyset).order_by(*order).limit(w.size + 1)
-            .subquery("page"))
+    if flt.is_default(w.order):
+        cols.append(_cursor(tb.c.code).label("cursor"))
+        page = (select(*cols).where(*conds, *keyset).order_by(*order).limit(w.size + 1)
+                .subquery("page"))
+    else:
+        # the sort values as columns of the page (the ORDER BY reuses them: a distance is
+        # computed once), the cursor from them one level up
+        keys = [e.label(f"_k{i}") for i, (e, _) in enumerate(exprs)]
+        rows = (select(*cols, *keys).where(*conds, *keyset).order_by(*order)
+                .limit(w.size + 1).subquery("rows"))
+        kinds = sort_kinds(table, w.order)
+        cursor = keyed_cursor([(rows.c[f"_k{i}"], kind) for i, kind in enumerate(kinds)])
+        page = select(rows.c.rn, *(rows.c[label] for label in nodes.values()),
+                      cursor.label("cursor")).subquery("page")
     within = page.c.rn <= w.size
     ordered = page.c.rn.desc() if w.backwards else page.c.rn
     total = select(func.count()).select_from(tb).where(*conds).scalar_subquery()
@@ -251,4 +316,5 @@ def key_count_ok(shape: Shape) -> bool:
     return len(shape.items) <= MAX_KEYS and all(ok(p) for _k, p in _walk(shape))
 
 
-__all__ = ["Geo", "NodeShape", "Rel", "Shape", "key_count_ok", "page_json"]
+__all__ = ["Geo", "NodeShape", "Rel", "Shape", "key_count_ok", "keyed_cursor", "page_json",
+           "sort_kinds"]
