@@ -10,10 +10,12 @@ from rich.table import Table
 from jurisgrid.cli.console import Typer, console, out
 from jurisgrid.cli.console import engine as _engine
 from jurisgrid.cli.console import fail as _fail
+from jurisgrid.cli.partitions import db_partitions
 from jurisgrid.config import get_settings
 from jurisgrid.localdb import ClusterError, LocalCluster, ReplicaCluster, parse_lsn, replicas_of
 
 db_app = Typer(help="The database: a project-local PostGIS cluster, or JURISGRID_DATABASE_URL.")
+db_app.command("partitions")(db_partitions)  # the point tables' partitions (cli/partitions.py)
 
 
 def _cluster() -> LocalCluster:

@@ -22,6 +22,7 @@ from jurisgrid.editing.registry import OpContext, operation
 from jurisgrid.editing.scope import require_county_wide, require_scope_for_units
 from jurisgrid.errors import Conflict, InvalidInput, NotFound
 from jurisgrid.models.history_tables import HISTORISED
+from jurisgrid.models.partitions import point_county_sql, split_incident_months_of
 
 DERIVED = {"zone": ("geom",), "station": ("geom",)}
 INSERT_ORDER = ("community", "station", "zone", "person", "grid", "assignment")
@@ -170,7 +171,17 @@ def _restore_points(conn: Connection, entries: list[dict[str, Any]]) -> None:
         params = {**{k: before[k] for k in fields}, "w": before["ewkb"]}
         cols = ", ".join(fields)
         vals = ", ".join(f"%({k})s" for k in fields)
-        sets = ", ".join(f"{k} = EXCLUDED.{k}" for k in fields if k != "code")
-        conn.exec_driver_sql(
-            f"INSERT INTO {table} ({cols}, geom) VALUES ({vals}, ST_GeomFromEWKB(decode(%(w)s, 'hex'))) "
-            f"ON CONFLICT (code) DO UPDATE SET {sets}, geom = EXCLUDED.geom, grid_id = NULL", params)
+        sets = ", ".join(f"{k} = %({k})s" for k in fields if k != "code")
+        # by code, in whichever county's partition the row is now: an UPDATE moves it back
+        # (grid_id = NULL: the membership trigger re-places it, county included); else insert
+        # it with its county, the partition key (models/partitions.py)
+        updated = conn.exec_driver_sql(
+            f"UPDATE {table} SET {sets}, geom = ST_GeomFromEWKB(decode(%(w)s, 'hex')), grid_id = NULL "
+            "WHERE code = %(code)s", params).rowcount
+        if not updated:
+            conn.exec_driver_sql(
+                f"INSERT INTO {table} ({cols}, geom, county_code) SELECT {vals}, p.g, "
+                f"{point_county_sql('p.g')} FROM (SELECT ST_GeomFromEWKB(decode(%(w)s, 'hex')) AS g) p",
+                params)
+        if table == "incident":
+            split_incident_months_of(conn, code)

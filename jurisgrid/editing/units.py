@@ -45,6 +45,7 @@ from jurisgrid.editing.scope import (
 )
 from jurisgrid.errors import InvalidInput, NotFound, RuleViolation
 from jurisgrid.models import categories
+from jurisgrid.models.partitions import point_county_sql, split_incident_months_of
 
 POINT_FIELDS = {
     "address_point": ("code", "address", "households", "population", "houses", "units"),
@@ -339,10 +340,13 @@ def _create_point(conn: Connection, ctx: OpContext, table: str,
     if wkb is None:
         raise InvalidInput("a point needs lon and lat")
     cols = list(POINT_FIELDS[table])
-    conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(cols)}, geom) VALUES "
-        f"({', '.join(f'%({c})s' for c in cols)}, ST_SetSRID(ST_GeomFromWKB(decode(%(w)s, 'hex')), 4326))",
+    conn.exec_driver_sql(  # with its county, the partition key (models/partitions.py)
+        f"INSERT INTO {table} ({', '.join(cols)}, geom, county_code) SELECT "
+        f"{', '.join(f'%({c})s' for c in cols)}, p.g, {point_county_sql('p.g')} "
+        "FROM (SELECT ST_SetSRID(ST_GeomFromWKB(decode(%(w)s, 'hex')), 4326) AS g) p",
         {**_columns(cmd, table), "w": wkb})
+    if table == "incident":
+        split_incident_months_of(conn, cmd.code)
     _point_scope(conn, ctx, table, cmd.code)
     _note(conn, table, cmd.code, None)
 
@@ -357,6 +361,8 @@ def _update_point(conn: Connection, ctx: OpContext, table: str,
     wkb = _point(cmd)
     _update(conn, table, cmd.code, cmd, {c: c for c in POINT_FIELDS[table] if c != "code"},
             ["geom = ST_SetSRID(ST_GeomFromWKB(decode(%(w)s, 'hex')), 4326)"] if wkb else None, {"w": wkb})
+    if table == "incident":  # a new county or month: the membership trigger moved the row
+        split_incident_months_of(conn, cmd.code)
     _point_scope(conn, ctx, table, cmd.code)
     _note(conn, table, cmd.code, before)
 

@@ -114,7 +114,11 @@ def load_points(conn: Connection, kind: str, records: list[dict[str, Any]], *,
     _copy(conn, f"import_{kind}", cols, rows, progress)
     conn.exec_driver_sql(f"ANALYZE import_{kind}")
     conn.exec_driver_sql(SQL["assign_grids"].format(table=f"import_{kind}"))
-    flags = [bool(v) for (v,) in conn.exec_driver_sql(SQL[f"upsert_{kind}"])]
+    conn.exec_driver_sql(SQL["assign_counties"].format(table=f"import_{kind}"))
+    if kind == "incidents":  # their month partitions first (models/partitions.py)
+        conn.exec_driver_sql("SELECT jg_stage_incident_months('import_incidents')")
+    flags = [bool(v) for stmt in (f"update_{kind}", f"insert_{kind}")
+             for (v,) in conn.exec_driver_sql(SQL[stmt])]
     ins = sum(flags)
     return LoadResult(inserted=ins, updated=len(flags) - ins, unchanged=len(records) - len(flags))
 

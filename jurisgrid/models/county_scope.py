@@ -9,7 +9,8 @@ read under the same source as the unit itself:
 - station: its sector's; zone: its station's;
 - address point, incident: the county of the grid they are in (``grid_id`` where the source
   stores membership, else the grid the boundary rule gives them) — a point in no grid belongs to
-  no county;
+  no county; the live tables also carry it as ``county_code``, their partition key (migration
+  0017), which is asked too so that the planner reads one county's partitions only;
 - person: the counties of the stations of its assignments (a person may serve in several).
 
 :func:`condition` is the test as nested ``IN`` subqueries (the list filter, models/listing.py);
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, func, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, func, select
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.models.source import Source
@@ -57,6 +58,8 @@ def condition(src: Source, table: str, tb: FromClause, code: str) -> ColumnEleme
     if table in ("address_point", "incident"):
         grids = _ids_in(src, "grid", code)
         if src.stores_membership:
+            if "county_code" in tb.c:  # the partition key (migration 0017): the planner prunes
+                return and_(tb.c.county_code == code, tb.c.grid_id.in_(grids))
             return tb.c.grid_id.in_(grids)
         return func.jg_grid_at(tb.c.geom, *src.rule_args()).in_(grids)
     if table == "person":

@@ -108,7 +108,7 @@ grid = Table(
 address_point = Table(
     "address_point", metadata,
     Column("id", BigInteger, primary_key=True),
-    Column("code", Text, nullable=False, unique=True),
+    Column("code", Text, nullable=False),  # unique with the partition key (migration 0017)
     Column("address", Text, nullable=False),
     Column("households", Integer, nullable=False),
     Column("population", Integer, nullable=False),
@@ -116,6 +116,8 @@ address_point = Table(
     Column("units", Integer, nullable=False),
     Column("grid_id", Integer, ForeignKey("grid.id")),
     Column("geom", _point(), nullable=False),
+    # migration 0017: the partition key (LIST, one partition per county); '' = no county
+    Column("county_code", Text, primary_key=True, server_default=""),
 )
 
 incident_category = Table(
@@ -137,11 +139,13 @@ incident_category_alias = Table(
 incident = Table(
     "incident", metadata,
     Column("id", BigInteger, primary_key=True),
-    Column("code", Text, nullable=False, unique=True),
+    Column("code", Text, nullable=False),  # unique with the partition keys (migration 0017)
     Column("category", Text, ForeignKey("incident_category.code"), nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    # migration 0017: partitioned by county_code (LIST), then by occurred_at (RANGE, months)
+    Column("occurred_at", DateTime(timezone=True), primary_key=True),
     Column("grid_id", Integer, ForeignKey("grid.id")),
     Column("geom", _point(), nullable=False),
+    Column("county_code", Text, primary_key=True, server_default=""),
 )
 
 person = Table(

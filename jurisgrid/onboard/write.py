@@ -35,6 +35,7 @@ from jurisgrid.editing.transaction import edit_transaction
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.lookup import GridIndex
 from jurisgrid.models.invariants import AREA_TOLERANCE_M2, STATEMENTS, Violation
+from jurisgrid.models.partitions import insert_staged
 from jurisgrid.onboard.plan import Plan
 from jurisgrid.seed.load import copy_rows
 
@@ -306,16 +307,19 @@ def _write(
     cur.execute("ANALYZE grid")
     grid_ids = _ids(cur, "grid", [g.code for g in gr])
     # every point's grid by the boundary rule, in memory (geo/lookup.py: the same rule as
-    # jg_grid_at, tested against it); with grid_id set, the membership trigger does nothing
+    # jg_grid_at, tested against it); with grid_id set, the membership trigger does nothing;
+    # staged, then inserted with their county, the partition key (models/partitions.py)
     index = GridIndex([g.code for g in gr], [g.geom for g in gr])
     step("address points")
     ad = plan.addresses
     if ad:
         lon, lat = np.array([a.lon for a in ad]), np.array([a.lat for a in ad])
         gid = _grid_ids(index, grid_ids, lon, lat)
+        cur.execute("CREATE TEMP TABLE load_address_point (code text, address text, households int, "
+                    "population int, houses int, units int, grid_id int, geom geometry) ON COMMIT DROP")
         copy_rows(
             cur,
-            "address_point",
+            "load_address_point",
             ("code", "address", "households", "population", "houses", "units", "grid_id", "geom"),
             zip(
                 [a.code for a in ad],
@@ -329,14 +333,19 @@ def _write(
                 strict=True,
             ),
         )
+        insert_staged(cur, "address_point", "load_address_point",
+                      "code, address, households, population, houses, units", grid_known=True,
+                      refuse_taken=True)
     step("incidents")
     inc = plan.incidents
     if inc:
         lon, lat = np.array([i.lon for i in inc]), np.array([i.lat for i in inc])
         gid = _grid_ids(index, grid_ids, lon, lat)
+        cur.execute("CREATE TEMP TABLE load_incident (code text, category text, occurred_at timestamptz, "
+                    "grid_id int, geom geometry) ON COMMIT DROP")
         copy_rows(
             cur,
-            "incident",
+            "load_incident",
             ("code", "category", "occurred_at", "grid_id", "geom"),
             zip(
                 [i.code for i in inc],
@@ -347,6 +356,8 @@ def _write(
                 strict=True,
             ),
         )
+        insert_staged(cur, "incident", "load_incident", "code, category, occurred_at",
+                      grid_known=True, refuse_taken=True)
     step("personnel")
     copy_rows(cur, "person", ("code", "name", "phone"), ((p.code, p.name, p.phone) for p in plan.persons))
     person_ids = _ids(cur, "person", [p.code for p in plan.persons])

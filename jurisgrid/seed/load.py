@@ -1,7 +1,8 @@
 """Write a generated :class:`~jurisgrid.seed.generate.DemoCounty` into the database.
 
 Everything goes in through COPY (geometry as hex EWKB) and set-based SQL: the grid of every
-address point and incident is computed by PostGIS in one statement under the boundary rule,
+address point and incident (and its county, the partition key: models/partitions.py) is
+computed by PostGIS in one statement under the boundary rule,
 and zone and station outlines are derived as unions of their grids.
 """
 
@@ -17,6 +18,7 @@ import shapely
 from sqlalchemy import Engine, text
 
 from jurisgrid.models.derived import refresh_all_outlines
+from jurisgrid.models.partitions import insert_staged
 
 Progress = Callable[[str, int, int], None]
 
@@ -222,10 +224,8 @@ def _load_points(cur: Any, arrays: Any, *, kind: str) -> None:
                   zip(arrays.code, arrays.address, arrays.households.tolist(),
                       arrays.population.tolist(), arrays.houses.tolist(), arrays.units.tolist(),
                       geoms, strict=True))
-        cur.execute(_INSERT_WITH_GRID.format(
-            table="address_point",
-            cols="code, address, households, population, houses, units",
-            stage="stage_address"))
+        insert_staged(cur, "address_point", "stage_address",
+                      "code, address, households, population, houses, units", grid_known=False)
     else:
         occurred = np.datetime_as_string(np.asarray(arrays.occurred_at, dtype="datetime64[s]"),
                                          timezone="UTC")
@@ -235,14 +235,5 @@ def _load_points(cur: Any, arrays: Any, *, kind: str) -> None:
         )
         copy_rows(cur, "stage_incident", ("code", "category", "occurred_at", "geom"),
                   zip(arrays.code, arrays.category, occurred.tolist(), geoms, strict=True))
-        cur.execute(_INSERT_WITH_GRID.format(
-            table="incident", cols="code, category, occurred_at", stage="stage_incident"))
-
-
-# the boundary rule, jg_grid_of() (migration 0010): PostgreSQL inlines it, so the planner runs
-# it as one set-based join
-_INSERT_WITH_GRID = """
-INSERT INTO {table} ({cols}, geom, grid_id)
-SELECT {cols}, s.geom, (SELECT w FROM jg_grid_of(s.geom) w)
-FROM {stage} s
-"""
+        insert_staged(cur, "incident", "stage_incident", "code, category, occurred_at",
+                      grid_known=False)

@@ -19,6 +19,7 @@ import shapely
 from sqlalchemy import Engine
 
 from jurisgrid.models.derived import refresh_all_outlines
+from jurisgrid.models.partitions import insert_staged
 from jurisgrid.models.policy import update_policy
 from jurisgrid.seed.load import copy_rows
 
@@ -217,15 +218,20 @@ def load_sf(engine: Engine, *, seed: int = 0) -> dict[str, int]:
         )
         cur.execute("ANALYZE grid")
         # population: one address point per block group; membership by the boundary rule
+        # staged, then inserted with grid and county (the partition key, models/partitions.py)
+        cur.execute("CREATE TEMP TABLE sf_address (code text, address text, households int, "
+                    "population int, houses int, units int, geom geometry) ON COMMIT DROP")
         copy_rows(
             cur,
-            "address_point",
+            "sf_address",
             ("code", "address", "households", "population", "houses", "units", "geom"),
             (
                 (f"SF{b.geo_id}", b.name, 0, b.population, 0, 0, _ewkb([b.geom.point_on_surface()])[0])
                 for b in bgs
             ),
         )
+        insert_staged(cur, "address_point", "sf_address",
+                      "code, address, households, population, houses, units", grid_known=False)
         rows = []
         span = (YEAR_END - YEAR_START).total_seconds()
         for b in bgs:
@@ -244,7 +250,10 @@ def load_sf(engine: Engine, *, seed: int = 0) -> dict[str, int]:
                             _ewkb([shapely.Point(pts[k])])[0],
                         )
                     )
-        copy_rows(cur, "incident", ("code", "category", "occurred_at", "geom"), rows)
+        cur.execute("CREATE TEMP TABLE sf_incident (code text, category text, occurred_at timestamptz, "
+                    "geom geometry) ON COMMIT DROP")
+        copy_rows(cur, "sf_incident", ("code", "category", "occurred_at", "geom"), rows)
+        insert_staged(cur, "incident", "sf_incident", "code, category, occurred_at", grid_known=False)
         refresh_all_outlines(cur)
         raw.commit()
     except BaseException:

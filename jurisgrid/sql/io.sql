@@ -45,31 +45,46 @@ FROM y ORDER BY code
 
 -- name: stage_addresses
 CREATE TEMP TABLE import_addresses (code text, address text, households int, population int,
-    houses int, units int, geom geometry(Point, 4326), grid_id int) ON COMMIT DROP
+    houses int, units int, geom geometry(Point, 4326), grid_id int, county_code text) ON COMMIT DROP
 
--- name: upsert_addresses
-INSERT INTO address_point AS a (code, address, households, population, houses, units, geom, grid_id)
-SELECT code, address, households, population, houses, units, geom, grid_id FROM import_addresses
-ON CONFLICT (code) DO UPDATE SET address = EXCLUDED.address, households = EXCLUDED.households,
-    population = EXCLUDED.population, houses = EXCLUDED.houses, units = EXCLUDED.units,
-    geom = EXCLUDED.geom, grid_id = EXCLUDED.grid_id
-WHERE (a.address, a.households, a.population, a.houses, a.units, ST_AsBinary(a.geom))
-      IS DISTINCT FROM (EXCLUDED.address, EXCLUDED.households, EXCLUDED.population, EXCLUDED.houses,
-                        EXCLUDED.units, ST_AsBinary(EXCLUDED.geom))
-RETURNING (xmax = 0) AS inserted
+-- name: update_addresses
+-- by code, in whichever county the point is stored: the row moves to its new county's
+-- partition when it moved there (migration 0017; an UPDATE may change partition)
+UPDATE address_point a SET address = s.address, households = s.households,
+    population = s.population, houses = s.houses, units = s.units, geom = s.geom,
+    grid_id = s.grid_id, county_code = s.county_code
+FROM import_addresses s
+WHERE a.code = s.code
+  AND (a.address, a.households, a.population, a.houses, a.units, ST_AsBinary(a.geom))
+      IS DISTINCT FROM (s.address, s.households, s.population, s.houses, s.units, ST_AsBinary(s.geom))
+RETURNING false AS inserted
+
+-- name: insert_addresses
+INSERT INTO address_point (code, address, households, population, houses, units, geom, grid_id,
+                           county_code)
+SELECT code, address, households, population, houses, units, geom, grid_id, county_code
+FROM import_addresses s WHERE NOT EXISTS (SELECT 1 FROM address_point a WHERE a.code = s.code)
+RETURNING true AS inserted
 
 -- name: stage_incidents
 CREATE TEMP TABLE import_incidents (code text, category text, occurred_at timestamptz,
-    geom geometry(Point, 4326), grid_id int) ON COMMIT DROP
+    geom geometry(Point, 4326), grid_id int, county_code text) ON COMMIT DROP
 
--- name: upsert_incidents
-INSERT INTO incident AS i (code, category, occurred_at, geom, grid_id)
-SELECT code, category, occurred_at, geom, grid_id FROM import_incidents
-ON CONFLICT (code) DO UPDATE SET category = EXCLUDED.category, occurred_at = EXCLUDED.occurred_at,
-    geom = EXCLUDED.geom, grid_id = EXCLUDED.grid_id
-WHERE (i.category, i.occurred_at, ST_AsBinary(i.geom))
-      IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.occurred_at, ST_AsBinary(EXCLUDED.geom))
-RETURNING (xmax = 0) AS inserted
+-- name: update_incidents
+-- by code: a new county or month moves the row to that partition
+UPDATE incident i SET category = s.category, occurred_at = s.occurred_at, geom = s.geom,
+    grid_id = s.grid_id, county_code = s.county_code
+FROM import_incidents s
+WHERE i.code = s.code
+  AND (i.category, i.occurred_at, ST_AsBinary(i.geom))
+      IS DISTINCT FROM (s.category, s.occurred_at, ST_AsBinary(s.geom))
+RETURNING false AS inserted
+
+-- name: insert_incidents
+INSERT INTO incident (code, category, occurred_at, geom, grid_id, county_code)
+SELECT code, category, occurred_at, geom, grid_id, county_code
+FROM import_incidents s WHERE NOT EXISTS (SELECT 1 FROM incident i WHERE i.code = s.code)
+RETURNING true AS inserted
 
 -- name: assign_grids
 -- membership for the staged points in one set-based statement, by the boundary rule
@@ -77,6 +92,12 @@ RETURNING (xmax = 0) AS inserted
 UPDATE {table} t SET grid_id = s.id FROM (
     SELECT t.code, w AS id FROM {table} t, jg_grid_of(t.geom) w) s
 WHERE s.code = t.code
+
+-- name: assign_counties
+-- the partition key (migration 0017): the county of the grid, else of the outline holding it
+UPDATE {table} t SET county_code = coalesce(
+    (SELECT gc.county_code FROM jg_grid_county() gc WHERE gc.grid_id = t.grid_id),
+    jg_outline_county(t.geom))
 
 -- name: stage_grids
 CREATE TEMP TABLE import_grids (code text, name text, community text, zone text,
