@@ -41,6 +41,8 @@ def item_parameters(limit_default: int, limit_max: int) -> list[dict[str, Any]]:
         _q("filter-crs", {"type": "string", "enum": list(FILTER_CRS), "default": CRS84}),
         _q("sortby", {"type": "string"}, "+name or -name, comma-separated (the sortables)"),
         _q("crs", {"type": "string", "enum": [CRS84], "default": CRS84}),
+        _q("county", {"type": "string"}, "a county's code: only its features (a county-scoped "
+                                          "token reads its own county only; another is 403)"),
         _q("f", {"type": "string", "enum": ["json", "html"]}),
     ]
 

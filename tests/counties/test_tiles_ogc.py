@@ -150,6 +150,9 @@ def test_ogc_items_of_one_county(pref_client, pref_demos: list[Any], cid: str) -
 
 
 def test_ogc_unknown_county_is_400_naming_it(pref_client) -> None:
+    api = pref_client.get("/ogc/api").json()
+    params = api["paths"]["/collections/grids/items"]["get"]["parameters"]
+    assert {"county", "county_code"} <= {p["name"] for p in params}
     for url in ("/ogc/collections/grids/items", "/ogc/collections", "/ogc/collections/grids"):
         res = pref_client.get(url, params={"county": "519999"})
         assert res.status_code == 400, url
