@@ -112,3 +112,25 @@ def test_rest_lookup_refuses_another_county(pref_client, pref_demos, token, poin
     assert out.status_code == 200 and out.json()["grid"] is None and out.json()["nearest"] is None
     wide = get("b", {"Authorization": f"Bearer {token('viewer').secret}"})
     assert wide.status_code == 200 and wide.json()["grid"]["code"].startswith("511703")
+
+
+def test_a_point_on_the_county_border_is_in_exactly_one_tokens_scope(
+        pref_gql, pref_demos: list[Any], token) -> None:
+    """The boundary rule (smallest code among the grids within 1e-7°) picks the county too."""
+    ua = shapely.union_all([g.geom for g in pref_demos[0].grids])
+    ub = shapely.union_all([g.geom for g in pref_demos[1].grids])
+    shared = shapely.line_merge(shapely.intersection(ua.boundary, ub.boundary))
+    line = shared.geoms[0] if hasattr(shared, "geoms") else shared
+    p = line.interpolate(0.37, normalized=True)
+    near = sorted(g.code for d in pref_demos for g in d.grids if g.geom.distance(p) <= 1e-7)
+    assert {c[:6] for c in near} == {"511702", "511703"}  # it touches both counties' grids
+    winner = near[0]
+    pts = [[p.x, p.y]]
+    wide = pref_gql(MANY, {"p": pts}, token("viewer").secret)["data"]["responsibleForMany"]
+    assert wide["gridCodes"] == [winner] and wide["onBoundary"] == [True]
+    for county in ("511702", "511703"):
+        got = pref_gql(MANY, {"p": pts}, token("viewer", county=county).secret)
+        col = got["data"]["responsibleForMany"]
+        mine = winner[:6] == county
+        assert col["gridCodes"] == [winner if mine else None]
+        assert col["outsideScope"] == [not mine]
