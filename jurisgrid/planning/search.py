@@ -445,8 +445,10 @@ def pair_move(state: State, v: int, dst: int, e: Energy, rng: random.Random, t: 
 
 def reshape(state: State, e: Energy, rng: random.Random, *, iterations: int, t0: float, t1: float,
             pairs: float = 0.5, check: Callable[[str, float], None] | None = None, stage: str = "compact",
-            keep_best: Callable[[State], float] | None = None) -> int:
-    """Annealing with single and paired moves (``pairs``: the share of paired proposals)."""
+            keep_best: Callable[[State], float] | None = None,
+            done: Callable[[State], bool] | None = None) -> int:
+    """Annealing with single and paired moves (``pairs``: the share of paired proposals); ends
+    early when a move makes ``done(state)`` true."""
     cool = (t1 / t0) ** (1.0 / max(1, iterations))
     t = t0
     best_score = keep_best(state) if keep_best else 0.0
@@ -474,6 +476,8 @@ def reshape(state: State, e: Energy, rng: random.Random, *, iterations: int, t0:
             s = keep_best(state)
             if s < best_score - 1e-12:
                 best_score, best_assign = s, list(state.assign)
+        if moved and done is not None and done(state):
+            break
     if keep_best is not None and best_assign is not None and best_assign != state.assign:
         state.assign = best_assign
         state.reset()

@@ -12,7 +12,7 @@ import shapely
 from jurisgrid.planning.blocks import build_blocks
 from jurisgrid.planning.geometry import rook_adjacency
 from jurisgrid.planning.metrics import plan_metrics
-from jurisgrid.planning.search import Energy, State, anneal, resplit, shorten
+from jurisgrid.planning.search import Energy, State, anneal, reshape, resplit, shorten
 from jurisgrid.planning.units import UnitSet
 from tests.planning.cases import lattice
 from tests.planning.oracle import compactness, rook_graph
@@ -104,3 +104,33 @@ def test_shorten_never_lowers_a_compact_plan() -> None:
     gain = shorten(st, random.Random(0), iterations=3000)
     assert gain >= 0 and st.pp_sum() == pytest.approx(before + gain)
     assert max(st.worst()) <= 1.0 and _oracle(u, st.assign, k, tol)[2]
+
+
+def test_paired_moves_keep_contiguity_the_hard_bound_and_the_figures() -> None:
+    """reshape with paired moves only (connectivity tested after the draw, the hard bound
+    predicted before the second move): every district stays one piece, no deviation leaves the
+    tolerance, and the incremental figures match a recount and the Shapely oracle."""
+    u, k, tol = lattice(12, 12, seed=7), 3, 0.1
+    st = _state(u, [int(c.split("c")[1]) // 4 for c in u.codes], tol=tol, k=k)
+    anneal(st, Energy(square=1.0), random.Random(5), iterations=4000, t0=0.05, t1=0.01,
+           done=lambda s: max(s.worst()) <= 0.8)
+    assert max(st.worst()) <= 1.0
+    start = list(st.assign)
+    reshape(st, Energy(compact=1.0, hard=True), random.Random(6), iterations=3000, t0=0.05, t1=0.001,
+            pairs=1.0)
+    assert st.assign != start  # pairs were accepted
+    pp, worst, whole = _oracle(u, st.assign, k, tol)
+    assert whole and worst <= 1.0 + 1e-9
+    assert st.pp_sum() == pytest.approx(pp, rel=1e-2)
+    fresh = _state(u, st.assign, tol=tol, k=k)
+    assert st.per == pytest.approx(fresh.per) and np.allclose(st.tot, fresh.tot)
+    assert sorted(st.border) == sorted(fresh.border) and st.count == fresh.count
+
+
+def test_reshape_ends_when_done() -> None:
+    u = _uniform()
+    st = _state(u, [0 if int(c.split("c")[1]) < 5 else 1 for c in u.codes], tol=0.5)
+    moves = []
+    its = reshape(st, Energy(compact=1.0), random.Random(0), iterations=5000, t0=1.0, t1=0.5, pairs=0.0,
+                  done=lambda s: bool(moves.append(1)) or len(moves) >= 3)
+    assert len(moves) == 3 and its < 5000
