@@ -27,6 +27,9 @@ TOLERANCE_DEG = 1e-7
 # is not built yet; smaller ones use the tree until a large one has built it (the build costs
 # about what ~50,000 tree searches do)
 CELL_BUILD_POINTS = 20_000
+# an outline longer than this (many counties in one index: bench.province) keeps the tree: its
+# cells would need a build many times a county's (geo/nearest_cells.py: PAIR_BUDGET)
+CELL_MAX_SEGMENTS = 12_000
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -182,11 +185,11 @@ class GridIndex:
         max(a)/min(a) (≈ 1.00x here) of the nearest in F."""
         outline = self._outline()
         assert outline is not None
-        _a, _b, _owner, tree, lat0, k = outline
+        a, _b, _owner, tree, lat0, k = outline
         nearest = np.full(len(points), -1, dtype=np.int64)
         nearest_m = np.full(len(points), np.nan)
-        if self._use_cells and (self._cell_index is not None
-                                or len(points) >= CELL_BUILD_POINTS):
+        if self._use_cells and len(a) <= CELL_MAX_SEGMENTS and (
+                self._cell_index is not None or len(points) >= CELL_BUILD_POINTS):
             served, pi, si = self._cells().lookup(lon, lat)
             self._pick(pi, si, lon, lat, nearest, nearest_m)
             rest = np.setdiff1d(np.arange(len(points)), served, assume_unique=True)

@@ -118,3 +118,33 @@ def test_cell_lists_stay_small_near_the_outline() -> None:
     cells = GridIndex(codes, geoms).prepare_nearest()
     leaves = cells._count[cells._count > 0]
     assert leaves.size and leaves.max() <= nearest_cells.MAX_LEAF
+
+
+def test_a_small_build_budget_leaves_more_to_the_tree_and_the_same_answers(monkeypatch) -> None:
+    codes, geoms = _coverage()
+    lon, lat = _points(geoms)
+    monkeypatch.setattr(nearest_cells, "MAX_CANDIDATES", 2)   # split this small area deep
+    full = GridIndex(codes, geoms)
+    full.prepare_nearest()
+    monkeypatch.setattr(nearest_cells, "PAIR_BUDGET", 0)      # the root raster only
+    small = GridIndex(codes, geoms)
+    cells = small.prepare_nearest()
+    assert cells.nodes == 1024 < full.prepare_nearest().nodes
+    a, b = full.resolve(lon, lat), small.resolve(lon, lat)
+    assert np.array_equal(a.nearest, b.nearest)
+    assert np.array_equal(a.nearest_m, b.nearest_m, equal_nan=True)
+
+
+def test_a_long_outline_keeps_the_tree(monkeypatch) -> None:
+    from jurisgrid.geo import lookup
+
+    codes, geoms = _coverage()
+    lon, lat = _points(geoms)
+    monkeypatch.setattr(lookup, "CELL_BUILD_POINTS", 10)
+    monkeypatch.setattr(lookup, "CELL_MAX_SEGMENTS", 5)
+    index = GridIndex(codes, geoms)
+    res = index.resolve(lon, lat)
+    assert index._cell_index is None and (res.nearest >= 0).sum() > 400
+    monkeypatch.setattr(lookup, "CELL_MAX_SEGMENTS", 100_000)
+    index.resolve(lon, lat)
+    assert index._cell_index is not None    # a batch over CELL_BUILD_POINTS builds it
