@@ -4,7 +4,9 @@ county-scoped token.
 A layer's statement reads its rows from the table with ``<alias>.geom && b.q`` (the seat of a
 station with ``<alias>.seat && b.q``) — every tile file does, and :func:`with_county` checks it
 finds them. Each such read gets ``AND EXISTS (<its parents up to a county with that code>)``
-(points: their grid's), the county code being one more statement parameter. So the
+(points: their grid's, and their own ``county_code`` — the partition key of migration 0017,
+so a point tile reads one county's partition), the county code being one more statement
+parameter. So the
 features of the other counties never enter the tile — not even into a cluster of points, a
 sector's dissolved outline or a figure — and a tile across a county border shows one side.
 
@@ -61,7 +63,10 @@ def in_county_sql(table: str, alias: str, column: str, param: str, *, as_of: boo
         via, current = _UP[current]
         i += 1
     conds.append(f"cty{i}.code = {param}")
-    return f"EXISTS (SELECT 1 FROM {' '.join(hops)} WHERE {' AND '.join(conds)})"
+    exists = f"EXISTS (SELECT 1 FROM {' '.join(hops)} WHERE {' AND '.join(conds)})"
+    if column == "grid_id":  # points also carry their county, the partition key (migration
+        return f"{alias}.county_code = {param} AND {exists}"  # 0017): one county's partition
+    return exists
 
 
 def county_param(layer: str, *, as_of: bool) -> str:
