@@ -149,6 +149,8 @@ ORDERED = [
          edges { cursor node { code category } } pageInfo { endCursor } } }""",
     """{ communities(orderBy: [{field: KIND}, {field: CODE, direction: DESC}], last: 4) {
          edges { cursor node { code } } pageInfo { hasPreviousPage startCursor endCursor } } }""",
+    """{ grids(asOf: "2020-01-01T00:00:00Z", orderBy: [{field: NAME, direction: DESC}],
+         first: 3) { totalCount edges { cursor node { code zone { code } } } } }""",
 ]
 
 
