@@ -7,6 +7,7 @@ root the server runs as an unprivileged user (``postgres`` if it exists, else ``
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -167,7 +168,10 @@ class LocalCluster:
             if self.pgdata.exists():
                 for root, dirs, files in os.walk(self.pgdata):
                     for n in dirs + files:
-                        os.lchown(os.path.join(root, n), user.pw_uid, user.pw_gid)
+                        # a running server removes files as it goes (temporary files, old
+                        # WAL segments): one that vanished needs no owner
+                        with contextlib.suppress(FileNotFoundError):
+                            os.lchown(os.path.join(root, n), user.pw_uid, user.pw_gid)
                 os.chown(self.pgdata, user.pw_uid, user.pw_gid)
 
     # -- lifecycle ------------------------------------------------------------------------
