@@ -1,7 +1,7 @@
 """Bench the automatic balancing (issue 12 item 4) next to its peers, on the same data, in one run.
 
     .venv/bin/pip install -e '.[bench]'          # pymetis (also a runtime dep) and GerryChain
-    .venv/bin/python -m bench.balance [--seeds 5] [--recom-steps 300]
+    .venv/bin/python -m bench.balance [--seeds 5] [--recom-steps 300] [--cases sf,ps02,…]
 
 Prints, per case, pymetis (population, a 50/50 composite) and GerryChain ReCom next to the
 balancer, and for "fewest moves" the base, pymetis parts matched to the base and ReCom chains
@@ -44,6 +44,7 @@ CACHE = Path(".jurisgrid/bench-cache")
 # stages short and make the figures depend on the load, so the bench lifts it (CPU time is shown)
 NO_LIMIT = 600.0
 PS02 = "511725PS02"
+CASES = ("sf", "sf-fewest", "ps02", "ps02-fewest", "villages")
 
 
 
@@ -303,23 +304,39 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--recom-steps", type=int, default=300)
     ap.add_argument("--refresh", action="store_true", help="rebuild the cached scopes")
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help=f"comma-separated, of {', '.join(CASES)} (default: all); e.g. --cases sf for the SF "
+                         "table alone")
     args = ap.parse_args(argv)
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        ap.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
     console = Console(width=190)
     warnings.filterwarnings("ignore", module="gerrychain")  # ReCom: "no balanced cut after 1000 tries"
     seeds = list(range(args.seeds))
-    sf, ps02 = scope("sf", refresh=args.refresh), scope("ps02", refresh=args.refresh)
+    if {"sf", "sf-fewest"} & set(cases):
+        sf = scope("sf", refresh=args.refresh)
+    if {"ps02", "ps02-fewest", "villages"} & set(cases):
+        ps02 = scope("ps02", refresh=args.refresh)
 
-    bench_case(console, "SF", sf, 10, 0.05, seeds, args.recom_steps)
-    adj = rook_adjacency(sf.units.geoms)
-    pop = [max(1, int(w)) for w in sf.units.measures["population"]]
-    _, pop_plan = pymetis.part_graph(10, _csr(adj), vweights=pop, options=pymetis.Options(seed=0, contig=1))
-    fewest(console, "SF, base = pymetis on population (10 districts)", sf.units, list(pop_plan), [0.10],
-           seeds, steps=args.recom_steps)
+    if "sf" in cases:
+        bench_case(console, "SF", sf, 10, 0.05, seeds, args.recom_steps)
+    if "sf-fewest" in cases:
+        adj = rook_adjacency(sf.units.geoms)
+        pop = [max(1, int(w)) for w in sf.units.measures["population"]]
+        _, pop_plan = pymetis.part_graph(10, _csr(adj), vweights=pop,
+                                         options=pymetis.Options(seed=0, contig=1))
+        fewest(console, "SF, base = pymetis on population (10 districts)", sf.units, list(pop_plan), [0.10],
+               seeds, steps=args.recom_steps)
 
-    bench_case(console, "渠县 station 511725PS02", ps02, 8, 0.15, seeds, args.recom_steps)
-    fewest(console, "PS02, base = today's 8 zones", ps02.units, list(ps02.zone), [0.25, 0.20], seeds,
-           steps=args.recom_steps)
-    villages(console, ps02, 0.15)
+    if "ps02" in cases:
+        bench_case(console, "渠县 station 511725PS02", ps02, 8, 0.15, seeds, args.recom_steps)
+    if "ps02-fewest" in cases:
+        fewest(console, "PS02, base = today's 8 zones", ps02.units, list(ps02.zone), [0.25, 0.20], seeds,
+               steps=args.recom_steps)
+    if "villages" in cases:
+        villages(console, ps02, 0.15)
 
 
 if __name__ == "__main__":
