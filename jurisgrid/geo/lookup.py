@@ -10,6 +10,7 @@ names the nearest grid *on the ground* (in metres, in a local frame at the point
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,7 @@ class GridIndex:
                               np.ndarray] | None = None
         self._cell_index: CellIndex | None = None
         self._use_cells = cells
+        self._cells_lock = threading.Lock()  # one build, when a request and a prebuild race
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -160,14 +162,21 @@ class GridIndex:
         with :data:`CELL_BUILD_POINTS` points in no grid builds it)."""
         return self._cells()
 
+    @property
+    def has_nearest_cells(self) -> bool:
+        """Whether the cell index is built (a batch needed it, or :meth:`prepare_nearest`)."""
+        return self._cell_index is not None
+
     def _cells(self) -> CellIndex:
         """The candidate segments per cell around the outline (geo/nearest_cells.py), built
-        once."""
+        once (thread-safe: a server may prebuild it while a request asks for it)."""
         if self._cell_index is None:
-            outline = self._outline()
-            assert outline is not None
-            a, b, _, tree, lat0, k = outline
-            self._cell_index = CellIndex(tree, a, b, k, lat0, self._tree, TOLERANCE_DEG)
+            with self._cells_lock:
+                if self._cell_index is None:
+                    outline = self._outline()
+                    assert outline is not None
+                    a, b, _, tree, lat0, k = outline
+                    self._cell_index = CellIndex(tree, a, b, k, lat0, self._tree, TOLERANCE_DEG)
         return self._cell_index
 
     def _nearest_many(self, points: np.ndarray, lon: np.ndarray, lat: np.ndarray

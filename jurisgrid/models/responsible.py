@@ -322,7 +322,8 @@ class GridIndexCache:
         if snap is not None and snap.version == version:
             return snap
         with self._lock:
-            snap = self._snap.get(key)
+            old = self._snap.get(key)
+            snap = old
             if snap is None or snap.version < version:
                 # the rows and their version read at one instant (on the read pool: a
                 # commit on the main engine would tell the watcher this process wrote)
@@ -330,6 +331,12 @@ class GridIndexCache:
                         isolation_level="REPEATABLE READ") as c, c.begin():
                     snap = _IndexSnapshot(c, c.execute(_VERSION_SQL).scalar_one())
                 self._snap[key] = snap
+                if old is not None and old.index.has_nearest_cells:
+                    # this process answers bulk requests with many points outside the grids:
+                    # build the new grids' cell index now, off the request path, rather than
+                    # in the first such request after the change (1–3 s for a county)
+                    threading.Thread(target=snap.index.prepare_nearest, daemon=True,
+                                     name="jurisgrid-nearest-cells").start()
         return snap
 
     async def current(self, engine: Engine) -> _IndexSnapshot:

@@ -107,3 +107,33 @@ def psycopg2_connect(engine):  # type: ignore[no-untyped-def]
 
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     return psycopg2.connect(*args, **kwargs)
+
+
+def test_cell_index_is_prebuilt_after_a_change_once_bulk_needed_it(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A process whose bulk requests needed the nearest cell index (many points outside the
+    grids) builds the next snapshot's in the background after a change; one that never needed
+    it does not spend the CPU."""
+    import time
+
+    from jurisgrid.geo import lookup
+
+    monkeypatch.setattr(lookup, "CELL_BUILD_POINTS", 10)
+    bulk, quiet = GridIndexCache(), GridIndexCache()
+    first = bulk.snapshot(engine)
+    first_quiet = quiet.snapshot(engine)
+    assert not first.index.has_nearest_cells
+    lon, lat = np.full(40, 100.0), np.linspace(20.0, 21.0, 40)  # far outside any county here
+    answer = bulk.resolve(engine, lon, lat)
+    assert answer.resolved == 0 and all(c is not None for c in answer.nearest_grid_codes)
+    assert first.index.has_nearest_cells
+    with engine.begin() as w:  # any committed change to the answer's tables: a new snapshot
+        w.execute(text("UPDATE sector SET name = name WHERE id = (SELECT min(id) FROM sector)"))
+    second, second_quiet = bulk.snapshot(engine), quiet.snapshot(engine)
+    assert second is not first and second_quiet is not first_quiet
+    deadline = time.monotonic() + 60
+    while not second.index.has_nearest_cells and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert second.index.has_nearest_cells          # built without a request asking for it
+    assert not second_quiet.index.has_nearest_cells
+    again = bulk.resolve(engine, lon, lat)
+    assert again.nearest_grid_codes == answer.nearest_grid_codes
