@@ -24,14 +24,14 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(database_url: str, *, workers: int | None = None,
-                   env: Mapping[str, str] | None = None, startup_timeout: float = 30,
+                   env: Mapping[str, str] | None = None, startup_timeout: float = 60,
                    stop_timeout: float = 10) -> Iterator[str]:
     """Run ``jurisgrid serve`` on ``database_url`` and yield its base URL once it is healthy.
 
     ``workers``: passed as ``--workers`` and ``JURISGRID_WORKERS``; None leaves both to the
     defaults. ``env``: more environment variables for the server. The server must answer
-    /healthz within ``startup_timeout`` seconds (else RuntimeError, with its output if it
-    exited); it is terminated on the way out and given ``stop_timeout`` seconds to stop.
+    /healthz within ``startup_timeout`` seconds (else RuntimeError, with its output); it is
+    terminated on the way out and given ``stop_timeout`` seconds to stop.
 
     The server's output goes to a temporary file (a pipe nobody reads while the test runs could
     fill and block the server). After a clean stop it must hold no "Exception ignored" line:
@@ -66,7 +66,8 @@ def running_server(database_url: str, *, workers: int | None = None,
                 raise RuntimeError(f"server exited: {output()}")
             time.sleep(0.2)
         else:
-            raise RuntimeError(f"server did not become healthy in {startup_timeout:g} s")
+            raise RuntimeError(f"server did not become healthy in {startup_timeout:g} s; "
+                               f"its output:\n{output()}")
         yield base
         stopped_cleanly = True
     finally:
