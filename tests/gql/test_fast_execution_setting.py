@@ -52,7 +52,7 @@ def test_content_type_parsed_once_per_value() -> None:
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
-def test_json_bodies_answered(client, content_type: str) -> None:  # type: ignore[no-untyped-def]
+def test_json_bodies_answered(client, content_type: str) -> None:
     for _ in range(2):  # the second time from the cache
         r = client.post("/graphql", content=b'{"query": "{ __typename }"}',
                         headers={"content-type": content_type})
@@ -60,7 +60,7 @@ def test_json_bodies_answered(client, content_type: str) -> None:  # type: ignor
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
-def test_other_bodies_refused(client, count_sql, content_type: str) -> None:  # type: ignore[no-untyped-def]
+def test_other_bodies_refused(client, count_sql, content_type: str) -> None:
     for _ in range(2):  # the second time from the cache: still refused, nothing run
         r = client.post("/graphql", content=b'{"query": "{ counties { code } }"}',
                         headers={"content-type": content_type})
