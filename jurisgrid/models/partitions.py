@@ -15,11 +15,12 @@ runs it for every county).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Connection
 
-from jurisgrid.errors import RuleViolation
+from jurisgrid.errors import InvalidInput, RuleViolation
 
 # the staged rows with their grid (by the boundary rule, jg_grid_of, where the stage has none)
 # and their county, in a temp table ``{placed}``
@@ -76,6 +77,36 @@ def split_incident_months_of(conn: Connection, code: str) -> int:
         "SELECT coalesce(sum(jg_incident_months(county_code)), 0) FROM "
         "(SELECT DISTINCT county_code FROM incident WHERE code = %(c)s AND county_code <> '') s",
         {"c": code}).scalar_one())
+
+
+def drop_incident_months(conn: Connection, before: str) -> list[tuple[str, int]]:
+    """Retention: every month partition of every county for a local month before ``before``
+    (``YYYY-MM``) goes — its rows deleted through the parent table, so that the roll-ups, the
+    tile figures and the tile change log follow them (their statement triggers are on the
+    parent; a bare ``DROP TABLE`` would bypass them), then the emptied table dropped, which
+    returns its space at once. The partitions dropped, with their rows."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", before):
+        raise InvalidInput(f"drop before: {before!r} is not a month (YYYY-MM)")
+    cutoff = before.replace("-", "")
+    months = conn.exec_driver_sql("""
+        SELECT c.relname, p.relname FROM pg_partition_tree('incident') t
+        JOIN pg_class c ON c.oid = t.relid JOIN pg_class p ON p.oid = t.parentrelid
+        WHERE t.level = 2 AND t.isleaf AND c.relname ~ '_[0-9]{6}$' ORDER BY c.relname""").all()
+    dropped = []
+    for name, parent in months:
+        month = name.rsplit("_", 1)[1]
+        if month >= cutoff:
+            continue
+        county = parent.removeprefix("incident_")
+        lo, hi = re.findall(r"'([^']+)'", conn.exec_driver_sql(
+            "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = %(n)s",
+            {"n": name}).scalar_one())
+        n = conn.exec_driver_sql(
+            "DELETE FROM incident WHERE county_code = %(c)s AND occurred_at >= %(lo)s::timestamptz "
+            "AND occurred_at < %(hi)s::timestamptz", {"c": county, "lo": lo, "hi": hi}).rowcount
+        conn.exec_driver_sql(f'DROP TABLE "{name}"')
+        dropped.append((name, n))
+    return dropped
 
 
 def point_county_sql(geom_sql: str) -> str:

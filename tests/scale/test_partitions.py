@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.runner import run_edit
-from jurisgrid.errors import RuleViolation
+from jurisgrid.errors import InvalidInput, RuleViolation
 from jurisgrid.models import partitions as parts
 from jurisgrid.models.county_scope import condition
 from jurisgrid.models.migrate import alembic_config, upgrade
@@ -222,6 +222,26 @@ def test_a_taken_code_is_refused_in_any_county(db: Engine) -> None:
     with db.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM address_point WHERE code = %(c)s",
                                     {"c": code}).scalar_one() == 1
+
+
+def test_retention_drops_a_month_and_the_roll_ups_follow(db: Engine) -> None:
+    """drop_incident_months (``jurisgrid db partitions --drop-before``): the months before the
+    cutoff go with their rows; the incident roll-up equals a rebuild from what is left."""
+    rollup = "SELECT * FROM sizing_zone_incidents WHERE n <> 0 ORDER BY 1, 2, 3"  # 0: as absent
+    with db.begin() as conn:
+        first = conn.exec_driver_sql(f"SELECT count(*) FROM incident_{DEMO}_202512").scalar_one()
+        total = conn.exec_driver_sql("SELECT count(*) FROM incident").scalar_one()
+        assert first > 0
+        assert parts.drop_incident_months(conn, "2026-01") == [(f"incident_{DEMO}_202512", first)]
+        assert conn.exec_driver_sql("SELECT to_regclass(%(n)s)",
+                                    {"n": f"incident_{DEMO}_202512"}).scalar_one() is None
+        assert conn.exec_driver_sql("SELECT count(*) FROM incident").scalar_one() == total - first
+        kept = conn.exec_driver_sql(rollup).all()
+        conn.exec_driver_sql("SELECT jg_sizing_rebuild_incidents()")
+        assert conn.exec_driver_sql(rollup).all() == kept
+        conn.rollback()
+    with db.connect() as conn, pytest.raises(InvalidInput, match="not a month"):
+        parts.drop_incident_months(conn, "2026-13")
 
 
 def test_downgrade_and_upgrade_keep_every_row(db: Engine) -> None:
