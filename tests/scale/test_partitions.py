@@ -9,6 +9,7 @@ to 0016 and back up to check the conversion both ways on that data.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +41,7 @@ NEW_SQUARE = [[107.40, 30.80], [107.50, 30.80], [107.50, 30.90], [107.40, 30.90]
 @pytest.fixture(scope="module")
 def db(demo: Any) -> Iterator[Engine]:
     server, _ = _server_url()
-    with seeded_database(server, "jurisgrid_test_parts", demo, pool_size=2) as eng:
+    with seeded_database(server, "jurisgrid_test_parts", demo, pool_size=4) as eng:
         yield eng
 
 
@@ -158,6 +159,43 @@ def test_an_incident_of_a_new_month_gets_its_partition(db: Engine) -> None:
         assert _partition_of(conn, "incident", "JQPART0001") == f"incident_{DEMO}_202704"
         assert conn.exec_driver_sql("SELECT id FROM incident WHERE code = 'JQPART0001'").scalar_one() == ident
         assert conn.exec_driver_sql(f"SELECT count(*) FROM incident_{DEMO}_default").scalar_one() == 0
+
+
+def test_writers_of_a_new_month_at_once(db: Engine) -> None:
+    """Three writers insert incidents of the same new month, then each asks for its partition
+    while the others hold their inserts (the createIncident order): none fails; one makes it,
+    and a writer that gave way leaves its row in the DEFAULT for the maintenance to move."""
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            with db.begin() as conn:
+                conn.exec_driver_sql(  # each in a zone of its own: no roll-up row shared
+                    "INSERT INTO incident (code, category, occurred_at, geom, county_code) SELECT "
+                    "%(c)s, 'FIRE', '2029-06-15T12:00+08:00', p.geom, p.county_code "
+                    "FROM address_point p JOIN grid g ON g.id = p.grid_id WHERE g.zone_id = "
+                    "(SELECT DISTINCT zone_id FROM grid ORDER BY 1 OFFSET %(k)s LIMIT 1) LIMIT 1",
+                    {"c": f"PART-AT-ONCE-{k}", "k": k})
+                barrier.wait(timeout=30)
+                parts.split_incident_months(conn, DEMO)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.begin() as conn:
+        parts.split_incident_months(conn, DEMO)  # what a writer picked to give way left behind
+        like = {"p": "PART-AT-ONCE-%"}
+        where = conn.exec_driver_sql("SELECT tableoid::regclass::text, count(*) FROM incident "
+                                     "WHERE code LIKE %(p)s GROUP BY 1", like).all()
+        assert [tuple(r) for r in where] == [(f"incident_{DEMO}_202906", 3)]
+        conn.exec_driver_sql("DELETE FROM incident WHERE code LIKE %(p)s", like)
+        conn.exec_driver_sql(f"DROP TABLE incident_{DEMO}_202906")
 
 
 def test_a_point_moved_into_another_county_moves_partition(db: Engine) -> None:

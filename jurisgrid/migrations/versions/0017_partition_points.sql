@@ -29,33 +29,51 @@ $$;
 -- that belong to the new one (``cond``) would block its creation: they are moved into it
 -- (their ids, and every other column, kept; the parent's statement triggers do not fire — the
 -- rows change partition, not content). Idempotent: false when ``part`` exists.
+-- Writers may ask at once (tests/scale/test_partitions.py): one makes it and the others find it
+-- (duplicate_table); a row of the range committed into the DEFAULT while this one waited for
+-- its lock fails the check (check_violation): then again, moving it; and of two writers that
+-- both inserted into the parent before asking, the one PostgreSQL picks (deadlock_detected)
+-- gives way — its rows stay, correct, in the DEFAULT until the next writer or `jurisgrid db
+-- partitions` moves them. The writer's own work stands in every case.
 CREATE FUNCTION jg_add_partition(parent text, part text, bound text, dflt text, cond text,
                                  subpart text DEFAULT NULL, subdefault text DEFAULT NULL)
     RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-    moving boolean := false;
+    moving boolean;
 BEGIN
-    IF to_regclass(quote_ident(part)) IS NOT NULL THEN
-        RETURN false;
-    END IF;
-    IF dflt IS NOT NULL AND to_regclass(quote_ident(dflt)) IS NOT NULL THEN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %s)', dflt, cond) INTO moving;
-    END IF;
-    IF moving THEN
-        EXECUTE format('CREATE TEMP TABLE jg_moving ON COMMIT DROP AS SELECT * FROM %I WHERE %s',
-                       dflt, cond);
-        EXECUTE format('DELETE FROM %I WHERE %s', dflt, cond);
-    END IF;
-    EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES %s %s', part, parent, bound,
-                   coalesce('PARTITION BY ' || subpart, ''));
-    IF subdefault IS NOT NULL THEN
-        EXECUTE format('CREATE TABLE %I PARTITION OF %I DEFAULT', subdefault, part);
-    END IF;
-    IF moving THEN
-        EXECUTE format('INSERT INTO %I SELECT * FROM jg_moving', part);
-        DROP TABLE jg_moving;
-    END IF;
-    RETURN true;
+    FOR attempt IN 1..3 LOOP
+        IF to_regclass(quote_ident(part)) IS NOT NULL THEN
+            RETURN false;
+        END IF;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(hashtext('jg_add_partition'), hashtext(part));
+            moving := false;
+            IF dflt IS NOT NULL AND to_regclass(quote_ident(dflt)) IS NOT NULL THEN
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %s)', dflt, cond) INTO moving;
+            END IF;
+            IF moving THEN
+                EXECUTE format('CREATE TEMP TABLE jg_moving ON COMMIT DROP AS SELECT * FROM %I '
+                               'WHERE %s', dflt, cond);
+                EXECUTE format('DELETE FROM %I WHERE %s', dflt, cond);
+            END IF;
+            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES %s %s', part, parent, bound,
+                           coalesce('PARTITION BY ' || subpart, ''));
+            IF subdefault IS NOT NULL THEN
+                EXECUTE format('CREATE TABLE %I PARTITION OF %I DEFAULT', subdefault, part);
+            END IF;
+            IF moving THEN
+                EXECUTE format('INSERT INTO %I SELECT * FROM jg_moving', part);
+                DROP TABLE jg_moving;
+            END IF;
+            RETURN true;
+        EXCEPTION
+            WHEN duplicate_table OR deadlock_detected THEN
+                RETURN false;
+            WHEN check_violation THEN
+                NULL;  -- a row of the range reached the DEFAULT meanwhile: again, moving it
+        END;
+    END LOOP;
+    RETURN false;
 END $$;
 
 -- A county's partitions: address_point_<code>, incident_<code> (by month, with the DEFAULT
