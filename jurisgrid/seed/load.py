@@ -2,8 +2,8 @@
 
 Everything goes in through COPY (geometry as hex EWKB) and set-based SQL: the grid of every
 address point and incident (and its county, the partition key: models/partitions.py) is
-computed by PostGIS in one statement under the boundary rule,
-and zone and station outlines are derived as unions of their grids.
+computed by PostGIS in one statement under the boundary rule, and zone and station outlines
+are derived as unions of their grids.
 """
 
 from __future__ import annotations
