@@ -1,8 +1,10 @@
 -- How the jurisgrid tables map onto Citus (docs/design.md "Scale"): run on the coordinator,
 -- after `jurisgrid db upgrade`, ONCE the schema carries the changes listed there — a
 -- `county_code` column on every distributed table, part of its primary and unique keys and of
--- the foreign keys between distributed tables. On today's schema the create_distributed_table
--- calls are refused (unique keys without the distribution column); the reference tables work.
+-- the foreign keys between distributed tables. address_point and incident have it since
+-- migration 0017 (their keys include it: they are partitioned by it); on the other tables the
+-- create_distributed_table calls are still refused (unique keys without the distribution
+-- column); the reference tables work.
 -- tests/scale/test_topology.py keeps the table names here in step with the migrations.
 
 SET citus.shard_count = 32;          -- a province: ~183 counties over 32 shards
