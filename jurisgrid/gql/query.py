@@ -363,8 +363,9 @@ class Query:
     async def responsible_for(self, info: Info, lon: float, lat: float,
                               crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                               as_of: AsOf = None, plan: PlanArg = None) -> resp.Responsibility:
-        return await resp.responsible_for(info, lon, lat, Crs(crs),
-                                         source_for(await with_plan(info, as_of, plan)))
+        # live (no asOf, no plan: the hot path) without a coroutine through with_plan
+        src = LIVE if as_of is None and plan is None else source_for(await with_plan(info, as_of, plan))
+        return await resp.responsible_for(info, lon, lat, Crs(crs), src)
 
     @strawberry.field(description="Up to 100,000 points in one request, answered in input order.")
     async def responsible_for_many(self, info: Info, points: Coordinates,

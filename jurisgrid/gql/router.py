@@ -123,15 +123,16 @@ class GraphQLApp(GraphQL):
             error = GraphQLError(str(context.auth_error), extensions={"code": Unauthenticated.code})
             return ExecutionResult(data=None, errors=[error])
         budget = RequestBudget(self.settings.api.request_timeout_s)
-        run = partial(super().execute_operation, request, request_adapter, request_data,
-                      context, root_value, sub_response)
         # read replicas (issue 17): gql/routing.py; none configured: not looked up per request
         router = router_of(request.app) if self.settings.db.replica_urls else None
         try:
             async with budget.scope():
                 if router is not None:
+                    run = partial(super().execute_operation, request, request_adapter,
+                                  request_data, context, root_value, sub_response)
                     return await routed(router, context, request_data, sub_response, run)
-                return await run()
+                return await super().execute_operation(request, request_adapter, request_data,
+                                                       context, root_value, sub_response)
         except TimeoutError:
             if not budget.expired:
                 raise
