@@ -171,33 +171,34 @@ def test_a_3mb_search_is_refused_fast_without_the_database(client, count_sql) ->
 
     huge = "中" * 1_000_000  # 3 MB of UTF-8
     q = "query($s: String) { grids(search: $s) { totalCount } }"
-    # the refusal itself (GraphQL layer: parse, checks, answer) — microseconds, not a statement
+    # the refusal itself (GraphQL layer: parse, checks, answer) — microseconds, not a statement.
+    # Bounds are CPU seconds of this process, generous (the defect was a stall of seconds):
+    # wall-clock bounds failed on the loaded 2-core CI machine; speed belongs to bench/
     schema = build_schema()
     for _ in range(2):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         result = asyncio.run(schema.execute(q, variable_values={"s": huge}))
-        assert time.perf_counter() - t0 < 0.05
+        assert time.process_time() - t0 < 1.0
         assert result.errors and result.errors[0].extensions == {
             "code": "BAD_USER_INPUT", "argument": "search ($s)"}
-    # over HTTP: most of the time is reading and decoding 3 MB of JSON (orjson: ~10 ms idle,
-    # 35 ms on the loaded shared machine), hence the looser bound
+    # over HTTP: most of the time is reading and decoding 3 MB of JSON (orjson: ~10 ms)
     body = orjson.dumps({"query": q, "variables": {"s": huge}})
     _post(client, "{ currentRevision }")  # warm up
     times = []
     for _ in range(3):
         count_sql.statements.clear()
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         res = client.post("/graphql", content=body, headers={"content-type": "application/json"})
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
         err = _error(res)
         assert err["extensions"]["code"] == "BAD_USER_INPUT"
         assert "search" in err["message"] and "256" in err["message"]
         assert count_sql.count == 0
-    assert min(times) < 0.2, times
+    assert min(times) < 1.0, times
     # as a literal: the query text's own limit refuses it before parsing
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     err = _error(_post(client, '{ grids(search: "' + huge + '") { totalCount } }'))
-    assert time.perf_counter() - t0 < 0.05
+    assert time.process_time() - t0 < 1.0
     assert err["extensions"]["code"] == "QUERY_TOO_LARGE"
     # a literal under the query-text limit but over the argument's
     err = _error(_post(client, '{ grids(search: "' + "a" * 300 + '") { totalCount } }'))
