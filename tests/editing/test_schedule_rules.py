@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import select
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,18 @@ def _make_due(engine: Engine, *ids: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE scheduled_edit SET effective_from = now() - interval '1 s' "
                           "WHERE id = ANY(:i)"), {"i": list(ids)})
+
+
+def _apply_due(engine: Engine, *ids: int) -> None:
+    """``apply_due``, then wait until none of ``ids`` is pending: the session's ``edit_client``
+    app runs the background applier on the same database, and when it is applying them at the
+    same moment, this call skips them (``FOR UPDATE SKIP LOCKED``) — any applier may apply a
+    due edit, and the outcome must be the same."""
+    deadline = time.monotonic() + 30
+    apply_due(engine, settings=SETTINGS)
+    while any(_row(engine, s)["status"] == "pending" for s in ids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        apply_due(engine, settings=SETTINGS)
 
 
 def _row(engine: Engine, sid: int) -> dict[str, Any]:
@@ -78,8 +91,7 @@ def test_scope_is_checked_again_when_the_edit_takes_effect(edit_engine: Engine) 
     run_edit(edit_engine, "moveZone", {"zone": zone, "toStation": s2}, principal=ADMIN, settings=SETTINGS)
     try:
         _make_due(edit_engine, sid)
-        done = {d[0]: d for d in apply_due(edit_engine, settings=SETTINGS)}
-        assert done[sid][1] is None
+        _apply_due(edit_engine, sid)
         row = _row(edit_engine, sid)
         assert row["status"] == "failed" and row["error_code"] == "FORBIDDEN", row
         assert row["applied_revision"] is None and s1 in row["error"]
@@ -108,7 +120,7 @@ def test_a_scheduled_redraw_cannot_take_land_from_a_grid_now_in_another_station(
     shapes = {g: grid_shape(edit_engine, g).wkb for g in (a, b)}
     try:
         _make_due(edit_engine, sid)
-        apply_due(edit_engine, settings=SETTINGS)
+        _apply_due(edit_engine, sid)
         row = _row(edit_engine, sid)
         assert row["status"] == "failed" and row["error_code"] == "FORBIDDEN", row
         assert b in row["error"] or "outside" in row["error"], row
@@ -144,7 +156,7 @@ def test_an_edit_whose_token_was_revoked_behind_its_back_is_refused(edit_engine:
     with edit_engine.begin() as conn:
         conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :t"), {"t": tid})
     _make_due(edit_engine, sid)
-    apply_due(edit_engine, settings=SETTINGS)
+    _apply_due(edit_engine, sid)
     row = _row(edit_engine, sid)
     assert row["status"] == "failed" and row["error_code"] == "FORBIDDEN", row
     assert row["cancel_reason"] == "token revoked"
@@ -217,7 +229,7 @@ def test_the_cut_over_conflicts_instead_of_overwriting_a_later_edit(edit_engine:
     assert (at["g"]["zone"]["code"], at["h"]["zone"]["code"]) == (z2, zh)
     try:
         _make_due(edit_engine, sid_g, sid_h)
-        apply_due(edit_engine, settings=SETTINGS)
+        _apply_due(edit_engine, sid_g, sid_h)
         row = _row(edit_engine, sid_g)
         assert row["status"] == "conflict" and row["error_code"] == "CONFLICT", row
         assert row["applied_revision"] is None
@@ -260,7 +272,7 @@ def test_scheduled_edits_already_pending_do_not_conflict(edit_engine: Engine) ->
                               "WHERE id = :a"), {"a": first})
             conn.execute(text("UPDATE scheduled_edit SET effective_from = now() - interval '1 s' "
                               "WHERE id = :b"), {"b": second})
-        apply_due(edit_engine, settings=SETTINGS)
+        _apply_due(edit_engine, first, second)
         assert [_row(edit_engine, s)["status"] for s in (first, second)] == ["applied", "applied"]
         assert _zone_of(edit_engine, g) == z2
     finally:
@@ -281,7 +293,7 @@ def test_a_scheduled_point_move_conflicts_with_a_later_move_of_the_point(edit_en
                       settings=SETTINGS)
     assert direct.revision is not None
     _make_due(edit_engine, sid)
-    apply_due(edit_engine, settings=SETTINGS)
+    _apply_due(edit_engine, sid)
     row = _row(edit_engine, sid)
     assert row["status"] == "conflict", row
     assert row["conflicts"] == [{"kind": "address_point", "code": code, "revision": direct.revision.id}]
@@ -297,7 +309,7 @@ def test_scheduled_edits_query_shows_the_outcome(edit_engine: Engine, egql) -> N
     assert sid is not None and direct.revision is not None
     try:
         _make_due(edit_engine, sid)
-        apply_due(edit_engine, settings=SETTINGS)
+        _apply_due(edit_engine, sid)
         rows = egql("{ scheduledEdits { id status errorCode conflicts baseRevision stationCode } }")
         row = next(r for r in rows["scheduledEdits"] if r["id"] == sid)
         assert row["status"] == "conflict" and row["errorCode"] == "CONFLICT"
@@ -316,6 +328,6 @@ def test_a_role_without_a_token_is_unscoped_as_before(edit_engine: Engine) -> No
                    settings=SETTINGS, effective_from=_soon()).scheduled_id
     assert sid is not None
     _make_due(edit_engine, sid)
-    apply_due(edit_engine, settings=SETTINGS)
+    _apply_due(edit_engine, sid)
     row = _row(edit_engine, sid)
     assert row["status"] == "applied" and row["station_code"] is None, row
