@@ -3,11 +3,10 @@
 Method, on blocks (units, or whole villages when asked):
 
 1. **Starts.** When the base binds (locked units, a move budget, fewest moves) the base itself.
-   Otherwise, in this order until one reaches the tolerance: straight-cut equipartitions of both
-   measures (``equipartition``) with different tie-breaks, then the best of several METIS runs
-   on composite weights (``start``; pymetis passes one weight per unit; on SF its starts never
-   balanced, so it comes last) — relabelled to the base districts they overlap most and made
-   contiguous (``start.repair``).
+   Otherwise, in this order until one reaches the tolerance: a straight-cut equipartition of both
+   measures (``equipartition``), the best of several METIS runs on composite weights (``start``;
+   pymetis passes one weight per unit), then equipartitions with other tie-breaks — relabelled to
+   the base districts they overlap most and made contiguous (``start.repair``).
 2. **Balance.** Simulated annealing, one border block at a time, the losing district kept
    connected, on Σx² (x = deviation / tolerance, every measure and district) plus a compactness
    term, first moving only blocks that share at least 30 % (then 15 %) of their boundary with
@@ -140,9 +139,10 @@ class Result:
 
 MIN_SIZE = 200  # small scopes get the budget of this many blocks (it costs little)
 ATTEMPTS = 4  # starts tried until one reaches the tolerance
-METIS_AT = ATTEMPTS - 1  # the METIS start is tried last
-# when every start ended this many tolerances out, EXTRA more are tried: with METIS last, 2 of 20
-# seeds on 渠县 PS02 (±15 %, out of reach) had all four trapped at 2.5 tolerances (38 % / 34 %)
+# the METIS start is tried second: on SF it never balanced, but tried last, 3 of 25 seeds on 渠县
+# PS02 (±15 %, out of reach) ended trapped at 38 % / 34 % (second: 0 of 30)
+METIS_AT = 1
+# when every start ended this many tolerances out, EXTRA more are tried (a safety net)
 TRAPPED = 2.0
 EXTRA = 2
 COMPACT = 10.0  # weight of −Σ Polsby–Popper while balancing (Σx² has weight 1)
@@ -361,9 +361,9 @@ class Balancer:
     def _starts(self, units: UnitSet, blocks: Blocks, k: int, ideal: list[float], tol: list[float],
                 base_count: list[dict[int, int]] | None, use_base: bool, rng: random.Random,
                 trapped: Callable[[], bool]) -> Iterator[tuple[str, list[int]]]:
-        """Starts in the order tried: the base (when the base binds), else equipartitions with
-        different tie-breaks, then the best METIS run; when every one of those ended more than
-        ``TRAPPED`` tolerances out (``trapped()``), ``EXTRA`` more equipartitions."""
+        """Starts in the order tried: the base (when the base binds), else an equipartition, the
+        best METIS run, then equipartitions with other tie-breaks; when every one of those ended
+        more than ``TRAPPED`` tolerances out (``trapped()``), ``EXTRA`` more equipartitions."""
         if use_base:
             assert base_count is not None
             yield "base", [max(sorted(c), key=lambda d: c[d]) if c else 0 for c in base_count]
