@@ -202,6 +202,14 @@ def running_server(url: str, logdir: Path, extra_env: dict[str, str],
     cmd = [sys.executable, "-m", "jurisgrid.cli", "serve", "--host", HOST, "--port", str(port),
            "--workers", str(workers)]
     env = {**os.environ, **extra_env, "JURISGRID_DATABASE_URL": url}
+    with spawned_server(cmd, env, port, log) as server:
+        yield server
+
+
+@contextmanager
+def spawned_server(cmd: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[Server]:
+    """Run ``cmd`` (a server on ``port`` answering /healthz) with its output in ``log``; yield
+    it once healthy, stop it on the way out (also on ^C). bench/tipg.py starts tipg with it."""
     with log.open("wb") as out:
         # own session: a ^C in the terminal reaches the bench, which then stops the server
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -43,16 +42,14 @@ from sqlalchemy.engine import make_url
 
 from bench.responsible import (
     HOST,
-    ROOT,
     LoadResult,
     Server,
     _free_port,
-    _wait_healthy,
     bench_database_url,
     http_get,
     run_phase,
     running_server,
-    stop_process,
+    spawned_server,
 )
 from bench.tiles import Tile, check_tile, prepare, tile_set
 from jurisgrid.db import make_engine
@@ -117,15 +114,8 @@ def running_tipg(url: str, logdir: Path, workers: int) -> Iterator[Server]:
            "TIPG_DB_MAX_CONN_SIZE": "16", "TIPG_DEBUG": "false"}
     cmd = [sys.executable, "-m", "uvicorn", "tipg.main:app", "--host", HOST, "--port", str(port),
            "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    server = Server(proc, port, log)
-    try:
-        _wait_healthy(server)
+    with spawned_server(cmd, env, port, log) as server:
         yield server
-    finally:
-        stop_process(proc)
 
 
 def jg_path(t: Tile, thin: bool) -> str:
