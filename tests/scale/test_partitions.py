@@ -182,20 +182,23 @@ def test_writers_of_a_new_month_at_once(db: Engine) -> None:
         except BaseException as exc:  # collected for the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with db.begin() as conn:
-        parts.split_incident_months(conn, DEMO)  # what a writer picked to give way left behind
-        like = {"p": "PART-AT-ONCE-%"}
-        where = conn.exec_driver_sql("SELECT tableoid::regclass::text, count(*) FROM incident "
-                                     "WHERE code LIKE %(p)s GROUP BY 1", like).all()
-        assert [tuple(r) for r in where] == [(f"incident_{DEMO}_202906", 3)]
-        conn.exec_driver_sql("DELETE FROM incident WHERE code LIKE %(p)s", like)
-        conn.exec_driver_sql(f"DROP TABLE incident_{DEMO}_202906")
+    like = {"p": "PART-AT-ONCE-%"}
+    try:
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with db.begin() as conn:
+            parts.split_incident_months(conn, DEMO)  # what a writer picked to give way left behind
+            where = conn.exec_driver_sql("SELECT tableoid::regclass::text, count(*) FROM incident "
+                                         "WHERE code LIKE %(p)s GROUP BY 1", like).all()
+            assert [tuple(r) for r in where] == [(f"incident_{DEMO}_202906", 3)]
+    finally:  # whatever failed above: the later tests (retention, downgrade) see none of these rows
+        with db.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM incident WHERE code LIKE %(p)s", like)
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS incident_{DEMO}_202906")
 
 
 def test_a_point_moved_into_another_county_moves_partition(db: Engine) -> None:
