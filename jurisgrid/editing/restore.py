@@ -19,11 +19,16 @@ put back to its version in force at the instant (``<table>_history``, ``valid @>
 Derived outlines (zone and station ``geom``) are left to ``close_revision``, which also checks
 the invariants: a scope whose grids were reshaped together with grids of other stations since the
 instant cannot be put back alone, and is refused by those checks.
+
+Each unit table is described once, in ``_UNITS`` (how its ids come into scope, and what a unit
+created since takes with it when removed); the statements are derived from that and from the
+table's columns, so a new unit table is one line there besides its place in ``overlay.ORDER``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -32,30 +37,41 @@ from jurisgrid.editing.overlay import DERIVED, ORDER, columns
 __all__ = ["restore_as_of"]
 
 _IDS = "jg_restore_ids"
+_GONE = "jg_restore_gone"
 _THEN = "h.valid @> %(t)s"
 _IN_FORCE_THEN = f"{_THEN} AND h.valid_from <= %(t)s AND (h.valid_to IS NULL OR h.valid_to > %(t)s)"
+_IN_FORCE_NOW = "x.valid_from <= now() AND (x.valid_to IS NULL OR x.valid_to > now())"
+# the one unit with a period in force of its own (valid_from, valid_to) besides its versions
+_DATED = "assignment"
 
-# the units in scope, table by table (each step reads the ids of the steps before it)
-_SCOPE = {
-    "station": """
-        SELECT id FROM station WHERE %(s)s::text[] IS NULL OR code = ANY(%(s)s::text[])
-        UNION SELECT h.id FROM station_history h
-        WHERE {then} AND (%(s)s::text[] IS NULL OR h.code = ANY(%(s)s::text[]))""",
-    "zone": """
-        SELECT id FROM zone WHERE station_id IN ({ids_station})
-        UNION SELECT h.id FROM zone_history h WHERE {then} AND h.station_id IN ({ids_station})""",
-    "grid": """
-        SELECT id FROM grid WHERE zone_id IN ({ids_zone})
-        UNION SELECT h.id FROM grid_history h WHERE {then} AND h.zone_id IN ({ids_zone})""",
-    "community": """
-        SELECT community_id FROM grid WHERE id IN ({ids_grid})
-        UNION SELECT h.community_id FROM grid_history h WHERE {then} AND h.id IN ({ids_grid})""",
-    "assignment": """
-        SELECT id FROM assignment WHERE station_id IN ({ids_station})
-        UNION SELECT h.id FROM assignment_history h WHERE {then} AND h.station_id IN ({ids_station})""",
-    "person": """
-        SELECT h.person_id FROM assignment_history h
-        WHERE {in_force} AND h.id IN ({ids_assignment})""",
+
+class _Unit(NamedTuple):
+    """A unit table of the scope. In scope: the ``pick`` of the rows of ``source``, now and in
+    its history then, whose ``key`` is among the ids in scope of ``parent`` (None: among the
+    station codes asked for, or any); ``then_only``: only the history's rows in force then.
+    A unit created since is removed after ``detach`` (the references to it set to NULL), unless
+    one of ``kept_while`` still refers to it; ``removed=False``: never removed."""
+
+    pick: str
+    source: str
+    key: str
+    parent: str | None
+    then_only: bool = False
+    detach: tuple[str, ...] = ()
+    kept_while: tuple[str, ...] = ()
+    removed: bool = True
+
+
+# in scope order (each reads the ids of the units before it)
+_UNITS = {
+    "station": _Unit("id", "station", "code", None),
+    "zone": _Unit("id", "zone", "station_id", "station", detach=("assignment.zone_id",)),
+    "grid": _Unit("id", "grid", "zone_id", "zone",
+                  detach=("address_point.grid_id", "incident.grid_id", "assignment.grid_id")),
+    "community": _Unit("community_id", "grid", "id", "grid",
+                       kept_while=("grid.community_id", "assignment.community_id")),
+    "assignment": _Unit("id", "assignment", "station_id", "station"),
+    "person": _Unit("person_id", "assignment", "id", "assignment", then_only=True, removed=False),
 }
 
 
@@ -63,14 +79,26 @@ def _ids(table: str) -> str:
     return f"SELECT id FROM {_IDS} WHERE tbl = '{table}'"
 
 
+def _in_scope(unit: _Unit) -> str:
+    """The ids in scope of a unit table (see ``_Unit``)."""
+    def among(col: str) -> str:
+        if unit.parent is None:
+            return f"(%(s)s::text[] IS NULL OR {col} = ANY(%(s)s::text[]))"
+        return f"{col} IN ({_ids(unit.parent)})"
+
+    when = _IN_FORCE_THEN if unit.then_only else _THEN
+    then = f"SELECT h.{unit.pick} FROM {unit.source}_history h WHERE {when} AND {among(f'h.{unit.key}')}"
+    if unit.then_only:
+        return then
+    return f"SELECT {unit.pick} FROM {unit.source} WHERE {among(unit.key)} UNION {then}"
+
+
 def _scope(conn: Connection, params: dict[str, object]) -> None:
     conn.exec_driver_sql(f"CREATE TEMP TABLE {_IDS} (tbl text NOT NULL, id integer NOT NULL) "
                          "ON COMMIT DROP")
-    fill = {f"ids_{t}": _ids(t) for t in ORDER}
-    for table, sql in _SCOPE.items():
-        body = sql.format(then=_THEN, in_force=_IN_FORCE_THEN, **fill)
+    for table, unit in _UNITS.items():
         conn.exec_driver_sql(f"INSERT INTO {_IDS} (tbl, id) SELECT DISTINCT '{table}', x.id "
-                             f"FROM ({body}) x(id) WHERE x.id IS NOT NULL", params)
+                             f"FROM ({_in_scope(unit)}) x(id) WHERE x.id IS NOT NULL", params)
 
 
 def _put_back(conn: Connection, table: str, params: dict[str, object]) -> None:
@@ -79,8 +107,8 @@ def _put_back(conn: Connection, table: str, params: dict[str, object]) -> None:
     cols = columns(table)
     own = [c for c in cols if c != "id" and c not in DERIVED.get(table, ())]
     picked = ["CASE WHEN h.valid_to <= now() THEN NULL ELSE h.valid_to END" if c == "valid_to"
-              else f"h.{c}" for c in cols] if table == "assignment" else [f"h.{c}" for c in cols]
-    when = _IN_FORCE_THEN if table == "assignment" else _THEN
+              else f"h.{c}" for c in cols] if table == _DATED else [f"h.{c}" for c in cols]
+    when = _IN_FORCE_THEN if table == _DATED else _THEN
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in own)
     differ = (f"({', '.join(f'{table}.{c}' for c in own)}) IS DISTINCT FROM "
               f"({', '.join(f'EXCLUDED.{c}' for c in own)})")
@@ -90,34 +118,33 @@ def _put_back(conn: Connection, table: str, params: dict[str, object]) -> None:
         f"ON CONFLICT (id) DO UPDATE SET {sets} WHERE {differ}", params)
 
 
-def _not_then(table: str) -> str:
-    """Units of ``table`` in scope that did not exist then."""
-    return (f"SELECT x.id FROM {table} x WHERE x.id IN ({_ids(table)}) AND NOT EXISTS "
-            f"(SELECT 1 FROM {table}_history h WHERE h.id = x.id AND {_THEN})")
+def _gone(table: str) -> str:
+    """Units of ``table`` in scope that did not exist then; of assignments, also those in force
+    now that were not in force then."""
+    sql = (f"SELECT x.id FROM {table} x WHERE (x.id IN ({_ids(table)}) AND NOT EXISTS "
+           f"(SELECT 1 FROM {table}_history h WHERE h.id = x.id AND {_THEN}))")
+    if table == _DATED:
+        sql += (f" OR (x.id IN ({_ids(table)}) AND {_IN_FORCE_NOW} AND NOT EXISTS "
+                f"(SELECT 1 FROM {table}_history h WHERE h.id = x.id AND {_IN_FORCE_THEN}))")
+    return sql
 
 
 def _remove_since(conn: Connection, params: dict[str, object]) -> None:
-    """Remove what did not exist then (children first), and the assignments in force now that
-    were not in force then."""
-    conn.exec_driver_sql(
-        f"DELETE FROM assignment a WHERE a.id IN ({_not_then('assignment')}) "
-        f"OR (a.id IN ({_ids('assignment')}) AND a.valid_from <= now() "
-        "AND (a.valid_to IS NULL OR a.valid_to > now()) AND NOT EXISTS ("
-        f"SELECT 1 FROM assignment_history h WHERE h.id = a.id AND {_IN_FORCE_THEN}))", params)
-    grids = _not_then("grid")
-    conn.exec_driver_sql(f"CREATE TEMP TABLE jg_restore_gone ON COMMIT DROP AS {grids}", params)
-    for table in ("address_point", "incident", "assignment"):
-        conn.exec_driver_sql(f"UPDATE {table} SET grid_id = NULL "
-                             "WHERE grid_id IN (SELECT id FROM jg_restore_gone)")
-    conn.exec_driver_sql("DELETE FROM grid WHERE id IN (SELECT id FROM jg_restore_gone)")
-    conn.exec_driver_sql(f"UPDATE assignment SET zone_id = NULL WHERE zone_id IN ({_not_then('zone')})",
-                         params)
-    conn.exec_driver_sql(f"DELETE FROM zone WHERE id IN ({_not_then('zone')})", params)
-    conn.exec_driver_sql(f"DELETE FROM station WHERE id IN ({_not_then('station')})", params)
-    conn.exec_driver_sql(f"DELETE FROM community c WHERE c.id IN ({_not_then('community')}) "
-                         "AND NOT EXISTS (SELECT 1 FROM grid g WHERE g.community_id = c.id) "
-                         "AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.community_id = c.id)",
-                         params)
+    """Remove what did not exist then, children first (see ``_Unit`` and ``_gone``)."""
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {_GONE} (tbl text NOT NULL, id integer NOT NULL) "
+                         "ON COMMIT DROP")
+    for table in reversed(ORDER):
+        unit = _UNITS[table]
+        if not unit.removed:
+            continue
+        conn.exec_driver_sql(f"INSERT INTO {_GONE} (tbl, id) SELECT '{table}', id FROM ({_gone(table)}) x",
+                             params)
+        gone = f"SELECT id FROM {_GONE} WHERE tbl = '{table}'"
+        for other, col in (ref.split(".") for ref in unit.detach):
+            conn.exec_driver_sql(f"UPDATE {other} SET {col} = NULL WHERE {col} IN ({gone})")
+        kept = "".join(f" AND NOT EXISTS (SELECT 1 FROM {other} r WHERE r.{col} = x.id)"
+                       for other, col in (ref.split(".") for ref in unit.kept_while))
+        conn.exec_driver_sql(f"DELETE FROM {table} x WHERE x.id IN ({gone}){kept}")
 
 
 def restore_as_of(conn: Connection, at: datetime, stations: list[str] | None) -> None:
