@@ -15,6 +15,12 @@ models/county_scope.py — by grid, plus ``county_code`` once it exists: the pla
 that county's partition only); a county's incidents of one local month by category; and, for
 what partitioning costs, the points in a small box (a tile's read) and a point by code and by id
 (no county known: every partition's index is probed).
+
+A second table times the application's own reads of points that name no county (issue 17:
+models/point_scope.py) on the partitioned tables, with the partitions they can touch named in
+the statement ("pruned") and without ("unpruned": the same functions with the pruning switched
+off in this process): a list page and count in a ~1 km box, a point and an incident by code, a
+grid's first points (the DataLoader batch), OGC items in a box and an OGC item by id.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 from alembic import command
 from rich.console import Console
@@ -36,7 +43,12 @@ from bench.province import seed_province
 from jurisgrid.config import get_settings
 from jurisgrid.db import dispose, make_engine
 from jurisgrid.localdb import LocalCluster
+from jurisgrid.models import listing, point_scope
+from jurisgrid.models import rows as rows_q
 from jurisgrid.models.migrate import alembic_config, upgrade
+from jurisgrid.models.source import LIVE
+from jurisgrid.ogc import partitions as ogc_parts
+from jurisgrid.tiles import features as fx
 
 GRIDS = ("SELECT g.id FROM grid g JOIN community m ON m.id = g.community_id "
          "JOIN township t ON t.id = m.township_id JOIN county c ON c.id = t.county_id WHERE c.code = :c")
@@ -95,6 +107,66 @@ def measure(engine: Engine, partitioned: bool, repeats: int) -> tuple[dict[str, 
         return times, _sizes(conn)
 
 
+def _paths(conn: Connection) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """The application's reads of points naming no county, each of one sample (a point)."""
+    box = 0.005  # ± degrees: a ~1 km box
+    addresses, incidents = fx.get_collection("addresses"), fx.get_collection("incidents")
+
+    def bbox(s: dict[str, Any]) -> tuple[float, float, float, float]:
+        return (s["x"] - box, s["y"] - box, s["x"] + box, s["y"] + box)
+
+    return {
+        "list page of points in a ~1 km box (50)":
+            lambda s: listing.page(conn, LIVE, "address_point", listing.ListFilter(bbox=bbox(s)), first=50),
+        "count of points in a ~1 km box":
+            lambda s: listing.count(conn, LIVE, "address_point", listing.ListFilter(bbox=bbox(s))),
+        "a point by code (addressPoint(code:))":
+            lambda s: rows_q.rows_by_codes(conn, LIVE, "address_point", [s["p"]]),
+        "an incident by code (incident(code:))":
+            lambda s: rows_q.rows_by_codes(conn, LIVE, "incident", [s["ic"]]),
+        "a grid's first 100 points (Grid.addressPoints)":
+            lambda s: rows_q.points_by_grid(conn, LIVE, "address_point", [s["g"]], first=100),
+        "a grid's first 100 incidents (Grid.incidents)":
+            lambda s: rows_q.points_by_grid(conn, LIVE, "incident", [s["g"]], first=100),
+        "OGC addresses in a ~1 km box (limit 50)":
+            lambda s: ogc_parts.items(conn, addresses, fx.ItemQuery(bbox=bbox(s), limit=50), None),
+        "OGC incidents in a ~1 km box (limit 50)":
+            lambda s: ogc_parts.items(conn, incidents, fx.ItemQuery(bbox=bbox(s), limit=50), None),
+        "OGC address by id":
+            lambda s: ogc_parts.item(conn, addresses, s["p"], None),
+    }
+
+
+def _time_fn(fn: Callable[[dict[str, Any]], Any], samples: list[dict[str, Any]], repeats: int) -> float:
+    for s in samples[:3]:
+        fn(s)
+    out = []
+    for k in range(repeats):
+        t = time.perf_counter()
+        fn(samples[k % len(samples)])
+        out.append(time.perf_counter() - t)
+    return statistics.median(out) * 1000
+
+
+def measure_paths(engine: Engine, repeats: int) -> dict[str, tuple[float, float]]:
+    """Per code path: (unpruned, pruned) median ms on the partitioned tables."""
+    with engine.connect() as conn:
+        samples = [dict(r) for r in conn.execute(text(
+            "SELECT p.code AS p, p.grid_id AS g, ST_X(p.geom) AS x, ST_Y(p.geom) AS y, "
+            "(SELECT i.code FROM incident i WHERE i.county_code = p.county_code "
+            " ORDER BY i.id LIMIT 1 OFFSET (p.id % 50)) AS ic "
+            "FROM address_point p WHERE p.grid_id IS NOT NULL ORDER BY md5(p.code) LIMIT 100")).mappings()]
+        samples = [s for s in samples if s["ic"] is not None]
+        out = {}
+        for name, fn in _paths(conn).items():
+            pruned = _time_fn(fn, samples, repeats)
+            with mock.patch.object(point_scope, "partitioned", lambda tb: False), \
+                    mock.patch.object(ogc_parts, "POINT_FROM", {}):
+                unpruned = _time_fn(fn, samples, repeats)
+            out[name] = (unpruned, pruned)
+        return out
+
+
 def _downgrade(engine: Engine, revision: str) -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
@@ -110,7 +182,7 @@ def _analyze(engine: Engine) -> int:
                                      "AND relkind IN ('r', 'p')")).scalar_one())
 
 
-def run(args: argparse.Namespace, console: Console, progress: Callable[[str], None]) -> Table:
+def run(args: argparse.Namespace, console: Console, progress: Callable[[str], None]) -> list[Table]:
     cluster = LocalCluster(get_settings().db.home.resolve())
     cluster.start()
     name = f"jurisgrid_bench_parts_{int(time.time())}"
@@ -136,6 +208,8 @@ def run(args: argparse.Namespace, console: Console, progress: Callable[[str], No
         convert_s = time.perf_counter() - t
         parts = _analyze(engine)
         after, size_after = measure(engine, True, args.repeats)
+        progress("the application's reads naming no county, pruned and not")
+        paths = measure_paths(engine, args.repeats)
     finally:
         dispose(engine)
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -154,7 +228,15 @@ def run(args: argparse.Namespace, console: Console, progress: Callable[[str], No
                   f"{size_after[0] / size_before[0]:.2f}")
     table.add_row("points + incidents with indexes (MB)", f"{size_before[1]:.1f}", f"{size_after[1]:.1f}",
                   f"{size_after[1] / size_before[1]:.2f}")
-    return table
+    code = Table(title=f"the application's reads naming no county, on the {parts} partitions "
+                       "(models/point_scope.py)")
+    code.add_column(f"median of {args.repeats} (ms)")
+    code.add_column("unpruned")
+    code.add_column("pruned")
+    code.add_column("ratio")
+    for q, (u, p) in paths.items():
+        code.add_row(q, f"{u:.2f}", f"{p:.2f}", f"{p / u:.2f}")
+    return [table, code]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args(argv)
     console = Console()
-    console.print(run(args, console, lambda m: console.print(f"[dim]{m}[/dim]")))
+    for table in run(args, console, lambda m: console.print(f"[dim]{m}[/dim]")):
+        console.print(table)
     return 0
 
 

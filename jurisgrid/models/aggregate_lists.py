@@ -126,7 +126,7 @@ def aggregate(conn: Connection, src: Source, table: str, f: ListFilter,
     group, else one per group ordered by key (NULL last). ``wanted``: the measures asked for
     (the others are not computed)."""
     tb = src.rows(table)
-    conds = listing.conditions(src, table, tb, f)
+    conds = listing.conditions(src, table, tb, listing.narrow(conn, src, table, f))
     measures = _measures(src, table, tb)
     for m in wanted:
         if measures.get(m, 0) is None:

@@ -200,7 +200,10 @@ def page_json(conn: Connection, src: Source, table: str, f: ListFilter, w: Windo
     Building and compiling the statement costs more CPU than PostgreSQL spends answering a
     map's page, so the SQL text is kept per structure — the shape, the source, the window and
     every filter value but the box's four numbers, which are parameters: a map panning around
-    reuses one text. A filter that cannot be a key (unhashable) is compiled each time."""
+    reuses one text. A filter that cannot be a key (unhashable) is compiled each time. The
+    partitions a box can touch are part of the structure (listing.narrow): a box in another
+    county makes another text."""
+    f = listing.narrow(conn, src, table, f)
     key = _template_key(src, table, f, w, shape)
     found = _templates.get(key) if key is not None else None
     if found is None:

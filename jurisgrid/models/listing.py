@@ -7,18 +7,18 @@ backwards (``last``/``before``) by keyset on the sort values, each row carrying 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geography
 from geoalchemy2 import functions as gf
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Connection, FromClause, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Text, cast, func, literal, or_, select
 
 from jurisgrid.errors import InvalidInput
 from jurisgrid.geo.earth import METRES_PER_DEGREE
-from jurisgrid.models import county_scope
+from jurisgrid.models import county_scope, point_scope
 from jurisgrid.models import filters as flt
 from jurisgrid.models.rows import Row, columns
 from jurisgrid.models.source import Source
@@ -44,6 +44,33 @@ class ListFilter:
     category: str | None = None
     county: str | None = None                            # units of one county (models/county_scope.py)
     filter: flt.Filter | None = None   # the typed filter (models/filters.py)
+    # the partition keys (county codes) the rows can have, implied by the filters above — set
+    # by :func:`narrow` so that the planner reads only those partitions; never a change of the
+    # answer (models/point_scope.py)
+    partitions: tuple[str, ...] | None = None
+
+
+def narrow(conn: Connection, src: Source, table: str, f: ListFilter) -> ListFilter:
+    """``f`` with :attr:`ListFilter.partitions` set when ``table`` is a live point table and the
+    filters bound the points' counties: a spatial filter (the counties whose reach meets its
+    box) or a grid (its county). Unchanged otherwise — also when a county is named (the county
+    filter prunes by itself, models/county_scope.py)."""
+    if (f.partitions is not None or f.county is not None or table not in point_scope.POINT_TABLES
+            or not point_scope.partitioned(src.rows(table))):
+        return f
+    grid = f.parents.get("grid_id")
+    box = point_scope.box_of(f.bbox, f.intersects, f.within,
+                             None if f.within is None else _within_deg(f.within))
+    if grid is None and box is None:
+        return f
+    snap = point_scope.snapshot(conn)
+    keys: set[str] | None = None
+    if box is not None:
+        keys = set(snap.counties_in_box(*box))
+    if grid is not None and src.stores_membership and grid[1] in snap.county_of_grid_code:
+        mine = {snap.county_of_grid_code[grid[1]]}
+        keys = mine if keys is None else keys & mine
+    return f if keys is None else replace(f, partitions=tuple(sorted(keys)))
 
 
 def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[ColumnElement[bool]]:
@@ -83,6 +110,9 @@ def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[Colum
         conds.append(county_scope.condition(src, table, tb, f.county))
     if f.filter is not None:
         conds.append(flt.condition(table, tb, f.filter))
+    if f.partitions is not None and point_scope.partitioned(tb):
+        # one bound value each (not an expanding IN: json_lists compiles its text once)
+        conds.append(tb.c.county_code.in_([literal(k, Text) for k in f.partitions]))
     return conds
 
 
@@ -103,11 +133,17 @@ def _spatial(geom: Any, f: ListFilter) -> list[ColumnElement[bool]]:
         lon, lat, metres = f.within
         p = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
         # index-friendly prefilter in degrees (generous), then the exact test in metres
-        deg = metres / METRES_PER_DEGREE * 1.5 + 1e-6
-        deg_lon = deg / max(0.01, math.cos(math.radians(lat)))
-        conds.append(gf.ST_DWithin(geom, p, max(deg, deg_lon)))
+        conds.append(gf.ST_DWithin(geom, p, _within_deg(f.within)))
         conds.append(func.ST_DWithin(cast(geom, Geography), cast(p, Geography), metres))
     return conds
+
+
+def _within_deg(within: tuple[float, float, float]) -> float:
+    """The degrees of the ``within`` prefilter: every point within the metres lies within
+    them of the centre (generous)."""
+    _, lat, metres = within
+    deg = metres / METRES_PER_DEGREE * 1.5 + 1e-6
+    return max(deg, deg / max(0.01, math.cos(math.radians(lat))))
 
 
 CURSOR = "_cursor"  # the key under which a listed row carries its cursor
@@ -155,7 +191,7 @@ def page(conn: Connection, src: Source, table: str, f: ListFilter, *, first: int
     hasPreviousPage backwards: then the rows come last first), each with its cursor under
     :data:`CURSOR`."""
     w = window or Window(size=first, after=after)
-    q, _, n = page_select(src, table, f, w)
+    q, _, n = page_select(src, table, narrow(conn, src, table, f), w)
     keyed = not flt.is_default(w.order)
     out = []
     for r in conn.execute(q).mappings():
@@ -167,5 +203,5 @@ def page(conn: Connection, src: Source, table: str, f: ListFilter, *, first: int
 
 def count(conn: Connection, src: Source, table: str, f: ListFilter) -> int:
     tb = src.rows(table)
-    q = select(func.count()).select_from(tb).where(*_where(src, table, tb, f))
+    q = select(func.count()).select_from(tb).where(*_where(src, table, tb, narrow(conn, src, table, f)))
     return int(conn.execute(q).scalar_one())

@@ -15,6 +15,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import ColumnElement, Connection, FromClause, Select, Table, func, select
 
+from jurisgrid.models import point_scope
 from jurisgrid.models import tables as t
 from jurisgrid.models.source import Source
 
@@ -57,9 +58,25 @@ def rows_by_ids(conn: Connection, src: Source, table: str, ids: Iterable[int]) -
 
 def rows_by_codes(conn: Connection, src: Source, table: str,
                   codes: Iterable[str]) -> dict[str, Row]:
+    """The rows of the codes. Address points and incidents are looked for first in the
+    county partition their code names (models/point_scope.py: a guess), then — the codes not
+    found there — in every partition."""
     tb = src.rows(table)
-    q = columns(tb, table).where(tb.c.code.in_(list(set(codes))))
-    return {r["code"]: r for r in run(conn, src, q)}
+    wanted = sorted(set(codes))
+    out: dict[str, Row] = {}
+    if point_scope.partitioned(tb) and wanted:
+        snap = point_scope.snapshot(conn)
+        guessed = {c: snap.guess_county(c) for c in wanted}
+        counties = sorted({k for k in guessed.values() if k is not None})
+        if counties:
+            q = columns(tb, table).where(tb.c.code.in_([c for c in wanted if guessed[c]]),
+                                         tb.c.county_code.in_(counties))
+            out = {r["code"]: r for r in run(conn, src, q)}
+            wanted = [c for c in wanted if c not in out]
+            if not wanted:
+                return out
+    q = columns(tb, table).where(tb.c.code.in_(wanted))
+    return {**out, **{r["code"]: r for r in run(conn, src, q)}}
 
 
 def rows_by_parent(conn: Connection, src: Source, table: str, fk: str,
@@ -95,6 +112,10 @@ def points_by_grid(conn: Connection, src: Source, table: str, grid_ids: Iterable
         grid_id: Any = p.c.grid_id
         frm: Any = p
         conds.append(grid_id.in_(ids))
+        if point_scope.partitioned(p) and ids:  # a grid's points are in its county's partition
+            counties = point_scope.snapshot(conn).counties_of_grids(ids)
+            if counties is not None:
+                conds.append(p.c.county_code.in_(list(counties)))
     else:
         g = src.rows("grid")
         grid_id = g.c.id

@@ -31,6 +31,7 @@ from jurisgrid.auth.county_read import request_county
 from jurisgrid.db import read
 from jurisgrid.errors import InvalidInput
 from jurisgrid.ogc import html
+from jurisgrid.ogc import partitions as ogc_parts
 from jurisgrid.ogc.cql import CRS84, FILTER_CRS, LANGS, compile_filter
 from jurisgrid.ogc.openapi import OPENAPI_TYPE, definition, item_parameters
 from jurisgrid.ogc.queryables import property_filters, queryables
@@ -351,7 +352,7 @@ async def collection_items(request: Request, cid: str) -> Response:
     if county is not None:
         q = replace(q, conditions=(*q.conditions, "x.county_code = :county_scope"),
                     params={**q.params, "county_scope": county})
-    feats, matched = await _db(request, lambda conn: fx.items(conn, c, q))
+    feats, matched = await _db(request, lambda conn: ogc_parts.items(conn, c, q, county))
 
     base = _base(request)
     url = f"{base}/collections/{c.id}/items"
@@ -387,7 +388,7 @@ async def collection_item(request: Request, cid: str, fid: str) -> GeoJSONRespon
     _check_params(request, {"f"} | CARRIED, html_ok=False)
     check_feature_id(fid)
     county = await _county(request)
-    feat = await _db(request, lambda conn: fx.item(conn, c, fid, county))
+    feat = await _db(request, lambda conn: ogc_parts.item(conn, c, fid, county))
     base = _base(request)
     feat["links"] = [
         _link(f"{base}/collections/{c.id}/items/{fid}", "self", GEOJSON, "this feature"),

@@ -1,0 +1,148 @@
+"""Which county partitions a read of address points / incidents can touch (issue 17 item 3).
+
+``address_point`` and ``incident`` are partitioned by ``county_code`` (migration 0017). A read
+that names no county makes the planner consider every partition — with 20 counties, ~2 ms of
+planning for 0.3 ms of execution (bench/partitions.py). The reads here add
+``county_code IN (…)`` with the values written into the statement (psycopg2 binds on the
+client), so the planner prunes at plan time; the answer never changes, because each added
+condition is implied by the read's own conditions and by what the writers keep true:
+
+- a point's ``county_code`` is ``jg_point_county(grid_id, geom)``: its grid's county, else the
+  county whose outline is within ``jg_tolerance()`` of it, else '' (models/partitions.py);
+- its ``grid_id`` is the grid the boundary rule gives it (invariant 3, membership): a grid
+  within ``jg_tolerance()`` of it.
+
+So a point of county ``c`` lies within the tolerance of ``c``'s outline or of one of ``c``'s
+grids: inside the *reach* of ``c``, the bounding box of those expanded by twice the tolerance.
+A box meets the points of ``c`` only if it meets ``c``'s reach; the points with '' (the
+DEFAULT partition) can lie anywhere and are always kept. A grid's points have its county.
+
+The reaches and the grids' counties come from the county and unit tables, whose every change
+bumps ``data_version`` (migrations 0001/0006): they are read once per data version and
+database (a few ms for a province) and kept in memory; each read asks the version (one
+single-row statement, ~0.05 ms — far less than the planning it saves).
+
+By code: a code is only *probably* in the county of the first 6 digits it carries (the seeds'
+and the national scheme's address codes start with their community's 12-digit code; the seeds'
+incident codes are ``JQ<county>…``), but nothing makes imports keep that: :func:`guess_county`
+is tried first, and a code not found there is looked for in every partition (codes are unique
+across partitions: every writer refuses a taken one — models/partitions.py).
+
+By id: nothing tells an id's county cheaply; reads by id stay unpruned.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, text
+
+POINT_TABLES = ("address_point", "incident")
+NO_COUNTY = ""  # the partition key of points in no county (the DEFAULT partition)
+
+_VERSION = text("SELECT version, changed_at FROM data_version")
+# every county with the bounding box of its outline and its grids, and the tolerance
+_REACH = text("""
+SELECT s.county_code, ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1
+FROM (SELECT u.county_code, ST_Extent(u.geom) AS e
+      FROM (SELECT code AS county_code, geom FROM county
+            UNION ALL
+            SELECT gc.county_code, g.geom FROM jg_grid_county() gc JOIN grid g ON g.id = gc.grid_id) u
+      GROUP BY u.county_code) s
+""")
+_GRIDS = text("SELECT gc.grid_id, g.code, gc.county_code FROM jg_grid_county() gc "
+              "JOIN grid g ON g.id = gc.grid_id")
+_TOLERANCE = text("SELECT jg_tolerance()")
+_DIGITS = re.compile(r"\d{6}")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The counties' reaches and the grids' counties at one data version."""
+
+    version: tuple[int, datetime]
+    reach: tuple[tuple[str, float, float, float, float], ...]
+    county_of_grid: dict[int, str]
+    county_of_grid_code: dict[str, str]
+    counties: frozenset[str]
+
+    def counties_in_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[str, ...]:
+        """The partition keys the points in the closed box can have: the counties whose reach
+        meets it, and '' (no county). Sorted."""
+        hit = {c for c, a0, b0, a1, b1 in self.reach if a0 <= x1 and x0 <= a1 and b0 <= y1 and y0 <= b1}
+        return tuple(sorted(hit | {NO_COUNTY}))
+
+    def counties_of_grids(self, grid_ids: list[int]) -> tuple[str, ...] | None:
+        """The counties of the grids; None when one of them is not known (no pruning)."""
+        out = set()
+        for g in grid_ids:
+            c = self.county_of_grid.get(g)
+            if c is None:
+                return None
+            out.add(c)
+        return tuple(sorted(out))
+
+    def guess_county(self, code: str) -> str | None:
+        """The county a point code probably belongs to: the first six digits of its first run
+        of digits, if they are a county's code (a guess: the caller falls back)."""
+        m = _DIGITS.search(code)
+        return m.group(0) if m is not None and m.group(0) in self.counties else None
+
+
+_cache: dict[str, Snapshot] = {}
+_lock = threading.Lock()
+
+
+def snapshot(conn: Connection) -> Snapshot:
+    """The current :class:`Snapshot` of the database ``conn`` reads (a primary or a replica:
+    each has its own version), rebuilt when its data version moved."""
+    version = tuple(conn.execute(_VERSION).one())
+    key = conn.engine.url.render_as_string(hide_password=True)
+    found = _cache.get(key)
+    if found is not None and found.version == version:
+        return found
+    tol = float(conn.execute(_TOLERANCE).scalar_one()) * 2
+    reach = tuple((str(r.county_code), r.x0 - tol, r.y0 - tol, r.x1 + tol, r.y1 + tol)
+                  for r in conn.execute(_REACH) if r.x0 is not None)
+    by_id, by_code = {}, {}
+    for gid, code, county in conn.execute(_GRIDS):
+        by_id[gid] = county
+        by_code[code] = county
+    counties = frozenset(c for (c,) in conn.execute(text("SELECT code FROM county")))
+    snap = Snapshot((int(version[0]), version[1]), reach, by_id, by_code, counties)
+    with _lock:
+        _cache[key] = snap
+    return snap
+
+
+def partitioned(tb: Any) -> bool:
+    """Whether ``tb`` is a live point table (its rows carry the partition key) — not a source's
+    overlay or history."""
+    return isinstance(tb, Table) and tb.name in POINT_TABLES and "county_code" in tb.c
+
+
+def box_of(bbox: tuple[float, float, float, float] | None, intersects: Any,
+           within: tuple[float, float, float] | None,
+           within_deg: float | None) -> tuple[float, float, float, float] | None:
+    """The box every point a list's spatial filters keep lies in (the smallest of them), or
+    None when there is no spatial filter. ``within_deg``: the degrees of the list's own
+    prefilter around the ``within`` point (models/listing.py)."""
+    boxes = []
+    if bbox is not None:
+        boxes.append(tuple(float(v) for v in bbox))
+    if intersects is not None:
+        boxes.append(tuple(float(v) for v in intersects.bounds))
+    if within is not None and within_deg is not None:
+        lon, lat, _ = within
+        boxes.append((lon - within_deg, lat - within_deg, lon + within_deg, lat + within_deg))
+    if not boxes or any(v != v for b in boxes for v in b):  # none, or an empty geometry's NaN
+        return None
+    x0 = max(b[0] for b in boxes)
+    y0 = max(b[1] for b in boxes)
+    x1 = min(b[2] for b in boxes)
+    y1 = min(b[3] for b in boxes)
+    return (x0, y0, x1, y1)
