@@ -51,6 +51,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
 
     graphql = GraphQLApp(build_schema(settings.api), settings, graphiql_page=web_routes.GRAPHIQL_PAGE)
+    app.state.graphql = graphql  # (tests reach its prepared-query path through it)
     # an ASGI app as a route endpoint: Starlette passes scope/receive/send straight through
     app.router.add_route("/graphql", graphql, methods=["GET", "POST"])  # type: ignore[arg-type]
     app.router.add_websocket_route("/graphql", graphql)  # type: ignore[arg-type]  # subscriptions

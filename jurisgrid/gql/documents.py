@@ -93,6 +93,20 @@ class Checked:
     operations: Mapping[str | None, OperationPlan]
 
 
+@dataclass(frozen=True)
+class DocumentChecks:
+    """The extension's checks, for a caller that runs an operation without the extension
+    hooks (gql/prepared.py), each as the hooks run it: ``document(query)`` parses;
+    ``check(schema, query)`` measures and validates (both cached by the query text);
+    ``per_request(schema, query, checked, operation_name, variables)`` checks the chosen
+    operation's variables and starts its time budget."""
+
+    document: Callable[[str], DocumentNode]
+    check: Callable[[GraphQLSchema, str], Checked]
+    per_request: Callable[[GraphQLSchema, str, Checked, str | None, Mapping[str, Any] | None],
+                          list[GraphQLError]]
+
+
 def _coded(err: GraphQLError, code: str) -> GraphQLError:
     return GraphQLError(err.message, nodes=err.nodes, source=err.source,
                         positions=err.positions, extensions={**(err.extensions or {}), "code": code})
@@ -188,6 +202,8 @@ def cached_documents(limits: DocumentLimits,
         return errors
 
     class CachedDocuments(base):  # type: ignore[valid-type, misc]
+        checks = DocumentChecks(document=parse_query, check=check, per_request=per_request)
+
         def on_operation(self) -> Iterator[None]:
             ec = self.execution_context
             ec.parse_options["max_tokens"] = limits.max_tokens

@@ -49,6 +49,7 @@ from jurisgrid.errors import Unauthenticated
 from jurisgrid.gql.budget import RequestBudget, timeout_error
 from jurisgrid.gql.budget import install as install_budget_events
 from jurisgrid.gql.context import Context
+from jurisgrid.gql.prepared import PreparedQueries
 from jurisgrid.gql.routing import routed
 from jurisgrid.replicas import router_of
 
@@ -99,6 +100,8 @@ class GraphQLApp(GraphQL):
         self.settings = settings
         self.graphiql_page = graphiql_page
         use_cached_content_type(settings.api.fast_execution)
+        # checked queries straight on graphql-core (gql/prepared.py), with the fast path
+        self.prepared = PreparedQueries(schema) if settings.api.fast_execution else None
         install_budget_events()  # statements of a timed-out query are cancelled (gql/budget.py)
 
     async def get_context(self, request: Request | WebSocket,  # type: ignore[override]
@@ -128,17 +131,30 @@ class GraphQLApp(GraphQL):
         try:
             async with budget.scope():
                 if router is not None:
-                    run = partial(super().execute_operation, request, request_adapter,
+                    run = partial(self._execute, request, request_adapter,
                                   request_data, context, root_value, sub_response)
                     return await routed(router, context, request_data, sub_response, run)
-                return await super().execute_operation(request, request_adapter, request_data,
-                                                       context, root_value, sub_response)
+                return await self._execute(request, request_adapter, request_data,
+                                           context, root_value, sub_response)
         except TimeoutError:
             if not budget.expired:
                 raise
             log.warning("TIMEOUT: a query ran past its %g s budget; its statements were cancelled",
                         budget.seconds)
             return ExecutionResult(data=None, errors=[timeout_error(budget.seconds)])
+
+    async def _execute(self, request: Any, request_adapter: Any,
+                       request_data: GraphQLRequestData | list[GraphQLRequestData],
+                       context: Any, root_value: Any, sub_response: Any) -> Any:
+        """A checked query over HTTP: prepared (gql/prepared.py); anything else, or anything
+        that path leaves, through strawberry's own execution."""
+        if self.prepared is not None and isinstance(request_data, GraphQLRequestData) \
+                and request_adapter.method in ("POST", "GET"):
+            result = await self.prepared.execute(request_data, context, root_value)
+            if result is not None:
+                return result
+        return await super().execute_operation(request, request_adapter, request_data,
+                                               context, root_value, sub_response)
 
     async def on_ws_connect(self, context: Context) -> None:  # type: ignore[override]
         """``connection_init``: a token in the payload wins over the handshake's header."""
