@@ -35,16 +35,17 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Engine, Table, text
 
 POINT_TABLES = ("address_point", "incident")
 NO_COUNTY = ""  # the partition key of points in no county (the DEFAULT partition)
 
-_VERSION = text("SELECT version, changed_at FROM data_version")
+_VERSION = "SELECT version, changed_at FROM data_version"
 # every county with the bounding box of its outline and its grids, and the tolerance
 _REACH = text("""
 SELECT s.county_code, ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1
@@ -93,15 +94,16 @@ class Snapshot:
         return m.group(0) if m is not None and m.group(0) in self.counties else None
 
 
-_cache: dict[str, Snapshot] = {}
+# by engine (a primary's and a replica's pools are different engines; a pool reads one database)
+_cache: weakref.WeakKeyDictionary[Engine, Snapshot] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def snapshot(conn: Connection) -> Snapshot:
     """The current :class:`Snapshot` of the database ``conn`` reads (a primary or a replica:
     each has its own version), rebuilt when its data version moved."""
-    version = tuple(conn.execute(_VERSION).one())
-    key = conn.engine.url.render_as_string(hide_password=True)
+    version = tuple(conn.exec_driver_sql(_VERSION).one())  # no statement to compile
+    key = conn.engine
     found = _cache.get(key)
     if found is not None and found.version == version:
         return found
