@@ -20,7 +20,10 @@ DEFAULT partition) can lie anywhere and are always kept. A grid's points have it
 The reaches and the grids' counties come from the county and unit tables, whose every change
 bumps ``data_version`` (migrations 0001/0006): they are read once per data version and
 database (a few ms for a province) and kept in memory; each read asks the version (one
-single-row statement, ~0.05 ms — far less than the planning it saves).
+single-row statement, ~0.05 ms — far less than the planning it saves). The version and the
+rows are two statements: under READ COMMITTED, an edit committed between them that grows a
+grid beyond its county's former reach could hide the points it took in from that one read
+(the next read has the new version); a caller in a REPEATABLE READ transaction sees neither.
 
 By code: a code is only *probably* in the county of the first 6 digits it carries (the seeds'
 and the national scheme's address codes start with their community's 12-digit code; the seeds'
