@@ -124,9 +124,16 @@ def aggregate(conn: Connection, src: Source, table: str, f: ListFilter,
               ) -> list[dict[str, Any]]:
     """``[{key, count, sum: {measure: value}, avg: {…}}]``: one entry (key None) without a
     group, else one per group ordered by key (NULL last). ``wanted``: the measures asked for
-    (the others are not computed)."""
+    (the others are not computed). Points: from the partitions the filter can touch
+    (listing.pruned_read)."""
+    return listing.pruned_read(conn, src, table, f,
+                               lambda g: _aggregate(conn, src, table, g, group, wanted))
+
+
+def _aggregate(conn: Connection, src: Source, table: str, f: ListFilter, group: str | None,
+               wanted: frozenset[str]) -> list[dict[str, Any]]:
     tb = src.rows(table)
-    conds = listing.conditions(src, table, tb, listing.narrow(conn, src, table, f))
+    conds = listing.conditions(src, table, tb, f)
     measures = _measures(src, table, tb)
     for m in wanted:
         if measures.get(m, 0) is None:

@@ -203,7 +203,11 @@ def page_json(conn: Connection, src: Source, table: str, f: ListFilter, w: Windo
     reuses one text. A filter that cannot be a key (unhashable) is compiled each time. The
     partitions a box can touch are part of the structure (listing.narrow): a box in another
     county makes another text."""
-    f = listing.narrow(conn, src, table, f)
+    return listing.pruned_read(conn, src, table, f, lambda g: _page_json(conn, src, table, g, w, shape))
+
+
+def _page_json(conn: Connection, src: Source, table: str, f: ListFilter, w: Window,
+               shape: Shape) -> str:
     key = _template_key(src, table, f, w, shape)
     found = _templates.get(key) if key is not None else None
     if found is None:

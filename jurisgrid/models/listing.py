@@ -7,9 +7,10 @@ backwards (``last``/``before``) by keyset on the sort values, each row carrying 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from geoalchemy2 import Geography
 from geoalchemy2 import functions as gf
@@ -23,6 +24,7 @@ from jurisgrid.models import filters as flt
 from jurisgrid.models.rows import Row, columns
 from jurisgrid.models.source import Source
 
+T = TypeVar("T")
 TEXT_COLUMN = {"address_point": "address", "incident": "category"}
 
 
@@ -55,14 +57,20 @@ def narrow(conn: Connection, src: Source, table: str, f: ListFilter) -> ListFilt
     filters bound the points' counties: a spatial filter (the counties whose reach meets its
     box) or a grid (its county). Unchanged otherwise — also when a county is named (the county
     filter prunes by itself, models/county_scope.py)."""
+    return _narrowed(conn, src, table, f)[0]
+
+
+def _narrowed(conn: Connection, src: Source, table: str,
+              f: ListFilter) -> tuple[ListFilter, point_scope.Version | None]:
+    """:func:`narrow`, and the data version the partitions were derived at (None: unchanged)."""
     if (f.partitions is not None or f.county is not None or table not in point_scope.POINT_TABLES
             or not point_scope.partitioned(src.rows(table))):
-        return f
+        return f, None
     grid = f.parents.get("grid_id")
     box = point_scope.box_of(f.bbox, f.intersects, f.within,
                              None if f.within is None else _within_deg(f.within))
     if grid is None and box is None:
-        return f
+        return f, None
     snap = point_scope.snapshot(conn)
     keys: set[str] | None = None
     if box is not None:
@@ -70,7 +78,21 @@ def narrow(conn: Connection, src: Source, table: str, f: ListFilter) -> ListFilt
     if grid is not None and src.stores_membership and grid[1] in snap.county_of_grid_code:
         mine = {snap.county_of_grid_code[grid[1]]}
         keys = mine if keys is None else keys & mine
-    return f if keys is None else replace(f, partitions=tuple(sorted(keys)))
+    if keys is None:
+        return f, None
+    return replace(f, partitions=tuple(sorted(keys))), snap.version
+
+
+def pruned_read(conn: Connection, src: Source, table: str, f: ListFilter,
+                read: Callable[[ListFilter], T]) -> T:
+    """``read`` of ``f`` narrowed to the partitions it can touch (:func:`narrow`); read again,
+    unnarrowed, when the data version moved between the partitions' snapshot and the read
+    (an edit committed meanwhile may have grown a county's reach: models/point_scope.py)."""
+    g, version = _narrowed(conn, src, table, f)
+    out = read(g)
+    if version is not None and not point_scope.at_version(conn, version):
+        return read(f)
+    return out
 
 
 def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[ColumnElement[bool]]:
@@ -191,17 +213,25 @@ def page(conn: Connection, src: Source, table: str, f: ListFilter, *, first: int
     hasPreviousPage backwards: then the rows come last first), each with its cursor under
     :data:`CURSOR`."""
     w = window or Window(size=first, after=after)
-    q, _, n = page_select(src, table, narrow(conn, src, table, f), w)
     keyed = not flt.is_default(w.order)
-    out = []
-    for r in conn.execute(q).mappings():
-        row = {k: v for k, v in r.items() if not k.startswith("_k")}
-        row[CURSOR] = flt.encode_cursor([r[f"_k{i}"] for i in range(n)], keyed)
-        out.append(src.tag(row))
-    return out
+
+    def read(g: ListFilter) -> list[Row]:
+        q, _, n = page_select(src, table, g, w)
+        out = []
+        for r in conn.execute(q).mappings():
+            row = {k: v for k, v in r.items() if not k.startswith("_k")}
+            row[CURSOR] = flt.encode_cursor([r[f"_k{i}"] for i in range(n)], keyed)
+            out.append(src.tag(row))
+        return out
+
+    return pruned_read(conn, src, table, f, read)
 
 
 def count(conn: Connection, src: Source, table: str, f: ListFilter) -> int:
     tb = src.rows(table)
-    q = select(func.count()).select_from(tb).where(*_where(src, table, tb, narrow(conn, src, table, f)))
-    return int(conn.execute(q).scalar_one())
+
+    def read(g: ListFilter) -> int:
+        q = select(func.count()).select_from(tb).where(*_where(src, table, tb, g))
+        return int(conn.execute(q).scalar_one())
+
+    return pruned_read(conn, src, table, f, read)

@@ -21,9 +21,12 @@ The reaches and the grids' counties come from the county and unit tables, whose 
 bumps ``data_version`` (migrations 0001/0006): they are read once per data version and
 database (a few ms for a province) and kept in memory; each read asks the version (one
 single-row statement, ~0.05 ms — far less than the planning it saves). The version and the
-rows are two statements: under READ COMMITTED, an edit committed between them that grows a
-grid beyond its county's former reach could hide the points it took in from that one read
-(the next read has the new version); a caller in a REPEATABLE READ transaction sees neither.
+rows are two statements: under READ COMMITTED, an edit committed between them could grow a
+grid beyond its county's former reach; so a read narrowed by a snapshot's reaches asks the
+version again afterwards and, if it moved, reads again unnarrowed (models/listing.py
+``pruned_read``; ogc/partitions.py) — one more ~0.05 ms statement. Lookups by code and by grid
+need no such check: a code found in the guessed county is the only row with it, and a grid's
+county never changes (no edit moves a township or a community to another county).
 
 By code: a code is only *probably* in the county of the first 6 digits it carries (the seeds'
 and the national scheme's address codes start with their community's 12-digit code; the seeds'
@@ -64,11 +67,20 @@ _TOLERANCE = text("SELECT jg_tolerance()")
 _DIGITS = re.compile(r"\d{6}")
 
 
+Version = tuple[int, datetime]  # data_version's version and changed_at
+
+
+def at_version(conn: Connection, version: Version) -> bool:
+    """Whether the database ``conn`` reads is still at ``version`` (a read made between the
+    version's snapshot and this check saw the data of that version)."""
+    return tuple(conn.exec_driver_sql(_VERSION).one()) == version
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The counties' reaches and the grids' counties at one data version."""
 
-    version: tuple[int, datetime]
+    version: Version
     reach: tuple[tuple[str, float, float, float, float], ...]
     county_of_grid: dict[int, str]
     county_of_grid_code: dict[str, str]

@@ -45,12 +45,17 @@ def pruned(c: fx.Collection, keys: Sequence[str]) -> fx.Collection:
 def items(conn: Connection, c: fx.Collection, q: fx.ItemQuery,
           county: str | None) -> tuple[list[dict[str, Any]], int]:
     """:func:`tiles.features.items`, from the partitions the county or the bbox allows."""
-    if c.id in POINT_FROM:
-        if county is not None:
-            c = pruned(c, [county])
-        elif q.bbox is not None:
-            c = pruned(c, point_scope.snapshot(conn).counties_in_box(*q.bbox))
-    return fx.items(conn, c, q)
+    if c.id not in POINT_FROM:
+        return fx.items(conn, c, q)
+    if county is not None:
+        return fx.items(conn, pruned(c, [county]), q)
+    if q.bbox is None:
+        return fx.items(conn, c, q)
+    snap = point_scope.snapshot(conn)
+    out = fx.items(conn, pruned(c, snap.counties_in_box(*q.bbox)), q)
+    if not point_scope.at_version(conn, snap.version):  # an edit meanwhile: the reaches may be old
+        return fx.items(conn, c, q)
+    return out
 
 
 def item(conn: Connection, c: fx.Collection, fid: str, county: str | None) -> dict[str, Any]:

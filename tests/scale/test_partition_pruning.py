@@ -149,6 +149,33 @@ def test_a_box_reads_the_counties_it_meets(db: Engine, table: str) -> None:
             assert _in_county(_read(conn, *sent[-1]), table, counties), name
 
 
+def test_a_box_read_again_unpruned_when_the_version_moved_meanwhile(db: Engine) -> None:
+    """An edit committed between the reaches' snapshot and the read (here: the version bumped
+    right after the pruned statement) could have grown a county's reach: the read is made
+    again over every partition, and the answer is the full one."""
+    with db.connect() as conn:
+        box = _demo_box(conn)
+        env = shapely.box(*box)
+        want = sorted(c for c, p in _points(conn, "address_point") if env.intersects(p))
+        bumped: list[str] = []
+
+        def bump(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+            if "address_point" in statement and not bumped:
+                with db.begin() as other:
+                    other.exec_driver_sql("UPDATE data_version SET version = version + 1")
+                bumped.append(statement)
+
+        event.listen(conn, "after_cursor_execute", bump)
+        try:
+            page, sent = _sent(conn, listing.page, LIVE, "address_point", ListFilter(bbox=box),
+                               first=100_000)
+        finally:
+            event.remove(conn, "after_cursor_execute", bump)
+        assert sorted(r["code"] for r in page) == want and len(sent) == 2
+        assert _in_county(_read(conn, *sent[0]), "address_point", {DEMO, ""})
+        assert f"address_point_{NEW}" in _read(conn, *sent[1])  # every partition
+
+
 def test_intersects_and_within_read_their_county(db: Engine) -> None:
     with db.connect() as conn:
         box = _demo_box(conn)
