@@ -18,7 +18,7 @@ Method, on blocks (units, or whole villages when asked):
    moved unit, then on the moved-unit count alone within the tolerance, then puts units back
    greedily while the tolerance holds.
 3. **Shorten boundaries.** Cycles of merge–split (two neighbouring districts redrawn along a
-   straight line halving both measures, ``search.resplit``) and rebalancing, keeping the most
+   straight line halving both measures, ``redraw.resplit``) and rebalancing, keeping the most
    compact plan within tolerance; then ``search.shorten``: annealing with single and paired
    moves on −Σ Polsby–Popper with a soft charge past 90 % of each tolerance (keeping the most
    compact state within it), and a steepest descent where no move leaves the tolerance.
@@ -51,6 +51,7 @@ from jurisgrid.planning.blocks import Blocks, build_blocks
 from jurisgrid.planning.equipartition import equipartition
 from jurisgrid.planning.geometry import Adjacency, metres_per_degree, rook_adjacency
 from jurisgrid.planning.metrics import PlanMetrics, plan_metrics
+from jurisgrid.planning.redraw import resplit
 from jurisgrid.planning.search import (
     Energy,
     State,
@@ -59,7 +60,6 @@ from jurisgrid.planning.search import (
     calibrate,
     clock,
     reshape,
-    resplit,
     shorten,
 )
 from jurisgrid.planning.units import UnitSet, assignment_array
@@ -460,7 +460,7 @@ class Balancer:
             stages["compact"] = time.perf_counter() - t0
 
     def _redraw(self, state: State, rng: random.Random, check: Callable[[str, float], None]) -> None:
-        """Cycles of merge–split (``search.resplit``: neighbouring districts redrawn along a
+        """Cycles of merge–split (``redraw.resplit``: neighbouring districts redrawn along a
         straight line that halves both, accepted up to 2.5 tolerances off when it raises their
         Polsby–Popper sum by 0.01) and rebalancing to 90 % of the tolerance; the most compact
         state within tolerance is kept."""

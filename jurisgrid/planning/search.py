@@ -23,7 +23,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from jurisgrid.planning.blocks import Blocks
-from jurisgrid.planning.equipartition import line_splits
 
 FOUR_PI = 4 * math.pi
 
@@ -134,8 +133,10 @@ class State:
         return (self.tot[m][d] - self.ideal[m]) * self.inv[m]
 
     def worst(self) -> list[float]:
-        """max |x| per measure."""
-        return [max(abs(self.x(m, d)) for d in range(self.k)) for m in range(self.nm)]
+        """max |x| per measure (from each measure's largest and smallest total: the search asks
+        after every accepted move, so it must be cheap)."""
+        return [max((max(tot) - ideal) * inv, (ideal - min(tot)) * inv)
+                for tot, ideal, inv in zip(self.tot, self.ideal, self.inv, strict=True)]
 
     def pp(self, d: int) -> float:
         p = self.per[d]
@@ -196,23 +197,22 @@ class State:
         """Energy change of moving block v to district dst; None when ``e.hard`` forbids it."""
         a = self.assign[v]
         de = 0.0
-        for m in range(self.nm):
-            inv = self.inv[m]
+        hard, square, peak, excess, mg = e.hard, e.square, e.peak, e.excess, e.margin
+        for inv, w, tot, ideal in zip(self.inv, self.w, self.tot, self.ideal, strict=True):
             if inv == 0.0:
                 continue
-            dx = self.w[m][v] * inv
-            xa = (self.tot[m][a] - self.ideal[m]) * inv
-            xb = (self.tot[m][dst] - self.ideal[m]) * inv
+            dx = w[v] * inv
+            xa = (tot[a] - ideal) * inv
+            xb = (tot[dst] - ideal) * inv
             na, nb = xa - dx, xb + dx
-            if e.hard and ((abs(na) > 1 and abs(na) > abs(xa)) or (abs(nb) > 1 and abs(nb) > abs(xb))):
+            if hard and ((abs(na) > 1 and abs(na) > abs(xa)) or (abs(nb) > 1 and abs(nb) > abs(xb))):
                 return None
-            if e.square:
-                de += e.square * (na * na - xa * xa + nb * nb - xb * xb)
-            if e.peak:
-                de += e.peak * (na**4 - xa**4 + nb**4 - xb**4)
-            if e.excess:
-                mg = e.margin
-                de += e.excess * (
+            if square:
+                de += square * (na * na - xa * xa + nb * nb - xb * xb)
+            if peak:
+                de += peak * (na**4 - xa**4 + nb**4 - xb**4)
+            if excess:
+                de += excess * (
                     max(0.0, abs(na) - mg) ** 2 - max(0.0, abs(xa) - mg) ** 2
                     + max(0.0, abs(nb) - mg) ** 2 - max(0.0, abs(xb) - mg) ** 2
                 )
@@ -247,11 +247,16 @@ class State:
 
     def pp_delta(self, v: int, dst: int) -> float:
         a = self.assign[v]
-        pa, pb = self._perims(v, dst)
+        sa, sb = self.shares(v, dst)
+        r = self.b.ext[v] + self.nbr_total[v]
+        per, area = self.per, self.area
+        oa, ob = per[a], per[dst]
+        pa, pb = oa - r + 2 * sa, ob + r - 2 * sb  # as _perims
         ar = self.b.area[v]
-        new = (FOUR_PI * (self.area[a] - ar) / (pa * pa) if pa > 0 else 0.0) + \
-              (FOUR_PI * (self.area[dst] + ar) / (pb * pb) if pb > 0 else 0.0)
-        return new - self.pp(a) - self.pp(dst)
+        new = (FOUR_PI * (area[a] - ar) / (pa * pa) if pa > 0 else 0.0) + \
+              (FOUR_PI * (area[dst] + ar) / (pb * pb) if pb > 0 else 0.0)
+        return new - (FOUR_PI * area[a] / (oa * oa) if oa > 0 else 0.0) \
+            - (FOUR_PI * area[dst] / (ob * ob) if ob > 0 else 0.0)
 
     def move(self, v: int, dst: int) -> None:
         a = self.assign[v]
@@ -399,8 +404,8 @@ def pair_move(state: State, v: int, dst: int, e: Energy, rng: random.Random, t: 
     a = state.assign[v]
     if not state.allowed(v, dst):
         return False
-    soft = Energy(square=e.square, excess=e.excess, margin=e.margin, compact=e.compact, moves=e.moves,
-                  peak=e.peak)
+    soft = e if not e.hard else Energy(square=e.square, excess=e.excess, margin=e.margin, compact=e.compact,
+                                       moves=e.moves, peak=e.peak)
     d1 = state.delta(v, dst, soft)
     assert d1 is not None
     before = [(state.x(m, a), state.x(m, dst)) for m in range(state.nm)] if e.hard else []
@@ -498,59 +503,6 @@ def calibrate(state: State, e: Energy, rng: random.Random, samples: int = 300) -
                 ups.append(de)
     ups.sort()
     return ups[len(ups) // 2] if ups else 1.0
-
-
-def _one_piece(state: State, blocks: list[int]) -> bool:
-    inside = set(blocks)
-    return len(reach(state.nbrs, blocks[0], inside)) == len(inside)
-
-
-def resplit(state: State, xy: object, tol: list[float], *, rounds: int = 2, bound: float = 1.0,
-            gain: float = 1e-9, check: Callable[[str, float], None] | None = None) -> int:
-    """Merge–split: for each pair of neighbouring districts, redraw their common boundary as a
-    straight line that halves both measures of the pair (``equipartition.line_splits``); keep
-    it when both halves are one piece, every deviation stays within tolerance and the pair's
-    Polsby–Popper sum grows. Straight cuts replace ragged boundaries wholesale, which single
-    moves under a hard tolerance cannot. Returns the number of pairs redrawn."""
-    import numpy as np
-
-    pts = np.asarray(xy)
-    w = np.array(state.w, dtype=float).T
-    done = 0
-    for r in range(rounds):
-        if check is not None:
-            check("resplit", r / rounds)
-        pairs = sorted({(min(state.assign[v], state.assign[u]), max(state.assign[v], state.assign[u]))
-                        for v in state.border for u in state.nbrs[v] if state.assign[u] != state.assign[v]})
-        for a, b in pairs:
-            members = [v for v in range(state.b.n) if state.assign[v] in (a, b)]
-            if any(state.locked[v] >= 0 for v in members):
-                continue
-            if state.district_parent is not None and state.district_parent[a] != state.district_parent[b]:
-                continue
-            idx = np.array(members)
-            before = state.pp(a) + state.pp(b)
-            old = {v: state.assign[v] for v in members}
-            for mask in line_splits(pts[idx], w[idx], tol):
-                for side in (a, b):
-                    other = b if side == a else a
-                    new = {int(v): (side if m else other) for v, m in zip(idx, mask, strict=True)}
-                    for v, d in new.items():
-                        if state.assign[v] != d:
-                            state.move(v, d)
-                    ok = not state.contiguous or (_one_piece(state, [v for v in members if new[v] == a])
-                                                  and _one_piece(state, [v for v in members if new[v] == b]))
-                    ok = ok and all(abs(state.x(m, d)) <= bound for m in range(state.nm) for d in (a, b))
-                    if ok and state.pp(a) + state.pp(b) > before + gain:
-                        done += 1
-                        break
-                    for v, d in old.items():
-                        if state.assign[v] != d:
-                            state.move(v, d)
-                else:
-                    continue
-                break
-    return done
 
 
 def shorten(state: State, rng: random.Random, *, iterations: int, t0: float = 0.005, t1: float = 0.0002,

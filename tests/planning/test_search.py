@@ -12,7 +12,8 @@ import shapely
 from jurisgrid.planning.blocks import build_blocks
 from jurisgrid.planning.geometry import rook_adjacency
 from jurisgrid.planning.metrics import plan_metrics
-from jurisgrid.planning.search import Energy, State, anneal, reshape, resplit, shorten
+from jurisgrid.planning.redraw import resplit
+from jurisgrid.planning.search import Energy, State, anneal, reshape, shorten
 from jurisgrid.planning.units import UnitSet
 from tests.planning.cases import lattice
 from tests.planning.oracle import compactness, rook_graph
@@ -130,7 +131,12 @@ def test_paired_moves_keep_contiguity_the_hard_bound_and_the_figures() -> None:
 def test_reshape_ends_when_done() -> None:
     u = _uniform()
     st = _state(u, [0 if int(c.split("c")[1]) < 5 else 1 for c in u.codes], tol=0.5)
-    moves = []
+    moves: list[int] = []
+
+    def done(_: State) -> bool:
+        moves.append(1)
+        return len(moves) >= 3
+
     its = reshape(st, Energy(compact=1.0), random.Random(0), iterations=5000, t0=1.0, t1=0.5, pairs=0.0,
-                  done=lambda s: bool(moves.append(1)) or len(moves) >= 3)
+                  done=done)
     assert len(moves) == 3 and its < 5000
