@@ -20,7 +20,8 @@ A second table times the application's own reads of points that name no county (
 models/point_scope.py) on the partitioned tables, with the partitions they can touch named in
 the statement ("pruned") and without ("unpruned": the same functions with the pruning switched
 off in this process): a list page and count in a ~1 km box, a point and an incident by code, a
-grid's first points (the DataLoader batch), OGC items in a box and an OGC item by id.
+grid's first points (the DataLoader batch), OGC items in a box, an OGC item by id and a listed
+point's geometry by id (the request holds its row, so its county).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from bench.province import seed_province
 from jurisgrid.config import get_settings
 from jurisgrid.db import dispose, make_engine
 from jurisgrid.localdb import LocalCluster
+from jurisgrid.models import geometry as geometry_q
 from jurisgrid.models import listing, point_scope
 from jurisgrid.models import rows as rows_q
 from jurisgrid.models.migrate import alembic_config, upgrade
@@ -134,6 +136,9 @@ def _paths(conn: Connection) -> dict[str, Callable[[dict[str, Any]], Any]]:
             lambda s: ogc_parts.items(conn, incidents, fx.ItemQuery(bbox=bbox(s), limit=50), None),
         "OGC address by id":
             lambda s: ogc_parts.item(conn, addresses, s["p"], None),
+        "a listed point's geometry by id (AddressPoint.location)":
+            lambda s: geometry_q.fetch_wkb(conn, LIVE, "address_point", "geom", [s["i"]],
+                                           counties=[s["c"]]),
     }
 
 
@@ -152,7 +157,8 @@ def measure_paths(engine: Engine, repeats: int) -> dict[str, tuple[float, float]
     """Per code path: (unpruned, pruned) median ms on the partitioned tables."""
     with engine.connect() as conn:
         samples = [dict(r) for r in conn.execute(text(
-            "SELECT p.code AS p, p.grid_id AS g, ST_X(p.geom) AS x, ST_Y(p.geom) AS y, "
+            "SELECT p.code AS p, p.id AS i, p.county_code AS c, p.grid_id AS g, "
+            "ST_X(p.geom) AS x, ST_Y(p.geom) AS y, "
             "(SELECT i.code FROM incident i WHERE i.county_code = p.county_code "
             " ORDER BY i.id LIMIT 1 OFFSET (p.id % 50)) AS ic "
             "FROM address_point p WHERE p.grid_id IS NOT NULL ORDER BY md5(p.code) LIMIT 100")).mappings()]

@@ -18,7 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from jurisgrid.models import geometry as geometry_q
 from jurisgrid.models import rows as rows_q
-from jurisgrid.models.rows import Row
+from jurisgrid.models.rows import POINT_TABLES, Row
 from jurisgrid.models.source import LIVE, Source
 
 DbRunner = Callable[..., Awaitable[Any]]
@@ -47,6 +47,17 @@ class Loaders:
 
     def known(self, table: str, row_id: int) -> Row | None:
         return self._known.get(table, {}).get(row_id)
+
+    def _counties(self, table: str, ids: list[int]) -> list[str] | None:
+        """The partition keys of the point rows ``ids`` when this request holds them all (a
+        list primes its rows): their geometry is read from those partitions first."""
+        if table not in POINT_TABLES:
+            return None
+        known = self._known.get(table, {})
+        rows = [known.get(i) for i in ids]
+        if not rows or any(r is None or "county_code" not in r for r in rows):
+            return None
+        return sorted({r["county_code"] for r in rows if r is not None})
 
     def _get(self, key: Hashable, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
         loader = self._loaders.get(key)
@@ -102,7 +113,7 @@ class Loaders:
                  src: Source = LIVE) -> DataLoader[int, bytes | None]:
         async def load(ids: list[int]) -> list[bytes | None]:
             found = await self.run(src, geometry_q.fetch_wkb, table, column, ids,
-                                   simplify_deg=simplify_deg)
+                                   simplify_deg=simplify_deg, counties=self._counties(table, ids))
             return [found.get(i) for i in ids]
 
         key = ("geom", src.key, table, column, simplify_deg)

@@ -71,7 +71,9 @@ def _narrowed(conn: Connection, src: Source, table: str,
                              None if f.within is None else _within_deg(f.within))
     if grid is None and box is None:
         return f, None
-    snap = point_scope.snapshot(conn)
+    # a box needs the current reaches (and the version check after the read); a grid's county
+    # never changes, so any snapshot that knows the grid will do
+    snap = point_scope.snapshot(conn) if box is not None else point_scope.cached(conn)
     keys: set[str] | None = None
     if box is not None:
         keys = set(snap.counties_in_box(*box))
@@ -80,7 +82,7 @@ def _narrowed(conn: Connection, src: Source, table: str,
         keys = mine if keys is None else keys & mine
     if keys is None:
         return f, None
-    return replace(f, partitions=tuple(sorted(keys))), snap.version
+    return replace(f, partitions=tuple(sorted(keys))), (snap.version if box is not None else None)
 
 
 def pruned_read(conn: Connection, src: Source, table: str, f: ListFilter,

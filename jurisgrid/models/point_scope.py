@@ -18,9 +18,12 @@ A box meets the points of ``c`` only if it meets ``c``'s reach; the points with 
 DEFAULT partition) can lie anywhere and are always kept. A grid's points have its county.
 
 The reaches and the grids' counties come from the county and unit tables, whose every change
-bumps ``data_version`` (migrations 0001/0006): they are read once per data version and
-database (a few ms for a province) and kept in memory; each read asks the version (one
-single-row statement, ~0.05 ms — far less than the planning it saves). The version and the
+bumps ``data_version`` (migrations 0001/0006): they are read in one statement once per data
+version and database (a few ms for a province) and kept in memory (:func:`snapshot`); a box
+read asks the version first (one single-row statement, ~0.05 ms — far less than the planning
+it saves). A grid's county never changes and a code's county is only a guess, so lookups by
+grid and by code use the last snapshot as it is (:func:`cached`: no statement while it is
+under a minute old). The version and the
 rows are two statements: under READ COMMITTED, an edit committed between them could grow a
 grid beyond its county's former reach; so a read narrowed by a snapshot's reaches asks the
 version again afterwards and, if it moved, reads again unnarrowed (models/listing.py
@@ -41,29 +44,35 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy import Connection, Engine, Table
 
 POINT_TABLES = ("address_point", "incident")
 NO_COUNTY = ""  # the partition key of points in no county (the DEFAULT partition)
 
 _VERSION = "SELECT version, changed_at FROM data_version"
-# every county with the bounding box of its outline and its grids, and the tolerance
-_REACH = text("""
-SELECT s.county_code, ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1
-FROM (SELECT u.county_code, ST_Extent(u.geom) AS e
-      FROM (SELECT code AS county_code, geom FROM county
-            UNION ALL
-            SELECT gc.county_code, g.geom FROM jg_grid_county() gc JOIN grid g ON g.id = gc.grid_id) u
-      GROUP BY u.county_code) s
-""")
-_GRIDS = text("SELECT gc.grid_id, g.code, gc.county_code FROM jg_grid_county() gc "
-              "JOIN grid g ON g.id = gc.grid_id")
-_TOLERANCE = text("SELECT jg_tolerance()")
+# one statement (one snapshot of the data): the version, the tolerance, every county with the
+# bounding box of its outline and its grids, every grid's county, the county codes
+_BUILD = """
+SELECT d.version, d.changed_at, jg_tolerance() AS tol,
+  (SELECT coalesce(json_agg(json_build_array(s.county_code, ST_XMin(s.e), ST_YMin(s.e),
+                                             ST_XMax(s.e), ST_YMax(s.e))), '[]')
+   FROM (SELECT u.county_code, ST_Extent(u.geom) AS e
+         FROM (SELECT code AS county_code, geom FROM county
+               UNION ALL
+               SELECT gc.county_code, g.geom FROM jg_grid_county() gc JOIN grid g ON g.id = gc.grid_id) u
+         GROUP BY u.county_code) s WHERE s.e IS NOT NULL) AS reach,
+  (SELECT coalesce(json_agg(json_build_array(gc.grid_id, g.code, gc.county_code)), '[]')
+   FROM jg_grid_county() gc JOIN grid g ON g.id = gc.grid_id) AS grids,
+  (SELECT coalesce(array_agg(code), '{}') FROM county) AS counties
+FROM data_version d
+"""
+CACHED_S = 60.0  # how long :func:`cached` trusts a snapshot without asking the version
 _DIGITS = re.compile(r"\d{6}")
 
 
@@ -85,6 +94,7 @@ class Snapshot:
     county_of_grid: dict[int, str]
     county_of_grid_code: dict[str, str]
     counties: frozenset[str]
+    built: float  # time.monotonic() when read
 
     def counties_in_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[str, ...]:
         """The partition keys the points in the closed box can have: the counties whose reach
@@ -116,23 +126,37 @@ _lock = threading.Lock()
 
 def snapshot(conn: Connection) -> Snapshot:
     """The current :class:`Snapshot` of the database ``conn`` reads (a primary or a replica:
-    each has its own version), rebuilt when its data version moved."""
+    each has its own version), rebuilt when its data version moved: one statement to ask the
+    version, one more to rebuild."""
     version = tuple(conn.exec_driver_sql(_VERSION).one())  # no statement to compile
-    key = conn.engine
-    found = _cache.get(key)
+    found = _cache.get(conn.engine)
     if found is not None and found.version == version:
         return found
-    tol = float(conn.execute(_TOLERANCE).scalar_one()) * 2
-    reach = tuple((str(r.county_code), r.x0 - tol, r.y0 - tol, r.x1 + tol, r.y1 + tol)
-                  for r in conn.execute(_REACH) if r.x0 is not None)
-    by_id, by_code = {}, {}
-    for gid, code, county in conn.execute(_GRIDS):
-        by_id[gid] = county
-        by_code[code] = county
-    counties = frozenset(c for (c,) in conn.execute(text("SELECT code FROM county")))
-    snap = Snapshot((int(version[0]), version[1]), reach, by_id, by_code, counties)
+    return _build(conn)
+
+
+def cached(conn: Connection) -> Snapshot:
+    """A snapshot, not necessarily current, for what only grows or never changes — a grid's
+    county (no edit moves a community or a township to another county; a new grid is simply
+    not in an older snapshot: its reads are not narrowed) and the county codes a code may name
+    (a guess only). No statement while the last one is under :data:`CACHED_S` old; else one."""
+    found = _cache.get(conn.engine)
+    if found is not None and time.monotonic() - found.built < CACHED_S:
+        return found
+    return _build(conn)
+
+
+def _build(conn: Connection) -> Snapshot:
+    r = conn.exec_driver_sql(_BUILD).one()
+    tol = float(r.tol) * 2
+    reach = tuple((str(c), float(x0) - tol, float(y0) - tol, float(x1) + tol, float(y1) + tol)
+                  for c, x0, y0, x1, y1 in r.reach)
+    by_id = {int(g): str(c) for g, _, c in r.grids}
+    by_code = {str(code): str(c) for _, code, c in r.grids}
+    snap = Snapshot((int(r.version), r.changed_at), reach, by_id, by_code, frozenset(r.counties),
+                    time.monotonic())
     with _lock:
-        _cache[key] = snap
+        _cache[conn.engine] = snap
     return snap
 
 

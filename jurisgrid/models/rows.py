@@ -65,7 +65,7 @@ def rows_by_codes(conn: Connection, src: Source, table: str,
     wanted = sorted(set(codes))
     out: dict[str, Row] = {}
     if point_scope.partitioned(tb) and wanted:
-        snap = point_scope.snapshot(conn)
+        snap = point_scope.cached(conn)  # the county codes: a guess, checked by the fallback
         guessed = {c: snap.guess_county(c) for c in wanted}
         counties = sorted({k for k in guessed.values() if k is not None})
         if counties:
@@ -113,7 +113,7 @@ def points_by_grid(conn: Connection, src: Source, table: str, grid_ids: Iterable
         frm: Any = p
         conds.append(grid_id.in_(ids))
         if point_scope.partitioned(p) and ids:  # a grid's points are in its county's partition
-            counties = point_scope.snapshot(conn).counties_of_grids(ids)
+            counties = point_scope.cached(conn).counties_of_grids(ids)
             if counties is not None:
                 conds.append(p.c.county_code.in_(list(counties)))
     else:

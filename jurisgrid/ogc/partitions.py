@@ -65,7 +65,7 @@ def item(conn: Connection, c: fx.Collection, fid: str, county: str | None) -> di
         return fx.item(conn, c, fid, county)
     if county is not None:
         return fx.item(conn, pruned(c, [county]), fid, county)
-    guess = point_scope.snapshot(conn).guess_county(fid)
+    guess = point_scope.cached(conn).guess_county(fid)
     if guess is not None:
         try:
             return fx.item(conn, pruned(c, [guess]), fid)

@@ -23,7 +23,9 @@ from jurisgrid.auth.principal import Principal, Role
 from jurisgrid.config import EditSettings
 from jurisgrid.editing.runner import run_edit
 from jurisgrid.errors import NotFound
+from jurisgrid.gql.loaders import Loaders
 from jurisgrid.models import aggregate_lists, listing, point_scope
+from jurisgrid.models import geometry as geometry_q
 from jurisgrid.models import rows as rows_q
 from jurisgrid.models.json_lists import Geo, Shape, page_json
 from jurisgrid.models.listing import ListFilter, Window
@@ -302,3 +304,30 @@ def test_the_snapshot_follows_the_data_version(db: Engine) -> None:
         after = point_scope.snapshot(conn)
     assert "511798" not in before.counties and "511798" in after.counties
     assert after.counties_in_box(107.65, 30.85, 107.66, 30.86) == ("", "511798")
+
+
+@pytest.mark.parametrize("table", ["address_point", "incident"])
+def test_geometry_by_id_reads_the_partitions_of_the_rows_held(db: Engine, table: str) -> None:
+    """A node's geometry by id (models/geometry.py fetch_wkb), with the counties of the rows
+    the request holds (gql/loaders.py): from those partitions, and an id not there (a wrong
+    county) still found everywhere."""
+    with db.connect() as conn:
+        rows = [dict(r) for r in conn.exec_driver_sql(
+            f"SELECT id, county_code FROM {table} ORDER BY code LIMIT 4").mappings()]
+        ids = [r["id"] for r in rows]
+        want = {i: bytes(w) for i, w in conn.exec_driver_sql(
+            f"SELECT id, ST_AsBinary(geom) FROM {table} WHERE id = ANY(%(i)s)", {"i": ids})}
+        got, sent = _sent(conn, geometry_q.fetch_wkb, LIVE, table, "geom", ids,
+                          counties=[DEMO])
+        assert got == want and len(sent) == 1
+        assert _in_county(_read(conn, *sent[0]), table, {DEMO})
+        new_id = conn.exec_driver_sql(f"SELECT id FROM {table} WHERE county_code = %(c)s LIMIT 1",
+                                      {"c": NEW}).scalar_one()
+        got, sent = _sent(conn, geometry_q.fetch_wkb, LIVE, table, "geom", [new_id], counties=[DEMO])
+        assert list(got) == [new_id] and len(sent) == 2  # not in the demo county: looked for everywhere
+    loaders = Loaders(db=None)  # type: ignore[arg-type]  # no query: the hint only
+    assert loaders._counties(table, ids) is None  # rows not held: no hint
+    for r in rows:
+        loaders.prime(table, r)
+    assert loaders._counties(table, ids) == sorted({r["county_code"] for r in rows})
+    assert loaders._counties("grid", ids) is None
