@@ -71,17 +71,18 @@ def _narrowed(conn: Connection, src: Source, table: str,
                              None if f.within is None else _within_deg(f.within))
     if grid is None and box is None:
         return f, None
-    # a box needs the current reaches (and the version check after the read); a grid's county
-    # never changes, so any snapshot that knows the grid will do
-    snap = point_scope.snapshot(conn) if box is not None else point_scope.cached(conn)
+    snap = point_scope.snapshot(conn)
     keys: set[str] | None = None
     if box is not None:
         keys = set(snap.counties_in_box(*box))
-    if grid is not None and src.stores_membership and grid[1] in snap.county_of_grid_code:
-        mine = {snap.county_of_grid_code[grid[1]]}
-        keys = mine if keys is None else keys & mine
+    if grid is not None and src.stores_membership:
+        county = snap.county_of_grid_code(conn, grid[1])
+        if county is not None:
+            keys = {county} if keys is None else keys & {county}
     if keys is None:
         return f, None
+    # a box needs the version checked after the read (a reach may have grown meanwhile); a
+    # grid's county does not change
     return replace(f, partitions=tuple(sorted(keys))), (snap.version if box is not None else None)
 
 

@@ -21,9 +21,10 @@ The reaches and the grids' counties come from the county and unit tables, whose 
 bumps ``data_version`` (migrations 0001/0006): they are read in one statement once per data
 version and database (a few ms for a province) and kept in memory (:func:`snapshot`); a box
 read asks the version first (one single-row statement, ~0.05 ms — far less than the planning
-it saves). A grid's county never changes and a code's county is only a guess, so lookups by
-grid and by code use the last snapshot as it is (:func:`cached`: no statement while it is
-under a minute old). The version and the
+it saves). A code's county is only a guess, so lookups by code use the last snapshot as it is
+(:func:`cached`: no statement while it is under a minute old); a grid's county never changes,
+so grid ids' counties are kept for good (:func:`counties_of_grids`: one statement for grids
+not asked before). The version and the
 rows are two statements: under READ COMMITTED, an edit committed between them could grow a
 grid beyond its county's former reach; so a read narrowed by a snapshot's reaches asks the
 version again afterwards and, if it moved, reads again unnarrowed (models/listing.py
@@ -46,7 +47,7 @@ import re
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +58,7 @@ NO_COUNTY = ""  # the partition key of points in no county (the DEFAULT partitio
 
 _VERSION = "SELECT version, changed_at FROM data_version"
 # one statement (one snapshot of the data): the version, the tolerance, every county with the
-# bounding box of its outline and its grids, every grid's county, the county codes
+# bounding box of its outline and its grids, the county codes
 _BUILD = """
 SELECT d.version, d.changed_at, jg_tolerance() AS tol,
   (SELECT coalesce(json_agg(json_build_array(s.county_code, ST_XMin(s.e), ST_YMin(s.e),
@@ -67,8 +68,6 @@ SELECT d.version, d.changed_at, jg_tolerance() AS tol,
                UNION ALL
                SELECT gc.county_code, g.geom FROM jg_grid_county() gc JOIN grid g ON g.id = gc.grid_id) u
          GROUP BY u.county_code) s WHERE s.e IS NOT NULL) AS reach,
-  (SELECT coalesce(json_agg(json_build_array(gc.grid_id, g.code, gc.county_code)), '[]')
-   FROM jg_grid_county() gc JOIN grid g ON g.id = gc.grid_id) AS grids,
   (SELECT coalesce(array_agg(code), '{}') FROM county) AS counties
 FROM data_version d
 """
@@ -91,10 +90,10 @@ class Snapshot:
 
     version: Version
     reach: tuple[tuple[str, float, float, float, float], ...]
-    county_of_grid: dict[int, str]
-    county_of_grid_code: dict[str, str]
     counties: frozenset[str]
     built: float  # time.monotonic() when read
+    # grid code -> county (None: no such grid), filled on demand at this version
+    grid_codes: dict[str, str | None] = field(default_factory=dict)
 
     def counties_in_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[str, ...]:
         """The partition keys the points in the closed box can have: the counties whose reach
@@ -102,15 +101,14 @@ class Snapshot:
         hit = {c for c, a0, b0, a1, b1 in self.reach if a0 <= x1 and x0 <= a1 and b0 <= y1 and y0 <= b1}
         return tuple(sorted(hit | {NO_COUNTY}))
 
-    def counties_of_grids(self, grid_ids: list[int]) -> tuple[str, ...] | None:
-        """The counties of the grids; None when one of them is not known (no pruning)."""
-        out = set()
-        for g in grid_ids:
-            c = self.county_of_grid.get(g)
-            if c is None:
-                return None
-            out.add(c)
-        return tuple(sorted(out))
+    def county_of_grid_code(self, conn: Connection, code: str) -> str | None:
+        """The county of the grid ``code`` at this version (None: no such grid); one statement
+        the first time a code is asked."""
+        if code not in self.grid_codes:
+            self.grid_codes[code] = conn.exec_driver_sql(
+                "SELECT gc.county_code FROM grid g JOIN jg_grid_county() gc ON gc.grid_id = g.id "
+                "WHERE g.code = %(c)s", {"c": code}).scalar()
+        return self.grid_codes[code]
 
     def guess_county(self, code: str) -> str | None:
         """The county a point code probably belongs to: the first six digits of its first run
@@ -121,7 +119,32 @@ class Snapshot:
 
 # by engine (a primary's and a replica's pools are different engines; a pool reads one database)
 _cache: weakref.WeakKeyDictionary[Engine, Snapshot] = weakref.WeakKeyDictionary()
+# grid id -> county, by engine: kept for good — a grid's county never changes (no edit moves a
+# community or a township to another county) and grid ids are not reused
+_grid_county: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+_grid_lock = threading.Lock()
+
+
+def counties_of_grids(conn: Connection, grid_ids: list[int]) -> tuple[str, ...] | None:
+    """The counties of the grids (sorted); None when one of them is no grid (no pruning). One
+    statement for the grids not asked before, none otherwise."""
+    known = _grid_county.get(conn.engine)
+    if known is None:
+        with _lock:
+            known = _grid_county.setdefault(conn.engine, {})
+    if any(g not in known for g in grid_ids):
+        # one asker at a time (rare: grids not seen before), so that the loaders of one
+        # request's nested lists, batched at once, ask once
+        with _grid_lock:
+            missing = sorted({g for g in grid_ids if g not in known})
+            if missing:
+                known.update(conn.exec_driver_sql(
+                    "SELECT grid_id, county_code FROM jg_grid_county() WHERE grid_id = ANY(%(g)s)",
+                    {"g": missing}).all())
+    if any(g not in known for g in grid_ids):
+        return None
+    return tuple(sorted({known[g] for g in grid_ids}))
 
 
 def snapshot(conn: Connection) -> Snapshot:
@@ -136,10 +159,9 @@ def snapshot(conn: Connection) -> Snapshot:
 
 
 def cached(conn: Connection) -> Snapshot:
-    """A snapshot, not necessarily current, for what only grows or never changes — a grid's
-    county (no edit moves a community or a township to another county; a new grid is simply
-    not in an older snapshot: its reads are not narrowed) and the county codes a code may name
-    (a guess only). No statement while the last one is under :data:`CACHED_S` old; else one."""
+    """A snapshot, not necessarily current, for the county codes a point code may name (a
+    guess only, checked by the caller's fallback). No statement while the last one is under
+    :data:`CACHED_S` old; else one."""
     found = _cache.get(conn.engine)
     if found is not None and time.monotonic() - found.built < CACHED_S:
         return found
@@ -151,10 +173,7 @@ def _build(conn: Connection) -> Snapshot:
     tol = float(r.tol) * 2
     reach = tuple((str(c), float(x0) - tol, float(y0) - tol, float(x1) + tol, float(y1) + tol)
                   for c, x0, y0, x1, y1 in r.reach)
-    by_id = {int(g): str(c) for g, _, c in r.grids}
-    by_code = {str(code): str(c) for _, code, c in r.grids}
-    snap = Snapshot((int(r.version), r.changed_at), reach, by_id, by_code, frozenset(r.counties),
-                    time.monotonic())
+    snap = Snapshot((int(r.version), r.changed_at), reach, frozenset(r.counties), time.monotonic())
     with _lock:
         _cache[conn.engine] = snap
     return snap

@@ -113,7 +113,7 @@ def points_by_grid(conn: Connection, src: Source, table: str, grid_ids: Iterable
         frm: Any = p
         conds.append(grid_id.in_(ids))
         if point_scope.partitioned(p) and ids:  # a grid's points are in its county's partition
-            counties = point_scope.cached(conn).counties_of_grids(ids)
+            counties = point_scope.counties_of_grids(conn, ids)
             if counties is not None:
                 conds.append(p.c.county_code.in_(list(counties)))
     else:
