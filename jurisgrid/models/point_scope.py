@@ -17,20 +17,18 @@ grids: inside the *reach* of ``c``, the bounding box of those expanded by twice 
 A box meets the points of ``c`` only if it meets ``c``'s reach; the points with '' (the
 DEFAULT partition) can lie anywhere and are always kept. A grid's points have its county.
 
-The reaches and the grids' counties come from the county and unit tables, whose every change
-bumps ``data_version`` (migrations 0001/0006): they are read in one statement once per data
-version and database (a few ms for a province) and kept in memory (:func:`snapshot`); a box
-read asks the version first (one single-row statement, ~0.05 ms — far less than the planning
-it saves). A code's county is only a guess, so lookups by code use the last snapshot as it is
-(:func:`cached`: no statement while it is under a minute old); a grid's county never changes,
-so grid ids' counties are kept for good (:func:`counties_of_grids`: one statement for grids
-not asked before). The version and the
-rows are two statements: under READ COMMITTED, an edit committed between them could grow a
-grid beyond its county's former reach; so a read narrowed by a snapshot's reaches asks the
+The reaches come from the county and unit tables, whose every change bumps ``data_version``
+(migrations 0001/0006): they are read in one statement once per data version and database (a
+few ms for a province) and kept in memory (:func:`snapshot`); a box read asks the version
+first (one single-row statement, ~0.05 ms — far less than the planning it saves). The version
+and the rows are two statements: under READ COMMITTED, an edit committed between them could
+grow a grid beyond its county's former reach; so a read narrowed by the reaches asks the
 version again afterwards and, if it moved, reads again unnarrowed (models/listing.py
-``pruned_read``; ogc/partitions.py) — one more ~0.05 ms statement. Lookups by code and by grid
-need no such check: a code found in the guessed county is the only row with it, and a grid's
-county never changes (no edit moves a township or a community to another county).
+``pruned_read``; ogc/partitions.py) — one more ~0.05 ms statement.
+
+A grid's county never changes (no edit moves a township or a community to another county) and
+grid ids are not reused, so grid ids' counties are kept for good (:func:`counties_of_grids`:
+one statement for grids not asked before); a grid code's county is asked once per data version.
 
 By code: a code is only *probably* in the county of the first 6 digits it carries (the seeds'
 and the national scheme's address codes start with their community's 12-digit code; the seeds'
@@ -38,7 +36,11 @@ incident codes are ``JQ<county>…``), but nothing makes imports keep that: :fun
 is tried first, and a code not found there is looked for in every partition (codes are unique
 across partitions: every writer refuses a taken one — models/partitions.py).
 
-By id: nothing tells an id's county cheaply; reads by id stay unpruned.
+By code, the county codes come from the last snapshot as it is (:func:`cached`: no statement
+while it is under a minute old) — a guess needs no more.
+
+By id: nothing tells an id's county cheaply; reads by id stay unpruned, except a point's
+geometry, whose row (and county) the request already holds (gql/loaders.py).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def at_version(conn: Connection, version: Version) -> bool:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The counties' reaches and the grids' counties at one data version."""
+    """The counties' reaches and codes at one data version (and the grid codes' counties
+    asked at it)."""
 
     version: Version
     reach: tuple[tuple[str, float, float, float, float], ...]
