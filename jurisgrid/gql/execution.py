@@ -19,13 +19,22 @@ is completed by graphql-core from the start — as is one where reading an attri
 so errors and their paths are exactly graphql-core's (a plan only reads attributes: running
 it twice changes nothing).
 tests/gql/test_execution.py checks plans against graphql-core result for result.
+
+Direct roots: a root query field registered in :data:`DIRECT_ROOTS` (``responsibleFor``, the
+question every patrol phone asks) is resolved by calling its function with the context and
+graphql-core's argument values — without strawberry's resolver wrapper (an ``Info`` object,
+argument conversion, the field-extension chain: a tenth of a single-point request). The
+function raises :class:`NotDirect` (or anything) before it has an answer when the arguments need
+the regular resolver; then — and on any error before the value is completed — the field is
+executed the regular way from the start, so errors are graphql-core's and strawberry's own.
+tests/gql/test_direct_roots.py compares the two result for result.
 """
 
 from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -39,6 +48,7 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
     Undefined,
+    get_argument_values,
     is_enum_type,
     is_scalar_type,
 )
@@ -47,6 +57,16 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 Plan = Callable[[Any], dict[str, Any]]
+DirectRoot = Callable[[Any, dict[str, Any]], Awaitable[Any]]
+
+
+class NotDirect(Exception):
+    """The arguments need the field's regular resolver."""
+
+
+# root query field name -> (context, argument values) -> the field's value; registered where
+# the field is defined (gql/query.py)
+DIRECT_ROOTS: dict[str, DirectRoot] = {}
 
 
 class _GiveUp(Exception):
@@ -54,6 +74,7 @@ class _GiveUp(Exception):
 
 
 _GIVE_UP = _GiveUp()
+_NO_VALUE = object()
 _MAX_PLANS = 4096
 # (object type, id of each field node) -> (the plan or None when not compilable, the nodes: kept
 # alive so that their ids are not reused while the entry exists)
@@ -87,6 +108,46 @@ class PlainSubtreeExecutor(StrawberryGraphQLCoreExecutionContext):
                 pass
         return super().complete_object_value(return_type, field_details_list, info, path, result,
                                              position_context)
+
+    def execute_field(self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any,
+                      path: Any, position_context: Any) -> Any:
+        if path.prev is None and parent_type is self.schema.query_type:
+            direct = DIRECT_ROOTS.get(field_details_list[0].node.name.value)
+            if direct is not None and not (self.middleware_manager is not None
+                                           and self.middleware_manager.middlewares):
+                return self._execute_direct(direct, parent_type, source, field_details_list,
+                                            path, position_context)
+        return super().execute_field(parent_type, source, field_details_list, path,
+                                     position_context)
+
+    async def _execute_direct(self, direct: DirectRoot, parent_type: GraphQLObjectType,
+                              source: Any, field_details_list: Any, path: Any,
+                              position_context: Any) -> Any:
+        details = field_details_list[0]
+        field_def = parent_type.fields[details.node.name.value]
+        value: Any = _NO_VALUE
+        if details.fragment_variable_values is None:
+            try:
+                args = get_argument_values(field_def, details.node, self.variable_values,
+                                           None, self.hide_suggestions)
+                value = await direct(self.context_value, args)
+            except Exception:  # NotDirect, or an error the regular resolver will report
+                value = _NO_VALUE
+        if value is _NO_VALUE:
+            regular = super().execute_field(parent_type, source, field_details_list, path,
+                                            position_context)
+            return await regular if self.is_awaitable(regular) else regular
+        # completed as graphql-core's execute_field completes a resolved value
+        return_type = field_def.type
+        try:
+            info = self.build_resolve_info(field_def, [d.node for d in field_details_list],
+                                           parent_type, path)
+            completed = self.complete_value(return_type, field_details_list, info, path, value,
+                                            position_context)
+            return await completed if self.is_awaitable(completed) else completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
     # -- compiling ---------------------------------------------------------------------------
     def _compile_object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:

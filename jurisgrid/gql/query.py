@@ -17,6 +17,7 @@ from jurisgrid.gql import json_lists
 from jurisgrid.gql import responsible as resp
 from jurisgrid.gql.connections import Connection, Edge, PageInfo
 from jurisgrid.gql.counties import scoped_county, visible
+from jurisgrid.gql.execution import DIRECT_ROOTS, NotDirect
 from jurisgrid.gql.geometry import CrsEnum
 from jurisgrid.gql.inputs import WithinDistance, spatial_filter
 from jurisgrid.gql.nodes import (
@@ -372,3 +373,24 @@ class Query:
                                    crs: CrsEnum = Crs.WGS84,  # type: ignore[valid-type]
                                    ) -> resp.ResponsibilityBatch:
         return await resp.responsible_for_many(info, points, Crs(crs))
+
+
+class _ContextOnly:
+    """All that :func:`resp.responsible_for` reads of its ``Info``: the context."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+
+async def _responsible_for_live(context: Any, args: dict[str, Any]) -> resp.Responsibility:
+    """``responsibleFor`` of live data as a direct root (gql/execution.py): the resolver above
+    without strawberry's wrapper; ``asOf`` or ``plan`` go through the resolver."""
+    if args.get("asOf") is not None or args.get("plan") is not None:
+        raise NotDirect
+    return await resp.responsible_for(_ContextOnly(context), args["lon"], args["lat"],  # type: ignore[arg-type]
+                                      Crs(args["crs"]), LIVE)
+
+
+DIRECT_ROOTS["responsibleFor"] = _responsible_for_live
