@@ -12,6 +12,7 @@ import pytest
 import shapely
 
 from jurisgrid.errors import InvalidInput
+from jurisgrid.planning import geometry
 from jurisgrid.planning.geometry import rook_adjacency
 from jurisgrid.planning.metrics import plan_metrics
 from jurisgrid.planning.units import UnitSet
@@ -190,3 +191,28 @@ def test_adjacency_tolerates_float_noise() -> None:
         else:
             want_m = oracle.distance_m(a[0], a[3], a[2], a[3])
         assert s == pytest.approx(want_m, rel=4e-3), (i, j, b)  # sphere vs ellipsoid: ≤ 0.3 %
+
+
+def test_a_crack_is_not_a_boundary_but_a_hole_is() -> None:
+    """A zero-width hole left by a union of units that meet within the tolerance (a crack) adds
+    nothing to the perimeter; a real hole (a lake, another district's enclave) does."""
+    x0, y0, d = 106.9, 30.8, 0.02
+    square = [(x0, y0), (x0 + d, y0), (x0 + d, y0 + d), (x0, y0 + d)]
+    crack = [(x0 + 0.005, y0 + 0.01), (x0 + 0.015, y0 + 0.01), (x0 + 0.015, y0 + 0.01 + 1e-9),
+             (x0 + 0.005, y0 + 0.01 + 1e-9)]                       # ~1 km long, ~0.1 mm wide
+    lake = [(x0 + 0.005, y0 + 0.005), (x0 + 0.006, y0 + 0.005), (x0 + 0.006, y0 + 0.006),
+            (x0 + 0.005, y0 + 0.006)]                              # ~100 m square
+    solid, cracked, holed, both = geometry.shapes(np.array([
+        shapely.Polygon(square), shapely.Polygon(square, [crack]), shapely.Polygon(square, [lake]),
+        shapely.MultiPolygon([shapely.Polygon(square, [crack, lake]),
+                              shapely.box(x0 + 0.05, y0, x0 + 0.06, y0 + 0.01)])], dtype=object))
+    assert cracked.perimeter_m == pytest.approx(solid.perimeter_m, rel=1e-12)
+    assert cracked.polsby_popper == pytest.approx(solid.polsby_popper, rel=1e-6)
+    lake_m = geometry.lengths_m(np.array([shapely.Polygon(lake)], dtype=object))[0]
+    assert 350 < lake_m < 450
+    # (each measured in its own local frame: equal to ~1e-6)
+    assert holed.perimeter_m == pytest.approx(solid.perimeter_m + lake_m, rel=1e-5)
+    assert holed.polsby_popper < solid.polsby_popper
+    island_m = geometry.lengths_m(np.array([shapely.box(x0 + 0.05, y0, x0 + 0.06, y0 + 0.01)],
+                                           dtype=object))[0]
+    assert both.perimeter_m == pytest.approx(solid.perimeter_m + lake_m + island_m, rel=1e-5)
