@@ -34,6 +34,7 @@ from jurisgrid.ogc import partitions as ogc_parts
 from jurisgrid.tiles import features as fx
 from tests.conftest import _server_url
 from tests.dbs import seeded_database
+from tests.scale.explain import relations_read
 
 ADMIN = Principal(actor="test-admin", role=Role.ADMIN, station_code=None)
 DEMO = "511725"
@@ -71,20 +72,6 @@ def db(demo: Any) -> Iterator[Engine]:
         yield eng
 
 
-def _relations(plan: Any) -> set[str]:
-    out: set[str] = set()
-    stack = [plan]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if "Relation Name" in node:
-                out.add(node["Relation Name"])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return out
-
-
 def _sent(conn: Connection, fn: Callable[..., Any], *args: Any,
           **kw: Any) -> tuple[Any, list[tuple[str, Any]]]:
     """``fn(conn, *args, **kw)``'s answer and the statements it sent on ``conn`` that read a
@@ -104,8 +91,7 @@ def _sent(conn: Connection, fn: Callable[..., Any], *args: Any,
 
 def _read(conn: Connection, statement: str, params: Any) -> set[str]:
     """The point partitions EXPLAIN says ``statement`` reads."""
-    raw = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params).scalar_one()
-    rels = _relations(raw if isinstance(raw, list) else json.loads(raw))
+    rels = relations_read(conn, statement, params)
     return {r for r in rels if r.startswith(("address_point", "incident"))}
 
 

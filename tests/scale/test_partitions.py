@@ -8,7 +8,6 @@ to 0016 and back up to check the conversion both ways on that data.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from jurisgrid.models.source import LIVE
 from jurisgrid.models.tables import address_point, incident
 from tests.conftest import _server_url
 from tests.dbs import seeded_database
+from tests.scale.explain import relations_read
 
 ADMIN = Principal(actor="test-admin", role=Role.ADMIN, station_code=None)
 DEMO = "511725"
@@ -49,24 +49,8 @@ def _edit(engine: Engine, op: str, args: dict[str, Any]) -> None:
     run_edit(engine, op, args, principal=ADMIN, settings=EditSettings())
 
 
-def _relations(plan: Any) -> set[str]:
-    """Every relation an EXPLAIN (FORMAT JSON) plan reads."""
-    out: set[str] = set()
-    stack = [plan]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if "Relation Name" in node:
-                out.add(node["Relation Name"])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return out
-
-
 def _explain(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> set[str]:
-    raw = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params or {}).scalar_one()
-    return _relations(raw if isinstance(raw, list) else json.loads(raw))
+    return relations_read(conn, sql, params)
 
 
 def _partition_of(conn: Connection, table: str, code: str) -> str:
