@@ -28,15 +28,17 @@ def fetch_wkb(conn: Connection, src: Source, table: str, column: str, ids: Itera
     col: Any = tb.c[column]
     if simplify_deg > 0:
         col = func.ST_SimplifyPreserveTopology(col, simplify_deg)
+
+    def fetch(*where: Any) -> dict[int, bytes | None]:
+        q = select(tb.c.id, func.ST_AsBinary(col)).where(*where)
+        return {r[0]: (bytes(r[1]) if r[1] is not None else None) for r in conn.execute(q)}
+
     wanted = list(set(ids))
     out: dict[int, bytes | None] = {}
     keys = None if counties is None else sorted(set(counties))
     if keys and point_scope.partitioned(tb):
-        q = select(tb.c.id, func.ST_AsBinary(col)).where(tb.c.id.in_(wanted),
-                                                          tb.c.county_code.in_(keys))
-        out = {r[0]: (bytes(r[1]) if r[1] is not None else None) for r in conn.execute(q)}
+        out = fetch(tb.c.id.in_(wanted), tb.c.county_code.in_(keys))
         wanted = [i for i in wanted if i not in out]
         if not wanted:
             return out
-    q = select(tb.c.id, func.ST_AsBinary(col)).where(tb.c.id.in_(wanted))
-    return {**out, **{r[0]: (bytes(r[1]) if r[1] is not None else None) for r in conn.execute(q)}}
+    return {**out, **fetch(tb.c.id.in_(wanted))}

@@ -201,7 +201,7 @@ def page_json(conn: Connection, src: Source, table: str, f: ListFilter, w: Windo
     map's page, so the SQL text is kept per structure — the shape, the source, the window and
     every filter value but the box's four numbers, which are parameters: a map panning around
     reuses one text. A filter that cannot be a key (unhashable) is compiled each time. The
-    partitions a box can touch are part of the structure (listing.narrow): a box in another
+    partitions a box can touch are part of the structure (listing.pruned_read): a box in another
     county makes another text."""
     return listing.pruned_read(conn, src, table, f, lambda g: _page_json(conn, src, table, g, w, shape))
 

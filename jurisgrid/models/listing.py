@@ -47,22 +47,18 @@ class ListFilter:
     county: str | None = None                            # units of one county (models/county_scope.py)
     filter: flt.Filter | None = None   # the typed filter (models/filters.py)
     # the partition keys (county codes) the rows can have, implied by the filters above — set
-    # by :func:`narrow` so that the planner reads only those partitions; never a change of the
+    # by :func:`pruned_read` so that the planner reads only those partitions; never a change of the
     # answer (models/point_scope.py)
     partitions: tuple[str, ...] | None = None
 
 
-def narrow(conn: Connection, src: Source, table: str, f: ListFilter) -> ListFilter:
-    """``f`` with :attr:`ListFilter.partitions` set when ``table`` is a live point table and the
-    filters bound the points' counties: a spatial filter (the counties whose reach meets its
-    box) or a grid (its county). Unchanged otherwise — also when a county is named (the county
-    filter prunes by itself, models/county_scope.py)."""
-    return _narrowed(conn, src, table, f)[0]
-
-
 def _narrowed(conn: Connection, src: Source, table: str,
               f: ListFilter) -> tuple[ListFilter, point_scope.Version | None]:
-    """:func:`narrow`, and the data version the partitions were derived at (None: unchanged)."""
+    """``f`` with :attr:`ListFilter.partitions` set when ``table`` is a live point table and the
+    filters bound the points' counties: a spatial filter (the counties whose reach meets its
+    box) or a grid (its county) — and the data version the partitions were derived at (None:
+    ``f`` unchanged). Unchanged also when a county is named (the county filter prunes by
+    itself, models/county_scope.py)."""
     if (f.partitions is not None or f.county is not None or table not in point_scope.POINT_TABLES
             or not point_scope.partitioned(src.rows(table))):
         return f, None

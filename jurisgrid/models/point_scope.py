@@ -49,7 +49,7 @@ import re
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -164,11 +164,16 @@ def snapshot(conn: Connection) -> Snapshot:
 def cached(conn: Connection) -> Snapshot:
     """A snapshot, not necessarily current, for the county codes a point code may name (a
     guess only, checked by the caller's fallback). No statement while the last one is under
-    :data:`CACHED_S` old; else one."""
+    :data:`CACHED_S` old; else :func:`snapshot` (rebuilt only if the version moved)."""
     found = _cache.get(conn.engine)
     if found is not None and time.monotonic() - found.built < CACHED_S:
         return found
-    return _build(conn)
+    snap = snapshot(conn)
+    if snap is found:  # the version had not moved: good for another CACHED_S, not rebuilt
+        snap = replace(found, built=time.monotonic())
+        with _lock:
+            _cache[conn.engine] = snap
+    return snap
 
 
 def _build(conn: Connection) -> Snapshot:

@@ -22,7 +22,7 @@ from jurisgrid.models.source import Source
 Row = dict[str, Any]
 
 TABLES: dict[str, Table] = {tb.name: tb for tb in t.metadata.sorted_tables}
-POINT_TABLES = ("address_point", "incident")
+POINT_TABLES = point_scope.POINT_TABLES  # the partitioned point tables
 
 
 def scalar_columns(table: str) -> list[str]:
