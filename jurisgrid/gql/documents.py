@@ -93,6 +93,16 @@ class Checked:
     operations: Mapping[str | None, OperationPlan]
 
 
+def chosen_operation(checked: Checked, operation_name: str | None) -> OperationPlan | None:
+    """The operation a request runs: the one named, or the document's only one. None when
+    there is no such operation, or several and no name (:func:`cached_documents`' per-request
+    check reports that; strawberry refuses an unknown name)."""
+    ops = checked.operations
+    if operation_name is None:
+        return next(iter(ops.values())) if len(ops) == 1 else None
+    return ops.get(operation_name)
+
+
 @dataclass(frozen=True)
 class DocumentChecks:
     """The extension's checks, for a caller that runs an operation without the extension
@@ -179,17 +189,13 @@ def cached_documents(limits: DocumentLimits,
                     operation_name: str | None, variables: Mapping[str, Any] | None) -> list[GraphQLError]:
         """The chosen operation's variables and variable-sized cost; a query's time budget
         starts once it has passed (gql/budget.py)."""
-        ops = checked.operations
-        if operation_name is None:
-            if len(ops) > 1:
+        plan = chosen_operation(checked, operation_name)
+        if plan is None:
+            if operation_name is None and len(checked.operations) > 1:
                 return [GraphQLError("Must provide operationName if the query contains several"
                                      " operations.", extensions={"code": GRAPHQL_VALIDATION_FAILED})]
-            name = next(iter(ops), None)
-        else:
-            name = operation_name
-        plan = ops.get(name)
-        if plan is None:  # an unknown operationName: strawberry refuses it before validation
-            return []
+            return []  # an unknown operationName: strawberry refuses it before validation
+        name = plan.node.name.value if plan.node.name else None
         errors = check_variables(plan.variables, variables, limits.inputs)
         if not errors and plan.sized_by:
             given = {**plan.size_defaults, **(variables or {})}

@@ -24,9 +24,10 @@ Direct roots: a root query field registered in :data:`DIRECT_ROOTS` (``responsib
 question every patrol phone asks) is resolved by calling its function with the context and
 graphql-core's argument values — without strawberry's resolver wrapper (an ``Info`` object,
 argument conversion, the field-extension chain: a tenth of a single-point request). The
-function raises :class:`NotDirect` (or anything) before it has an answer when the arguments need
-the regular resolver; then — and on any error before the value is completed — the field is
-executed the regular way from the start, so errors are graphql-core's and strawberry's own.
+function raises :class:`NotDirect` when the arguments need the regular resolver (and graphql-core
+may refuse an argument): then the field is executed the regular way from the start. Any other
+error is reported as graphql-core reports a resolver's error — a bug of the direct path shows,
+rather than every request quietly running twice.
 tests/gql/test_direct_roots.py compares the two result for result.
 """
 
@@ -41,6 +42,7 @@ import orjson
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -125,20 +127,23 @@ class PlainSubtreeExecutor(StrawberryGraphQLCoreExecutionContext):
                               position_context: Any) -> Any:
         details = field_details_list[0]
         field_def = parent_type.fields[details.node.name.value]
+        return_type = field_def.type
         value: Any = _NO_VALUE
         if details.fragment_variable_values is None:
             try:
                 args = get_argument_values(field_def, details.node, self.variable_values,
                                            None, self.hide_suggestions)
                 value = await direct(self.context_value, args)
-            except Exception:  # NotDirect, or an error the regular resolver will report
+            except (NotDirect, GraphQLError):  # for the resolver (arguments graphql-core refuses)
                 value = _NO_VALUE
+            except Exception as raw_error:  # the resolver's own error, reported as graphql-core
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
+                return None
         if value is _NO_VALUE:
             regular = super().execute_field(parent_type, source, field_details_list, path,
                                             position_context)
             return await regular if self.is_awaitable(regular) else regular
         # completed as graphql-core's execute_field completes a resolved value
-        return_type = field_def.type
         try:
             info = self.build_resolve_info(field_def, [d.node for d in field_details_list],
                                            parent_type, path)

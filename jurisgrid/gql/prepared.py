@@ -39,7 +39,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.types import ExecutionResult
 
-from jurisgrid.gql.documents import DocumentChecks
+from jurisgrid.gql.documents import DocumentChecks, chosen_operation
 from jurisgrid.gql.errors import map_error
 
 
@@ -70,13 +70,7 @@ class PreparedQueries:
             return None
         if checked.errors:
             return None
-        ops = checked.operations
-        name = data.operation_name
-        if name is None:
-            if len(ops) != 1:
-                return None
-            name = next(iter(ops))
-        plan = ops.get(name)
+        plan = chosen_operation(checked, data.operation_name)
         if plan is None or plan.node.operation is not OperationType.QUERY:
             return None
         if self.checks.per_request(self.core, query, checked, data.operation_name, data.variables):
@@ -84,7 +78,7 @@ class PreparedQueries:
         # as strawberry calls it (schema.py, _execute_operation): its execution context class
         # under the name this graphql-core takes, the client's operation extensions
         result = execute(self.core, self.checks.document(query), root_value=root_value,
-                         variable_values=data.variables, operation_name=name,
+                         variable_values=data.variables, operation_name=data.operation_name,
                          context_value=context,
                          is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
                          operation_extensions=data.extensions,

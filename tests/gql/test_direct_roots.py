@@ -1,7 +1,8 @@
 """Direct roots (gql/execution.py): ``responsibleFor`` resolved without strawberry's resolver
 wrapper answers exactly as the regular resolver does — inside a grid, on a boundary, outside
 every grid, in every input crs, with nested relations and resolver fields below it, with
-aliases and fragments; ``asOf``/``plan`` and bad input go through the regular resolver."""
+aliases and fragments; ``asOf``/``plan`` go through the regular resolver, and bad input is
+reported as the regular resolver reports it."""
 
 from __future__ import annotations
 
