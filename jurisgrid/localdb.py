@@ -8,6 +8,7 @@ root the server runs as an unprivileged user (``postgres`` if it exists, else ``
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import os
 import pwd
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,18 +181,47 @@ class LocalCluster:
     def initialised(self) -> bool:
         return (self.pgdata / "PG_VERSION").exists()
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold ``<home>/.lock`` (an exclusive ``flock``) while the cluster is made, started or
+        stopped. Several processes start the same cluster at once — the test suite's two
+        workers on a fresh clone, two commands run together — and without the lock the second
+        could take a data folder the first was still making and start it on PostgreSQL's
+        default port and socket, where no client of this cluster looks. The kernel drops the
+        lock when its holder exits, so a killed process leaves nothing to clean up."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        with (self.home / ".lock").open("a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
     def init(self) -> None:
+        with self._locked():
+            self._init()
+
+    def _init(self) -> None:
+        """``initdb`` into a sibling folder, add our settings, then rename it to ``pgdata``:
+        ``pgdata`` exists only once it is whole, so an ``initdb`` that was interrupted leaves
+        no half-made cluster that a later start would take for a finished one."""
         bindir = pg_bindir()
         check_postgis(bindir)
         self._prepare_dirs()
         if self.initialised:
             return
+        if self.pgdata.exists() and any(self.pgdata.iterdir()):
+            raise ClusterError(
+                f"{self.pgdata} holds files but no PostgreSQL cluster (no PG_VERSION); "
+                "move it away or delete it, then start again")
+        staging = self.home / "pgdata.new"
+        if staging.exists():
+            shutil.rmtree(staging)   # what an interrupted init left
         self._run([
-            str(bindir / "initdb"), "-D", str(self.pgdata), "-U", DB_USER, "--auth=trust",
+            str(bindir / "initdb"), "-D", str(staging), "-U", DB_USER, "--auth=trust",
             "-E", "UTF8", "--no-locale", "--no-instructions",
         ])
-        conf = self.pgdata / "postgresql.conf"
-        with conf.open("a") as f:
+        with (staging / "postgresql.conf").open("a") as f:
             f.write(
                 "\n# jurisgrid local cluster\n"
                 "listen_addresses = '127.0.0.1'\n"
@@ -203,6 +234,9 @@ class LocalCluster:
                 "max_connections = 100\n"
                 "jit = off\n"
             )
+        if self.pgdata.exists():
+            self.pgdata.rmdir()      # an empty folder (made by hand, say) is replaced
+        staging.rename(self.pgdata)
 
     @property
     def port(self) -> int:
@@ -220,7 +254,11 @@ class LocalCluster:
         return proc.returncode == 0
 
     def start(self) -> None:
-        self.init()
+        with self._locked():
+            self._start()
+
+    def _start(self) -> None:
+        self._init()
         if self.running():
             return
         self._prepare_dirs()
@@ -243,8 +281,9 @@ class LocalCluster:
         ])
 
     def stop(self) -> None:
-        if self.running():
-            self._run([str(pg_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+        with self._locked():
+            if self.running():
+                self._run([str(pg_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
 
     def url(self, dbname: str) -> str:
         return f"postgresql+psycopg2://{DB_USER}@/{dbname}?host={self.rundir.resolve()}&port={self.port}"
@@ -335,7 +374,7 @@ class ReplicaCluster(LocalCluster):
 
     index: int = 0
 
-    def init(self) -> None:
+    def _init(self) -> None:
         if not self.initialised:
             raise ClusterError(f"no replica in {self.pgdata}; make one with: jurisgrid db replica add")
         self._prepare_dirs()
