@@ -173,7 +173,7 @@ def measure_paths(engine: Engine, repeats: int) -> tuple[dict[str, tuple[float, 
         for name, fn in _paths(conn).items():
             pruned = _time_fn(fn, samples, repeats)
             with mock.patch.object(point_scope, "partitioned", lambda tb: False), \
-                    mock.patch.object(ogc_parts, "POINT_FROM", {}):
+                    mock.patch.object(ogc_parts, "prunes", lambda c: False):
                 unpruned = _time_fn(fn, samples, repeats)
             out[name] = (unpruned, pruned)
         return out, statistics.median(builds) * 1000

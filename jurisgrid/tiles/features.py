@@ -7,6 +7,7 @@ stable public identifiers; database ids are not). Geometry leaves as GeoJSON (WG
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
@@ -39,6 +40,11 @@ class Collection:
     fields: tuple[Field, ...]
     geometry: str        # the features' geometry type (queryables: geometry-<this>)
     temporal: str | None = None  # timestamptz column of x, for ?datetime=
+    # the column of x holding the partition key of a partitioned point table: the row's own
+    # ``county_code`` (its grid's county, '' for none). x.county_code comes through the joins,
+    # so a condition on it does not let PostgreSQL prune; one on this column does
+    # (ogc/partitions.py). Not a field: neither a property nor filterable.
+    partition_key: str | None = None
 
     @property
     def props(self) -> str:
@@ -115,17 +121,19 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
                _f(f"{_CODE_NAME}; kind:s:street | town | township; {_COUNTY}"), "multipolygon"),
     Collection("addresses", "Address points (标准地址)", "Standard addresses with actual population.",
                "(SELECT a.code, a.address, a.households, a.population, a.houses, a.units, "
-               " g.code AS grid_code, a.geom, cy.code AS county_code "
+               " g.code AS grid_code, a.geom, cy.code AS county_code, a.county_code AS part_key "
                f" FROM address_point a {_POINT_COUNTY.format(p='a')}) x",
                _f("code:s:code (the feature id); address:s:address; households:i:households; "
                   "population:i:actual population; houses:i:houses; units:i:units; grid_code:s:grid; "
                   f"{_COUNTY}"),
-               "point"),
+               "point", partition_key="part_key"),
     Collection("incidents", "Incidents (警情)", "Reported incidents with time, category and grid.",
                "(SELECT i.code, i.category, i.occurred_at, g.code AS grid_code, i.geom, "
-               f" cy.code AS county_code FROM incident i {_POINT_COUNTY.format(p='i')}) x",
+               " cy.code AS county_code, i.county_code AS part_key "
+               f" FROM incident i {_POINT_COUNTY.format(p='i')}) x",
                _f("code:s:code (the feature id); category:s:category; occurred_at:t:when it occurred; "
-                  f"grid_code:s:grid; {_COUNTY}"), "point", temporal="occurred_at"),
+                  f"grid_code:s:grid; {_COUNTY}"), "point", temporal="occurred_at",
+               partition_key="part_key"),
 )}
 
 
@@ -183,12 +191,18 @@ def items(conn: Connection, c: Collection, q: ItemQuery) -> tuple[list[dict[str,
     return [feature(r) for r in rows], int(matched)
 
 
-def item(conn: Connection, c: Collection, fid: str, county: str | None = None) -> dict[str, Any]:
+def item(conn: Connection, c: Collection, fid: str, county: str | None = None,
+         keys: Sequence[str] | None = None) -> dict[str, Any]:
     """One feature by code; with ``county`` (a county-scoped reader), only one of that county —
-    a feature elsewhere is NotFound, as a code that does not exist."""
+    a feature elsewhere is NotFound, as a code that does not exist. ``keys``: read only the
+    partitions of these keys (a collection with a ``partition_key``; ogc/partitions.py)."""
     where = " WHERE x.code = :fid" + ("" if county is None else " AND x.county_code = :county")
-    row = conn.execute(text(f"{_feature_sql(c)}{where}"), {"fid": fid, "county": county}
-                       ).mappings().first()
+    if keys is not None:
+        if c.partition_key is None:
+            raise ValueError(f"collection {c.id} is not partitioned")
+        where += f" AND x.{c.partition_key} = ANY(:keys)"
+    row = conn.execute(text(f"{_feature_sql(c)}{where}"),
+                       {"fid": fid, "county": county, "keys": list(keys or ())}).mappings().first()
     if row is None:
         raise NotFound(f"no feature {fid!r} in collection {c.id!r}")
     return feature(row)
