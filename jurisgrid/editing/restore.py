@@ -41,8 +41,6 @@ _GONE = "jg_restore_gone"
 _THEN = "h.valid @> %(t)s"
 _IN_FORCE_THEN = f"{_THEN} AND h.valid_from <= %(t)s AND (h.valid_to IS NULL OR h.valid_to > %(t)s)"
 _IN_FORCE_NOW = "x.valid_from <= now() AND (x.valid_to IS NULL OR x.valid_to > now())"
-# the one unit with a period in force of its own (valid_from, valid_to) besides its versions
-_DATED = "assignment"
 
 
 class _Unit(NamedTuple):
@@ -50,7 +48,9 @@ class _Unit(NamedTuple):
     its history then, whose ``key`` is among the ids in scope of ``parent`` (None: among the
     station codes asked for, or any); ``then_only``: only the history's rows in force then.
     A unit created since is removed after ``detach`` (the references to it set to NULL), unless
-    one of ``kept_while`` still refers to it; ``removed=False``: never removed."""
+    one of ``kept_while`` still refers to it; ``removed=False``: never removed. ``dated``: the
+    rows have a period in force of their own (``valid_from``, ``valid_to``) besides their
+    versions — an assignment —, so "as it was" also means "in force then"."""
 
     pick: str
     source: str
@@ -60,6 +60,7 @@ class _Unit(NamedTuple):
     detach: tuple[str, ...] = ()
     kept_while: tuple[str, ...] = ()
     removed: bool = True
+    dated: bool = False
 
 
 # in scope order (each reads the ids of the units before it)
@@ -70,7 +71,7 @@ _UNITS = {
                   detach=("address_point.grid_id", "incident.grid_id", "assignment.grid_id")),
     "community": _Unit("community_id", "grid", "id", "grid",
                        kept_while=("grid.community_id", "assignment.community_id")),
-    "assignment": _Unit("id", "assignment", "station_id", "station"),
+    "assignment": _Unit("id", "assignment", "station_id", "station", dated=True),
     "person": _Unit("person_id", "assignment", "id", "assignment", then_only=True, removed=False),
 }
 
@@ -107,8 +108,8 @@ def _put_back(conn: Connection, table: str, params: dict[str, object]) -> None:
     cols = columns(table)
     own = [c for c in cols if c != "id" and c not in DERIVED.get(table, ())]
     picked = ["CASE WHEN h.valid_to <= now() THEN NULL ELSE h.valid_to END" if c == "valid_to"
-              else f"h.{c}" for c in cols] if table == _DATED else [f"h.{c}" for c in cols]
-    when = _IN_FORCE_THEN if table == _DATED else _THEN
+              else f"h.{c}" for c in cols] if _UNITS[table].dated else [f"h.{c}" for c in cols]
+    when = _IN_FORCE_THEN if _UNITS[table].dated else _THEN
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in own)
     differ = (f"({', '.join(f'{table}.{c}' for c in own)}) IS DISTINCT FROM "
               f"({', '.join(f'EXCLUDED.{c}' for c in own)})")
@@ -123,7 +124,7 @@ def _gone(table: str) -> str:
     now that were not in force then."""
     sql = (f"SELECT x.id FROM {table} x WHERE (x.id IN ({_ids(table)}) AND NOT EXISTS "
            f"(SELECT 1 FROM {table}_history h WHERE h.id = x.id AND {_THEN}))")
-    if table == _DATED:
+    if _UNITS[table].dated:
         sql += (f" OR (x.id IN ({_ids(table)}) AND {_IN_FORCE_NOW} AND NOT EXISTS "
                 f"(SELECT 1 FROM {table}_history h WHERE h.id = x.id AND {_IN_FORCE_THEN}))")
     return sql

@@ -6,6 +6,7 @@ and its grid figures are those of the old shapes (a Shapely oracle); live data i
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -85,8 +86,17 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
     out = run_edit(plan_engine, "splitGrid", {"grid": grid, "line": cut_line(plan_engine, grid)},
                    principal=EDITOR, settings=settings, reason="before the instant")
     half = next(c for c in out.impact.grids if c != grid)
+    # an assignment made before the instant that starts just after it: not in force then, in
+    # force now (the assignment's own period, beside its versions: editing/restore.py "dated")
+    with plan_engine.connect() as conn:
+        starts: datetime = conn.exec_driver_sql(
+            "SELECT clock_timestamp() + interval '1.5 seconds'").scalar_one()
+    run_edit(plan_engine, "createAssignment", {"person": person, "role": "grid_worker", "station": st,
+                                               "grid": half, "validFrom": starts.isoformat()},
+             principal=EDITOR, settings=settings, reason="starts after the instant")
     with plan_engine.connect() as conn:
         then: datetime = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+    assert then < starts
     old, old_half = grid_shape(plan_engine, grid), grid_shape(plan_engine, half)
     # after the instant: the grid grows into its neighbour, the officer moves to another zone
     run_edit(plan_engine, "redrawGrid", {"grid": grid, "geometry": grow_into(plan_engine, grid, half)},
@@ -101,6 +111,7 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
              settings=settings, reason="after the instant")
     new = grid_shape(plan_engine, grid)
     assert new.area > old.area * 1.01
+    time.sleep(max(0.0, (starts - then).total_seconds()))  # the new assignment is in force now
     live = fingerprint(plan_engine)
 
     pid = pgql("""mutation($st: String, $t: DateTime) { createPlan(name: "from T",
@@ -121,6 +132,10 @@ def test_branch_from_an_instant_reproduces_it(plan_engine: Engine, pgql: Any,
     assert {a["zone"]["code"] for a in moved} == {zone}
     assert other in {a["zone"]["code"] for a in now["personnel"] if a["person"]["code"] == person
                      and a["zone"]}
+    started = [a for a in now["personnel"] if a["role"] == "grid_worker" and a["person"]["code"] == person
+               and (a["grid"] or {}).get("code") == half]
+    assert started and not [a for a in planned["personnel"] if a["role"] == "grid_worker"
+                            and a["person"]["code"] == person and (a["grid"] or {}).get("code") == half]
 
     # the zone outlines (derived from the grids) cover the same ground
     outline = """query($st: String!, $p: ID, $t: DateTime) { station(code: $st, plan: $p, asOf: $t) {
