@@ -8,11 +8,20 @@ afterwards): the province is generated and loaded (**seed time**: generation + l
 streaming replicas are made (``jurisgrid db replica add``'s code), and the real server
 (``jurisgrid serve``) is started three times — with no replica, one and two
 (``JURISGRID_REPLICA_URLS``) — to measure GraphQL ``responsibleFor`` **throughput and p99**
-(``--clients`` keep-alive clients for ``--seconds``). Without replicas it also measures: one
-**100,000-point** ``responsibleForMany`` (median of 3, after a cold one), **tile throughput**
-(grids, zones and addresses tiles at zooms 10–15 over the province), the **all-zone sizing**
-latency (``sizingReport``, median of 3), the server's **RSS** (summed over its workers) and the
-**database size**.
+(``--clients`` keep-alive clients for ``--seconds``) and **tile throughput** (grids, zones and
+addresses tiles at zooms 10–15 over the province). Tiles are made by PostGIS (``ST_AsMVT``) on
+the database the request is routed to, so they are the read a replica can take over, where
+``responsibleFor`` is answered from each server's memory. Without replicas it also measures:
+one **100,000-point** ``responsibleForMany`` (median of 3, after a cold one), the **all-zone
+sizing** latency (``sizingReport``, median of 3), the server's **RSS** (summed over its workers)
+and the **database size**.
+
+``--pin-databases`` gives each PostgreSQL instance one core of its own (``sched_setaffinity`` on
+its processes: the primary on core 0, replica *i* on core *i* mod the cores), as if each database
+ran on a one-core machine of its own; the server and the load client are not pinned. Without it
+every instance may use every core, and on a small machine a replica only takes CPU from the
+primary and the server. A sample of tile requests after each phase checks which database answered
+(``X-Jurisgrid-Served-By``).
 
 The province: N county-level units made by the seed's own many-county generator
 (jurisgrid/seed/generate.generate_counties): 1 is 渠县 alone; up to 7 the units of 达州; past 7,
@@ -25,12 +34,14 @@ a replica cannot add throughput, only show that routing to it costs none.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -50,12 +61,13 @@ from bench.responsible import (
     http_post,
     load_phase,
     process_memory_mb,
+    process_tree,
     run_async,
     run_bulk_api,
     running_server,
     sample_points,
 )
-from bench.tiles import check_tile, http_requests, tile_set
+from bench.tiles import Tile, check_tile, http_requests, tile_set
 from jurisgrid.db import dispose, make_engine
 from jurisgrid.localdb import LocalCluster, ReplicaCluster
 from jurisgrid.seed.reference import CountyRef, TownshipRef
@@ -143,9 +155,9 @@ class Row:
     load_s: float = 0.0
     db_mb: float = 0.0
     single: dict[int, LoadResult] = field(default_factory=dict)   # replicas -> result
+    tiles: dict[int, LoadResult] = field(default_factory=dict)    # replicas -> result
+    served: dict[int, str] = field(default_factory=dict)          # replicas -> who answered tiles
     bulk_s: float = float("nan")
-    tiles_rps: float = float("nan")
-    tiles_p99_ms: float = float("nan")
     sizing_ms: float = float("nan")
     rss_mb: float = float("nan")
 
@@ -176,6 +188,28 @@ def _sizing_ms(port: int) -> float:
     return statistics.median(times[1:]) * 1000
 
 
+def pin(cluster: LocalCluster, cpu: int) -> None:
+    """Every process of ``cluster``'s server on core ``cpu`` (sessions forked later inherit it
+    from the postmaster)."""
+    postmaster = int((cluster.pgdata / "postmaster.pid").read_text().split()[0])
+    for pid in process_tree(postmaster):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(pid, {cpu})
+
+
+def served_by(port: int, tiles: list[Tile], k: int = 12) -> str:
+    """Which databases answered a sample of ``k`` tile requests (``X-Jurisgrid-Served-By``)."""
+    import urllib.request
+
+    seen: Counter[str] = Counter()
+    for name, z, x, y in tiles[:k]:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/tiles/{name}/{z}/{x}/{y}.mvt",
+                                    timeout=60) as r:
+            # the header is set only where replicas are configured: without, the primary answers
+            seen[r.headers.get("X-Jurisgrid-Served-By", "primary")] += 1
+    return ", ".join(f"{who} {n}" for who, n in sorted(seen.items()))
+
+
 def measure(n: int, args: argparse.Namespace, console: Console) -> Row:
     from jurisgrid.models.migrate import upgrade
 
@@ -195,6 +229,10 @@ def measure(n: int, args: argparse.Namespace, console: Console) -> Row:
                           f"points, {row.incidents:,} incidents; generated in {row.gen_s:.1f} s, "
                           f"loaded in {row.load_s:.1f} s; database {row.db_mb:.0f} MB")
             replicas = [ReplicaCluster.make(cluster) for _ in range(max(args.replicas))]
+            if args.pin_databases:
+                cores = os.cpu_count() or 1
+                for i, db in enumerate([cluster, *replicas]):
+                    pin(db, i % cores)
             pts = sample_points(engine, max(args.points, 2000), args.seed)
             tiles = tile_set(engine, per_zoom=args.tiles_per_zoom, seed=args.seed)
         finally:
@@ -212,28 +250,32 @@ def measure(n: int, args: argparse.Namespace, console: Console) -> Row:
                 res = _phase(server.port, reqs, check_graphql, args.clients, args.seconds,
                              f"responsibleFor, {k} replicas")
                 row.single[k] = res
+                treqs = http_requests(server.port, tiles, "wgs84", None)
+                # the first zones tile computes and stores the zone sizing (1.5 s at 20
+                # counties): warm up, as for the lookups, before measuring
+                _phase(server.port, treqs, check_tile, args.clients, args.warmup, "warm-up")
+                tres = _phase(server.port, treqs, check_tile, args.clients, args.seconds,
+                              f"tiles, {k} replicas")
+                row.tiles[k] = tres
+                row.served[k] = served_by(server.port, tiles)
                 console.print(f"  {k} replica(s): responsibleFor {res.rps:,.0f}/s, "
-                              f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms")
+                              f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms; tiles "
+                              f"{tres.rps:,.0f}/s, p99 {tres.p99_ms:.0f} ms (served by "
+                              f"{row.served[k]})")
                 if k == 0:
                     bulk, _ = run_bulk_api(server.port, pts[:args.points], 3, console)
                     row.bulk_s = bulk.median_s
-                    treqs = http_requests(server.port, tiles, "wgs84", None)
-                    # the first zones tile computes and stores the zone sizing (1.5 s at 20
-                    # counties): warm up, as for the lookups, before measuring
-                    _phase(server.port, treqs, check_tile, args.clients, args.warmup, "warm-up")
-                    tres = _phase(server.port, treqs, check_tile, args.clients, args.seconds, "tiles")
-                    row.tiles_rps, row.tiles_p99_ms = tres.rps, tres.p99_ms
                     row.sizing_ms = _sizing_ms(server.port)
                     row.rss_mb = process_memory_mb(server.pid)[0]
-                    console.print(f"  100k bulk {row.bulk_s:.2f} s; tiles {row.tiles_rps:,.0f}/s "
-                                  f"(p99 {row.tiles_p99_ms:.0f} ms); sizing {row.sizing_ms:.0f} ms; "
+                    console.print(f"  100k bulk {row.bulk_s:.2f} s; sizing {row.sizing_ms:.0f} ms; "
                                   f"RSS {row.rss_mb:.0f} MB ({args.workers} workers)")
         shutil.rmtree(logdir, ignore_errors=True)
     return row
 
 
 def table(rows: list[Row], args: argparse.Namespace) -> Table:
-    t = Table(title=f"province growth — scale {args.scale}, {os.cpu_count()} cores, "
+    pinned = ", one core per database" if args.pin_databases else ""
+    t = Table(title=f"province growth — scale {args.scale}, {os.cpu_count()} cores{pinned}, "
                     f"{args.workers} server workers, {args.clients} clients, {args.seconds:g} s phases")
     t.add_column("counties", justify="right")
     t.add_column("grids / points / incidents", justify="right")
@@ -241,7 +283,8 @@ def table(rows: list[Row], args: argparse.Namespace) -> Table:
     for k in args.replicas:
         t.add_column(f"responsibleFor/s · p99 ms, {k} repl.", justify="right")
     t.add_column(f"{args.points // 1000}k bulk s", justify="right")
-    t.add_column("tiles/s · p99 ms", justify="right")
+    for k in args.replicas:
+        t.add_column(f"tiles/s · p99 ms, {k} repl.", justify="right")
     t.add_column("sizing ms", justify="right")
     t.add_column("RSS MB", justify="right")
     t.add_column("DB MB", justify="right")
@@ -249,7 +292,8 @@ def table(rows: list[Row], args: argparse.Namespace) -> Table:
         t.add_row(str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
                   f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f}+{r.load_s:.0f})",
                   *(f"{r.single[k].rps:,.0f} · {r.single[k].p99_ms:.1f}" for k in args.replicas),
-                  f"{r.bulk_s:.2f}", f"{r.tiles_rps:,.0f} · {r.tiles_p99_ms:.0f}",
+                  f"{r.bulk_s:.2f}",
+                  *(f"{r.tiles[k].rps:,.0f} · {r.tiles[k].p99_ms:.0f}" for k in args.replicas),
                   f"{r.sizing_ms:,.0f}", f"{r.rss_mb:,.0f}", f"{r.db_mb:,.0f}")
     return t
 
@@ -258,15 +302,17 @@ def markdown(rows: list[Row], args: argparse.Namespace) -> str:
     """The table as Markdown (for the README), one line per province size."""
     head = (["counties", "grids / points / incidents", "seed s (gen + load)"]
             + [f"responsibleFor/s, p99 ms — {k} replicas" for k in args.replicas]
-            + [f"{args.points // 1000}k bulk s", "tiles/s, p99 ms", "all-zone sizing ms",
-               "RSS MB", "DB MB"])
+            + [f"{args.points // 1000}k bulk s"]
+            + [f"tiles/s, p99 ms — {k} replicas" for k in args.replicas]
+            + ["all-zone sizing ms", "RSS MB", "DB MB"])
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
         cells = ([str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
                   f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f} + {r.load_s:.0f})"]
                  + [f"{r.single[k].rps:,.0f}, {r.single[k].p99_ms:.0f}" for k in args.replicas]
-                 + [f"{r.bulk_s:.2f}", f"{r.tiles_rps:,.0f}, {r.tiles_p99_ms:.0f}",
-                    f"{r.sizing_ms:,.0f}", f"{r.rss_mb:,.0f}", f"{r.db_mb:,.0f}"])
+                 + [f"{r.bulk_s:.2f}"]
+                 + [f"{r.tiles[k].rps:,.0f}, {r.tiles[k].p99_ms:.0f}" for k in args.replicas]
+                 + [f"{r.sizing_ms:,.0f}", f"{r.rss_mb:,.0f}", f"{r.db_mb:,.0f}"])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -283,6 +329,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--points", type=int, default=100_000, help="points of the bulk lookup")
     p.add_argument("--replicas", default="0,1,2", help="replica counts to measure")
     p.add_argument("--tiles-per-zoom", type=int, default=20)
+    p.add_argument("--pin-databases", action="store_true",
+                   help="one core per PostgreSQL instance (primary on core 0, replica i on core i)")
     args = p.parse_args(argv)
     args.counties = [int(x) for x in args.counties.split(",")]
     args.replicas = [int(x) for x in args.replicas.split(",")]
