@@ -14,7 +14,9 @@ the database the request is routed to, so they are the read a replica can take o
 ``responsibleFor`` is answered from each server's memory. Without replicas it also measures:
 one **100,000-point** ``responsibleForMany`` (median of 3, after a cold one), the **all-zone
 sizing** latency (``sizingReport``, median of 3), the server's **RSS** (summed over its workers)
-and the **database size**.
+and the **database size**. Before the server, **one point in process**: the median time of the
+lookup index's single-point answer for points in a grid and points in none (the nearest-grid
+search), without a server's noise — the figure that must not grow with the province.
 
 ``--pin-databases`` gives each PostgreSQL instance one core of its own (``sched_setaffinity`` on
 its processes: the primary on core 0, replica *i* on core *i* mod the cores), as if each database
@@ -47,6 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import orjson
 import shapely
 from rich.console import Console
@@ -158,6 +161,10 @@ class Row:
     tiles: dict[int, LoadResult] = field(default_factory=dict)    # replicas -> result
     served: dict[int, str] = field(default_factory=dict)          # replicas -> who answered tiles
     bulk_s: float = float("nan")
+    # in process, one point at a time (GridIndex.resolve_one, the single-point path): median µs
+    # of points in a grid and of points in none (the nearest-grid search)
+    one_in_us: float = float("nan")
+    one_out_us: float = float("nan")
     sizing_ms: float = float("nan")
     rss_mb: float = float("nan")
 
@@ -197,6 +204,37 @@ def pin(cluster: LocalCluster, cpu: int) -> None:
             os.sched_setaffinity(pid, {cpu})
 
 
+def one_point_us(engine: Engine, seed: int, n: int = 400, repeats: int = 3) -> tuple[float, float]:
+    """Median µs of ``GridIndex.resolve_one`` — what a single-point lookup does in the server's
+    memory — for ``n`` points in a grid and ``n`` in none, drawn over the province's box widened
+    by 0.2°: whether a lookup, and the nearest-grid search of a point in no grid, grow with the
+    province without the noise of a server under load."""
+    from jurisgrid.geo.lookup import GridIndex
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, ST_AsBinary(geom) FROM grid ORDER BY id")).all()
+    geoms = shapely.from_wkb([bytes(r[1]) for r in rows])
+    index = GridIndex([r[0] for r in rows], geoms)
+    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
+    rng = np.random.default_rng(seed)
+    inside: list[tuple[float, float]] = []
+    outside: list[tuple[float, float]] = []
+    while len(inside) < n or len(outside) < n:
+        lon, lat = float(rng.uniform(x0 - 0.2, x1 + 0.2)), float(rng.uniform(y0 - 0.2, y1 + 0.2))
+        (inside if index.resolve_one(lon, lat)[0] >= 0 else outside).append((lon, lat))
+
+    def median_us(pts: list[tuple[float, float]]) -> float:
+        times = []
+        for _ in range(repeats):
+            for lon, lat in pts[:n]:
+                t0 = time.perf_counter()
+                index.resolve_one(lon, lat)
+                times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1e6
+
+    return median_us(inside), median_us(outside)
+
+
 def served_by(port: int, tiles: list[Tile], k: int = 12) -> str:
     """Which databases answered a sample of ``k`` tile requests (``X-Jurisgrid-Served-By``)."""
     import urllib.request
@@ -225,9 +263,11 @@ def measure(n: int, args: argparse.Namespace, console: Console) -> Row:
                     "SELECT (SELECT count(*) FROM grid), (SELECT count(*) FROM address_point), "
                     "(SELECT count(*) FROM incident), pg_database_size(current_database())")).one()
             row.db_mb = size / 1e6
+            row.one_in_us, row.one_out_us = one_point_us(engine, args.seed)
             console.print(f"[bold]{n} counties[/bold]: {row.grids:,} grids, {row.points:,} address "
                           f"points, {row.incidents:,} incidents; generated in {row.gen_s:.1f} s, "
-                          f"loaded in {row.load_s:.1f} s; database {row.db_mb:.0f} MB")
+                          f"loaded in {row.load_s:.1f} s; database {row.db_mb:.0f} MB; in process "
+                          f"a point in a grid {row.one_in_us:.0f} µs, in none {row.one_out_us:.0f} µs")
             replicas = [ReplicaCluster.make(cluster) for _ in range(max(args.replicas))]
             if args.pin_databases:
                 cores = os.cpu_count() or 1
@@ -280,6 +320,7 @@ def table(rows: list[Row], args: argparse.Namespace) -> Table:
     t.add_column("counties", justify="right")
     t.add_column("grids / points / incidents", justify="right")
     t.add_column("seed s (gen+load)", justify="right")
+    t.add_column("one point µs: in a grid / in none", justify="right")
     for k in args.replicas:
         t.add_column(f"responsibleFor/s · p99 ms, {k} repl.", justify="right")
     t.add_column(f"{args.points // 1000}k bulk s", justify="right")
@@ -291,6 +332,7 @@ def table(rows: list[Row], args: argparse.Namespace) -> Table:
     for r in rows:
         t.add_row(str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
                   f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f}+{r.load_s:.0f})",
+                  f"{r.one_in_us:.0f} / {r.one_out_us:.0f}",
                   *(f"{r.single[k].rps:,.0f} · {r.single[k].p99_ms:.1f}" for k in args.replicas),
                   f"{r.bulk_s:.2f}",
                   *(f"{r.tiles[k].rps:,.0f} · {r.tiles[k].p99_ms:.0f}" for k in args.replicas),
@@ -300,7 +342,8 @@ def table(rows: list[Row], args: argparse.Namespace) -> Table:
 
 def markdown(rows: list[Row], args: argparse.Namespace) -> str:
     """The table as Markdown (for the README), one line per province size."""
-    head = (["counties", "grids / points / incidents", "seed s (gen + load)"]
+    head = (["counties", "grids / points / incidents", "seed s (gen + load)",
+             "one point in process µs: in a grid / in none"]
             + [f"responsibleFor/s, p99 ms — {k} replicas" for k in args.replicas]
             + [f"{args.points // 1000}k bulk s"]
             + [f"tiles/s, p99 ms — {k} replicas" for k in args.replicas]
@@ -308,7 +351,8 @@ def markdown(rows: list[Row], args: argparse.Namespace) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
         cells = ([str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
-                  f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f} + {r.load_s:.0f})"]
+                  f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f} + {r.load_s:.0f})",
+                  f"{r.one_in_us:.0f} / {r.one_out_us:.0f}"]
                  + [f"{r.single[k].rps:,.0f}, {r.single[k].p99_ms:.0f}" for k in args.replicas]
                  + [f"{r.bulk_s:.2f}"]
                  + [f"{r.tiles[k].rps:,.0f}, {r.tiles[k].p99_ms:.0f}" for k in args.replicas]
