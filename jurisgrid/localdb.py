@@ -281,6 +281,8 @@ class LocalCluster:
         ])
 
     def stop(self) -> None:
+        if not self.initialised:   # nothing to stop, and no folder made for the lock
+            return
         with self._locked():
             if self.running():
                 self._run([str(pg_bindir() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])

@@ -98,3 +98,11 @@ def test_an_interrupted_initdb_is_made_again(home: Path) -> None:
     with pytest.raises(ClusterError, match="no PG_VERSION"):
         other.start()
     assert keep.read_text() == "not a cluster"
+
+
+def test_stopping_a_cluster_never_made_creates_nothing(tmp_path: Path) -> None:
+    """The start/stop lock lives in the cluster's folder; a stop where there is no cluster
+    (``jurisgrid db stop`` in the wrong folder) must not make that folder for it."""
+    home = tmp_path / "elsewhere" / ".jurisgrid"
+    LocalCluster(home).stop()
+    assert not home.parent.exists()
