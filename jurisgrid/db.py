@@ -107,6 +107,12 @@ def _drop_stale(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
 
+class NeedsPrimary(Exception):
+    """A read sent to a replica found it must write first (the zone tiles' sizing figures for
+    the current data are not stored, or not replayed there yet): the replica lane answers the
+    request again on the primary (routes/replica_lane.py). Never raised on the primary."""
+
+
 def unavailable(exc: BaseException) -> ServiceUnavailable | None:
     """``exc`` as a :class:`ServiceUnavailable` when it says the database cannot be reached
     (down, restarting, a dropped session, too many connections, no pooled connection free);

@@ -5,11 +5,12 @@ The lane chooses the server before the app runs and leaves the engine in the ASG
 the routes find it (:func:`jurisgrid.replicas.reader`); the answer names it in
 ``X-Jurisgrid-Served-By``. A client's ``X-Jurisgrid-After-LSN`` is honoured as in GraphQL.
 
-Exceptions to the rotation: the ``zones`` tiles, whose sizing figures are computed and stored in
-the database on first use (tiles/sizing.py: a write, which a standby refuses), go to the
-primary. A read that finds its replica unreachable — an exception the database layer calls
+A read that finds its replica unreachable — an exception the database layer calls
 "unavailable", or a 503 answer, before anything was sent — takes the replica out of rotation
-and is answered again by the primary (a ``GET`` has no body to replay).
+and is answered again by the primary (a ``GET`` has no body to replay). A read that finds it
+must write first (:class:`jurisgrid.db.NeedsPrimary`: a ``zones`` tile whose sizing figures for
+the current data the replica does not hold yet — tiles/sizing.py) is answered again by the
+primary, and the replica stays in rotation.
 
 Added by app.py only when replicas are configured: without them it costs nothing.
 """
@@ -18,11 +19,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jurisgrid.db import unavailable
+from jurisgrid.db import NeedsPrimary, unavailable
 from jurisgrid.replicas import SCOPE_KEY, SERVED_BY_HEADER, Server, router_of, scope_lsn
 
 ROUTED_PREFIXES = ("/tiles/", "/ogc", "/api/")
-PRIMARY_ONLY_PREFIXES = ("/tiles/zones/",)
 _SERVED_BY = SERVED_BY_HEADER.lower().encode()
 
 
@@ -43,8 +43,7 @@ class ReplicaLane:
         if router is None:
             await self.app(scope, receive, send)
             return
-        primary_only = scope["path"].startswith(PRIMARY_ONLY_PREFIXES)
-        server = router.primary if primary_only else await router.choose(scope_lsn(scope))
+        server = await router.choose(scope_lsn(scope))
         if not server.is_replica:
             await self._serve(scope, receive, send, server)
             return
@@ -66,6 +65,11 @@ class ReplicaLane:
 
         try:
             await self._serve(scope, receive, out, server, named=False)
+        except NeedsPrimary:
+            if started:
+                raise
+            await self._serve(scope, receive, send, router.primary)
+            return
         except Exception as exc:
             if started or unavailable(exc) is None:
                 raise

@@ -23,6 +23,7 @@ import threading
 from sqlalchemy import Connection, Engine, text
 
 from jurisgrid.analytics.report import sizing_report
+from jurisgrid.db import NeedsPrimary
 
 # the version of the data and policy the sizing is computed from, as one text. tile_change is
 # append-only, so its newest id says whether anything changed: an index probe on every zone tile,
@@ -68,11 +69,27 @@ _STORE = text("""
     DELETE FROM tile_zone_sizing WHERE key <> :key AND computed_at < now() - interval '""" + _KEEP_OLD + "'")
 
 
+_CURRENT = (f"SELECT pg_is_in_recovery(), q.k, EXISTS (SELECT 1 FROM tile_zone_sizing t "
+            f"WHERE t.key = q.k) FROM (SELECT {KEY_SQL} AS k) q")
+
+
 def compute(conn: Connection) -> str:
-    """Compute the figures now and store them (the key first: a change in between only makes
-    them look older, so the next tile computes them again); returns the key. On an autocommit
-    connection (db.read_connection) they are stored at once; on any other, the caller commits."""
-    key = str(conn.exec_driver_sql(f"SELECT {KEY_SQL}").scalar_one())
+    """The key of the figures for the current data and policy, computing and storing them
+    first unless another process already did (the key is read first: a change in between only
+    makes them look older, so the next tile computes them again). On an autocommit connection
+    (db.read_connection) they are stored at once; on any other, the caller commits.
+
+    On a replica (a standby refuses writes) the figures are only looked up: when the primary
+    has not stored them, or this replica has not replayed them yet, :class:`NeedsPrimary`
+    sends the tile to the primary, which stores them for the replicas' next tiles."""
+    standby, key, stored = conn.exec_driver_sql(_CURRENT).one()
+    key = str(key)
+    if stored or standby:
+        if not stored:
+            raise NeedsPrimary("the zone sizing for the current data is not on this replica yet")
+        with _lock:
+            _latest[_url(conn.engine)] = key
+        return key
     version, _, reports = sizing_report(conn)
     params = {"key": key, "version": version, "codes": [r.code for r in reports],
               "classes": [r.sizing.zone_class for r in reports],

@@ -19,6 +19,7 @@ from jurisgrid.config import DatabaseSettings, Settings
 from jurisgrid.db import read_engine
 from jurisgrid.models.versions import watcher
 from jurisgrid.replicas import PollingWatcher, ReadRouter, router_of
+from jurisgrid.tiles.sizing import KEY_SQL
 from tests.scale.conftest import Pair, wait_for
 
 SERVED_BY = "x-jurisgrid-served-by"
@@ -133,9 +134,38 @@ def test_reads_are_served_by_the_replica(routed: Routed, place: dict[str, Any]) 
         assert r.headers.get(SERVED_BY) == "replica-1", (path, dict(r.headers))
     r = routed.client.get(f"/api/responsible?lon={place['lon']}&lat={place['lat']}")
     assert r.json()["grid"]["code"] == place["grid"]
-    # zone tiles store their sizing figures on first use (a write): the primary serves them
-    r = routed.client.get(f"/tiles/zones/{z}/{x}/{y}.mvt")
-    assert r.status_code == 200 and r.headers[SERVED_BY] == "primary"
+
+
+def test_zone_tiles_move_to_the_replica_once_it_holds_their_sizing(routed: Routed, admin: str,
+                                                                   place: dict[str, Any]) -> None:
+    """A zones tile needs the zone sizing of the current data and policy stored (tiles/sizing.py,
+    a write). After a policy edit no one has stored it: the replica sends the tile to the
+    primary, which stores it and answers; once the replica has replayed that, it answers the
+    zone tiles itself, with the same bytes and ETag, and stays in rotation throughout."""
+    z, x, y = place["tile"]
+    path = f"/tiles/zones/{z}/{x}/{y}.mvt"
+    body, headers = routed.gql(UPDATE_POLICY, {"c": {"default_weight": 1.25}}, token=admin)
+    assert "errors" not in body, body
+    lsn = headers["x-jurisgrid-lsn"]
+    wait_for(lambda: routed.gql(POLICY, after=lsn)[1][SERVED_BY] == "replica-1",
+             what="the replica to replay the policy edit")
+    with routed.pair.engine.connect() as c:
+        key = c.exec_driver_sql(f"SELECT {KEY_SQL}").scalar_one()
+        assert not c.exec_driver_sql("SELECT count(*) FROM tile_zone_sizing WHERE key = %(k)s",
+                                     {"k": key}).scalar_one()
+    first = routed.client.get(path)
+    assert first.status_code == 200 and first.headers[SERVED_BY] == "primary"
+    assert len(first.content) > 0
+    assert routed.router.rotation  # a tile that needs the primary does not take the replica out
+    with routed.pair.engine.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM tile_zone_sizing WHERE key = %(k)s",
+                                 {"k": key}).scalar_one() == 1
+    stored_lsn = routed.primary_lsn()
+    wait_for(lambda: routed.gql(POLICY, after=stored_lsn)[1][SERVED_BY] == "replica-1",
+             what="the replica to replay the stored sizing")
+    again = routed.client.get(path)
+    assert again.status_code == 200 and again.headers[SERVED_BY] == "replica-1"
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
 
 
 def test_reads_fall_back_to_the_primary_without_replicas_in_rotation(routed: Routed) -> None:
