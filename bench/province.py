@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.province [--counties 1,5,20] [--scale 0.02] [--seconds 5]
                                        [--clients 8] [--workers 2] [--points 100000]
+                                       [--rounds 1] [--pin-databases]
 
 For each N, in a throwaway cluster of its own (a temporary folder, its own port; removed
 afterwards): the province is generated and loaded (**seed time**: generation + load), two
@@ -18,6 +19,8 @@ and the **database size**. Before the server, **one point in process**: the medi
 lookup index's single-point answer for points in a grid and points in none (the nearest-grid
 search), without a server's noise — the figure that must not grow with the province.
 
+``--rounds R`` measures each replica count R times, alternating the order, and gives the median
+req/s with its range: single runs on a small shared machine swing by half.
 ``--pin-databases`` gives each PostgreSQL instance one core of its own (``sched_setaffinity`` on
 its processes: the primary on core 0, replica *i* on core *i* mod the cores), as if each database
 ran on a one-core machine of its own; the server and the load client are not pinned. Without it
@@ -157,8 +160,9 @@ class Row:
     gen_s: float = 0.0
     load_s: float = 0.0
     db_mb: float = 0.0
-    single: dict[int, LoadResult] = field(default_factory=dict)   # replicas -> result
-    tiles: dict[int, LoadResult] = field(default_factory=dict)    # replicas -> result
+    # replicas -> one result per round
+    single: dict[int, list[LoadResult]] = field(default_factory=dict)
+    tiles: dict[int, list[LoadResult]] = field(default_factory=dict)
     served: dict[int, str] = field(default_factory=dict)          # replicas -> who answered tiles
     bulk_s: float = float("nan")
     # in process, one point at a time (GridIndex.resolve_one, the single-point path): median µs
@@ -248,6 +252,49 @@ def served_by(port: int, tiles: list[Tile], k: int = 12) -> str:
     return ", ".join(f"{who} {n}" for who, n in sorted(seen.items()))
 
 
+def _serve_and_load(row: Row, k: int, first: bool, url: str, replicas: list[ReplicaCluster],
+                    pts: np.ndarray, tiles: list[Tile], logdir: Path, args: argparse.Namespace,
+                    console: Console) -> None:
+    """One server reading from ``k`` replicas: responsibleFor and tile phases (appended to
+    ``row``); with no replica in the first round also the bulk lookup, sizing and RSS."""
+    env = {"JURISGRID_REPLICA_URLS": ",".join(r.url("jurisgrid") for r in replicas[:k]),
+           "JURISGRID_POOL_SIZE": "8"}
+    with running_server(url, logdir, env, workers=args.workers) as server:
+        reqs = [http_post(server.port, "/graphql",
+                          orjson.dumps({"query": GQL_ONE, "variables": {"lon": x, "lat": y}}))
+                for x, y in pts[:2000].tolist()]
+        # both workers build their lookup index (one per database they read) first
+        _phase(server.port, reqs, check_graphql, args.clients, args.warmup, "warm-up")
+        res = _phase(server.port, reqs, check_graphql, args.clients, args.seconds,
+                     f"responsibleFor, {k} replicas")
+        row.single.setdefault(k, []).append(res)
+        treqs = http_requests(server.port, tiles, "wgs84", None)
+        # the first zones tile computes and stores the zone sizing (1.5 s at 20 counties):
+        # warm up, as for the lookups, before measuring
+        _phase(server.port, treqs, check_tile, args.clients, args.warmup, "warm-up")
+        tres = _phase(server.port, treqs, check_tile, args.clients, args.seconds,
+                      f"tiles, {k} replicas")
+        row.tiles.setdefault(k, []).append(tres)
+        row.served[k] = served_by(server.port, tiles)
+        console.print(f"  {k} replica(s): responsibleFor {res.rps:,.0f}/s, "
+                      f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms; tiles "
+                      f"{tres.rps:,.0f}/s, p99 {tres.p99_ms:.0f} ms (served by {row.served[k]})")
+        if k == 0 and first:
+            bulk, _ = run_bulk_api(server.port, pts[:args.points], 3, console)
+            row.bulk_s = bulk.median_s
+            row.sizing_ms = _sizing_ms(server.port)
+            row.rss_mb = process_memory_mb(server.pid)[0]
+            console.print(f"  100k bulk {row.bulk_s:.2f} s; sizing {row.sizing_ms:.0f} ms; "
+                          f"RSS {row.rss_mb:.0f} MB ({args.workers} workers)")
+
+
+def _cell(results: list[LoadResult], sep: str) -> str:
+    """req/s median (range over the rounds), then the median p99 in ms."""
+    rps = [r.rps for r in results]
+    spread = f" ({min(rps):,.0f}–{max(rps):,.0f})" if len(rps) > 1 else ""
+    return f"{statistics.median(rps):,.0f}{spread}{sep}{statistics.median(r.p99_ms for r in results):.0f}"
+
+
 def measure(n: int, args: argparse.Namespace, console: Console) -> Row:
     from jurisgrid.models.migrate import upgrade
 
@@ -278,44 +325,19 @@ def measure(n: int, args: argparse.Namespace, console: Console) -> Row:
         finally:
             dispose(engine)
         logdir = Path(tempfile.mkdtemp(prefix="jg_province_log_"))
-        for k in args.replicas:
-            env = {"JURISGRID_REPLICA_URLS": ",".join(r.url("jurisgrid") for r in replicas[:k]),
-                   "JURISGRID_POOL_SIZE": "8"}
-            with running_server(url, logdir, env, workers=args.workers) as server:
-                reqs = [http_post(server.port, "/graphql",
-                                  orjson.dumps({"query": GQL_ONE, "variables": {"lon": x, "lat": y}}))
-                        for x, y in pts[:2000].tolist()]
-                # both workers build their lookup index (one per database they read) first
-                _phase(server.port, reqs, check_graphql, args.clients, args.warmup, "warm-up")
-                res = _phase(server.port, reqs, check_graphql, args.clients, args.seconds,
-                             f"responsibleFor, {k} replicas")
-                row.single[k] = res
-                treqs = http_requests(server.port, tiles, "wgs84", None)
-                # the first zones tile computes and stores the zone sizing (1.5 s at 20
-                # counties): warm up, as for the lookups, before measuring
-                _phase(server.port, treqs, check_tile, args.clients, args.warmup, "warm-up")
-                tres = _phase(server.port, treqs, check_tile, args.clients, args.seconds,
-                              f"tiles, {k} replicas")
-                row.tiles[k] = tres
-                row.served[k] = served_by(server.port, tiles)
-                console.print(f"  {k} replica(s): responsibleFor {res.rps:,.0f}/s, "
-                              f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms; tiles "
-                              f"{tres.rps:,.0f}/s, p99 {tres.p99_ms:.0f} ms (served by "
-                              f"{row.served[k]})")
-                if k == 0:
-                    bulk, _ = run_bulk_api(server.port, pts[:args.points], 3, console)
-                    row.bulk_s = bulk.median_s
-                    row.sizing_ms = _sizing_ms(server.port)
-                    row.rss_mb = process_memory_mb(server.pid)[0]
-                    console.print(f"  100k bulk {row.bulk_s:.2f} s; sizing {row.sizing_ms:.0f} ms; "
-                                  f"RSS {row.rss_mb:.0f} MB ({args.workers} workers)")
+        # rounds alternate the order of the replica counts, so a drift of the machine's speed
+        # during the run does not favour one of them
+        for rnd in range(args.rounds):
+            for k in (args.replicas if rnd % 2 == 0 else args.replicas[::-1]):
+                _serve_and_load(row, k, rnd == 0, url, replicas, pts, tiles, logdir, args, console)
         shutil.rmtree(logdir, ignore_errors=True)
     return row
 
 
 def table(rows: list[Row], args: argparse.Namespace) -> Table:
     pinned = ", one core per database" if args.pin_databases else ""
-    t = Table(title=f"province growth — scale {args.scale}, {os.cpu_count()} cores{pinned}, "
+    rounds = f", {args.rounds} rounds" if args.rounds > 1 else ""
+    t = Table(title=f"province growth — scale {args.scale}, {os.cpu_count()} cores{pinned}{rounds}, "
                     f"{args.workers} server workers, {args.clients} clients, {args.seconds:g} s phases")
     t.add_column("counties", justify="right")
     t.add_column("grids / points / incidents", justify="right")
@@ -333,9 +355,9 @@ def table(rows: list[Row], args: argparse.Namespace) -> Table:
         t.add_row(str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
                   f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f}+{r.load_s:.0f})",
                   f"{r.one_in_us:.0f} / {r.one_out_us:.0f}",
-                  *(f"{r.single[k].rps:,.0f} · {r.single[k].p99_ms:.1f}" for k in args.replicas),
+                  *(_cell(r.single[k], " · ") for k in args.replicas),
                   f"{r.bulk_s:.2f}",
-                  *(f"{r.tiles[k].rps:,.0f} · {r.tiles[k].p99_ms:.0f}" for k in args.replicas),
+                  *(_cell(r.tiles[k], " · ") for k in args.replicas),
                   f"{r.sizing_ms:,.0f}", f"{r.rss_mb:,.0f}", f"{r.db_mb:,.0f}")
     return t
 
@@ -353,9 +375,9 @@ def markdown(rows: list[Row], args: argparse.Namespace) -> str:
         cells = ([str(r.counties), f"{r.grids:,} / {r.points:,} / {r.incidents:,}",
                   f"{r.gen_s + r.load_s:.0f} ({r.gen_s:.0f} + {r.load_s:.0f})",
                   f"{r.one_in_us:.0f} / {r.one_out_us:.0f}"]
-                 + [f"{r.single[k].rps:,.0f}, {r.single[k].p99_ms:.0f}" for k in args.replicas]
+                 + [_cell(r.single[k], ", ") for k in args.replicas]
                  + [f"{r.bulk_s:.2f}"]
-                 + [f"{r.tiles[k].rps:,.0f}, {r.tiles[k].p99_ms:.0f}" for k in args.replicas]
+                 + [_cell(r.tiles[k], ", ") for k in args.replicas]
                  + [f"{r.sizing_ms:,.0f}", f"{r.rss_mb:,.0f}", f"{r.db_mb:,.0f}"])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -372,6 +394,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="server worker processes")
     p.add_argument("--points", type=int, default=100_000, help="points of the bulk lookup")
     p.add_argument("--replicas", default="0,1,2", help="replica counts to measure")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure each replica count this many times, in alternating order; "
+                        "the table gives the median req/s (range) and the median p99")
     p.add_argument("--tiles-per-zoom", type=int, default=20)
     p.add_argument("--pin-databases", action="store_true",
                    help="one core per PostgreSQL instance (primary on core 0, replica i on core i)")
