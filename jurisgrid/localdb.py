@@ -207,9 +207,9 @@ class LocalCluster:
         no half-made cluster that a later start would take for a finished one."""
         bindir = pg_bindir()
         check_postgis(bindir)
-        self._prepare_dirs()
         if self.initialised:
             return
+        self._prepare_dirs()
         if self.pgdata.exists() and any(self.pgdata.iterdir()):
             raise ClusterError(
                 f"{self.pgdata} holds files but no PostgreSQL cluster (no PG_VERSION); "
@@ -261,7 +261,7 @@ class LocalCluster:
         self._init()
         if self.running():
             return
-        self._prepare_dirs()
+        self._prepare_dirs()  # once, before a start: the ownership walk over pgdata is not free
         # a port taken by something else since initdb: pick another one
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
@@ -379,7 +379,6 @@ class ReplicaCluster(LocalCluster):
     def _init(self) -> None:
         if not self.initialised:
             raise ClusterError(f"no replica in {self.pgdata}; make one with: jurisgrid db replica add")
-        self._prepare_dirs()
 
     @classmethod
     def make(cls, primary: LocalCluster, index: int | None = None) -> ReplicaCluster:

@@ -84,7 +84,7 @@ def _narrowed(conn: Connection, src: Source, table: str,
 
 def pruned_read(conn: Connection, src: Source, table: str, f: ListFilter,
                 read: Callable[[ListFilter], T]) -> T:
-    """``read`` of ``f`` narrowed to the partitions it can touch (:func:`narrow`); read again,
+    """``read`` of ``f`` narrowed to the partitions it can touch (:func:`_narrowed`); read again,
     unnarrowed, when the data version moved between the partitions' snapshot and the read
     (an edit committed meanwhile may have grown a county's reach: models/point_scope.py)."""
     g, version = _narrowed(conn, src, table, f)
