@@ -88,10 +88,7 @@ def pruned_read(conn: Connection, src: Source, table: str, f: ListFilter,
     unnarrowed, when the data version moved between the partitions' snapshot and the read
     (an edit committed meanwhile may have grown a county's reach: models/point_scope.py)."""
     g, version = _narrowed(conn, src, table, f)
-    out = read(g)
-    if version is not None and not point_scope.at_version(conn, version):
-        return read(f)
-    return out
+    return point_scope.checked_read(conn, version, lambda: read(g), lambda: read(f))
 
 
 def _where(src: Source, table: str, tb: FromClause, f: ListFilter) -> list[ColumnElement[bool]]:

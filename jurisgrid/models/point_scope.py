@@ -49,9 +49,10 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table
 
@@ -84,6 +85,20 @@ def at_version(conn: Connection, version: Version) -> bool:
     """Whether the database ``conn`` reads is still at ``version`` (a read made between the
     version's snapshot and this check saw the data of that version)."""
     return tuple(conn.exec_driver_sql(_VERSION).one()) == version
+
+
+T = TypeVar("T")
+
+
+def checked_read(conn: Connection, version: Version | None, pruned: Callable[[], T],
+                 unpruned: Callable[[], T]) -> T:
+    """``pruned()`` — a read narrowed to partitions derived at ``version`` — unless the data
+    version moved while it ran (an edit may have grown a county's reach): then ``unpruned()``.
+    ``version`` None: the partitions do not depend on the data (a grid's county), no check."""
+    out = pruned()
+    if version is not None and not at_version(conn, version):
+        return unpruned()
+    return out
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,9 @@ def items(conn: Connection, c: fx.Collection, q: fx.ItemQuery,
     if q.bbox is None:
         return fx.items(conn, c, q)
     snap = point_scope.snapshot(conn)
-    out = fx.items(conn, c, pruned(c, q, snap.counties_in_box(*q.bbox)))
-    if not point_scope.at_version(conn, snap.version):  # an edit meanwhile: the reaches may be old
-        return fx.items(conn, c, q)
-    return out
+    keys = snap.counties_in_box(*q.bbox)
+    return point_scope.checked_read(conn, snap.version, lambda: fx.items(conn, c, pruned(c, q, keys)),
+                                    lambda: fx.items(conn, c, q))
 
 
 def item(conn: Connection, c: fx.Collection, fid: str, county: str | None) -> dict[str, Any]:
