@@ -68,17 +68,20 @@ def _one_piece(state: State, blocks: list[int]) -> bool:
     return bool(blocks) and len(reach(state.nbrs, blocks[0], inside)) == len(inside)
 
 
-def _redraw_group(state: State, fig: Figures, group: Sequence[int], cands: Sequence[IntArray],
-                  bound: float, gain: float) -> bool:
-    """Try relabellings of the group's blocks (``cands``: a district of ``group`` per member, in
-    the members' order, in order of preference); move the state to the first that keeps.
-    Returns whether one was taken."""
-    members = [v for v in range(state.b.n) if state.assign[v] in group]
-    if not members or any(state.locked[v] >= 0 for v in members):
+def _members(state: State, group: Sequence[int]) -> IntArray:
+    """The blocks of the group's districts, in block order."""
+    return np.array([v for v in range(state.b.n) if state.assign[v] in group], dtype=np.int64)
+
+
+def _redraw_group(state: State, fig: Figures, group: Sequence[int], idx: IntArray,
+                  cands: Sequence[IntArray], bound: float, gain: float) -> bool:
+    """Try relabellings of the group's blocks ``idx`` (:func:`_members`; ``cands``: a district of
+    ``group`` per member, in the members' order, in order of preference); move the state to the
+    first that keeps. Returns whether one was taken."""
+    if not len(idx) or any(state.locked[v] >= 0 for v in idx):
         return False
     if state.district_parent is not None and len({state.district_parent[d] for d in group}) > 1:
         return False
-    idx = np.array(members, dtype=np.int64)
     lab = np.array(state.assign, dtype=np.int64)
     g = list(group)
     before = sum(state.pp(d) for d in g)
@@ -98,7 +101,7 @@ def _redraw_group(state: State, fig: Figures, group: Sequence[int], cands: Seque
         if state.contiguous and not all(
                 _one_piece(state, [int(v) for v in idx[new[idx] == d]]) for d in g):
             continue
-        for v in members:
+        for v in idx.tolist():
             if state.assign[v] != new[v]:
                 state.move(v, int(new[v]))
         return True
@@ -122,8 +125,8 @@ def resplit(state: State, xy: object, tol: list[float], *, rounds: int = 2, boun
         if check is not None:
             check("resplit", r / rounds)
         for a, b in _pairs(state):
-            members = np.array([v for v in range(state.b.n) if state.assign[v] in (a, b)], dtype=np.int64)
+            members = _members(state, (a, b))
             cands = [np.where(mask, side, b if side == a else a).astype(np.int64)
                      for mask in line_splits(pts[members], fig.w[:, members].T, tol) for side in (a, b)]
-            done += _redraw_group(state, fig, (a, b), cands, bound, gain)
+            done += _redraw_group(state, fig, (a, b), members, cands, bound, gain)
     return done

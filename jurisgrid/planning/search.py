@@ -240,6 +240,9 @@ class State:
         return sa, sb
 
     def _perims(self, v: int, dst: int) -> tuple[float, float]:
+        """The perimeters of v's district and of ``dst`` once v has moved: v's whole boundary
+        (outer edge and all its neighbours) leaves the one and joins the other, less twice what
+        each shares with v."""
         a = self.assign[v]
         sa, sb = self.shares(v, dst)
         r = self.b.ext[v] + self.nbr_total[v]
@@ -247,11 +250,9 @@ class State:
 
     def pp_delta(self, v: int, dst: int) -> float:
         a = self.assign[v]
-        sa, sb = self.shares(v, dst)
-        r = self.b.ext[v] + self.nbr_total[v]
+        pa, pb = self._perims(v, dst)
         per, area = self.per, self.area
         oa, ob = per[a], per[dst]
-        pa, pb = oa - r + 2 * sa, ob + r - 2 * sb  # as _perims
         ar = self.b.area[v]
         new = (FOUR_PI * (area[a] - ar) / (pa * pa) if pa > 0 else 0.0) + \
               (FOUR_PI * (area[dst] + ar) / (pb * pb) if pb > 0 else 0.0)
