@@ -18,12 +18,10 @@ sizing).
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import Connection, Engine, text
 
 from jurisgrid.analytics.report import sizing_report
-from jurisgrid.db import NeedsPrimary
+from jurisgrid.db import NeedsPrimary, companion
 
 # the version of the data and policy the sizing is computed from, as one text. tile_change is
 # append-only, so its newest id says whether anything changed: an index probe on every zone tile,
@@ -52,12 +50,14 @@ def digest_sql(key_param: str, box: str) -> str:
             f"AND u.code IN (SELECT code FROM zone WHERE geom && {box}))")
 
 
-_lock = threading.Lock()
-_latest: dict[str, str] = {}  # database URL → the key (KEY_SQL) the figures were last stored under
+class _KnownKey:
+    """The key (KEY_SQL) this process last computed the figures under, for one engine."""
+
+    value: str | None = None
 
 
-def _url(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+def _known(engine: Engine) -> _KnownKey:
+    return companion(engine, "tiles:sizing-key", _KnownKey)
 
 
 _STORE = text("""
@@ -87,8 +87,6 @@ def compute(conn: Connection) -> str:
     if stored or standby:
         if not stored:
             raise NeedsPrimary("the zone sizing for the current data is not on this replica yet")
-        with _lock:
-            _latest[_url(conn.engine)] = key
         return key
     version, _, reports = sizing_report(conn)
     params = {"key": key, "version": version, "codes": [r.code for r in reports],
@@ -96,13 +94,16 @@ def compute(conn: Connection) -> str:
               "workloads": [round(r.sizing.workload, 2) for r in reports],
               "recommended": [r.sizing.recommended_officers for r in reports]}
     conn.execute(_STORE, params)
-    with _lock:
-        _latest[_url(conn.engine)] = key
     return key
 
 
 def known_key(engine: Engine) -> str | None:
-    """The key last computed in this process for ``engine``'s database, if any; the caller
-    checks it against :func:`key_check_sql` and calls :func:`compute` when they differ."""
-    with _lock:
-        return _latest.get(_url(engine))
+    """The key last computed in this process for ``engine`` (:func:`remember_key`), if any; the
+    caller checks it against :func:`key_check_sql` and calls :func:`compute` when they differ."""
+    return _known(engine).value
+
+
+def remember_key(engine: Engine, key: str) -> None:
+    """Note ``key`` (from :func:`compute`) as the one ``engine``'s tiles read the figures under;
+    it lives with the engine (db.companion) and goes with it."""
+    _known(engine).value = key  # one attribute store: atomic, so no lock

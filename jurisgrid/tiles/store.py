@@ -38,7 +38,7 @@ from jurisgrid.tiles.asof import ASOF_LAYERS, is_final
 from jurisgrid.tiles.county import with_county
 from jurisgrid.tiles.layers import LAYERS, TileRequest, read_box
 from jurisgrid.tiles.pool import tile_pool
-from jurisgrid.tiles.sizing import compute, digest_sql, key_check_sql, known_key
+from jurisgrid.tiles.sizing import compute, digest_sql, key_check_sql, known_key, remember_key
 
 # bump when the tile SQL changes what a tile holds: every cached tile then revalidates to new
 TILE_FORMAT = "jg-mvt-5"
@@ -212,7 +212,9 @@ async def fetch_tile(engine: Engine, req: TileRequest, *, known: list[str]) -> T
 async def _compute_sizing(engine: Engine) -> str:
     def run() -> str:
         with read_connection(engine) as conn:  # autocommit: the figures are stored at once
-            return compute(conn)
+            key = compute(conn)
+        remember_key(engine, key)
+        return key
 
     return await asyncio.to_thread(run)
 

@@ -89,3 +89,36 @@ def test_tilejson_advertises_the_sizing_fields(client) -> None:  # type: ignore[
     fields = client.get("/tiles/zones.json").json()["vector_layers"][0]["fields"]
     assert {"class", "workload", "recommended_officers"} <= set(fields)
     assert "一类" in fields["class"]
+
+
+def test_the_sizing_key_is_remembered_with_the_engine(client, engine, database_url,  # type: ignore[no-untyped-def]
+                                                       exported: Exported, monkeypatch) -> None:
+    """Zone tiles read the figures under the key this process last computed for the app's
+    engine: once known, the next zone tile computes nothing. The memo belongs to the engine
+    (db.companion): another engine on the same database starts without it."""
+    from jurisgrid.db import dispose, make_engine
+    from jurisgrid.tiles import store
+    from jurisgrid.tiles.sizing import KEY_SQL, known_key
+
+    calls: list[str] = []
+    real = store.compute
+
+    def counting(conn):  # type: ignore[no-untyped-def]
+        calls.append(key := real(conn))
+        return key
+
+    monkeypatch.setattr(store, "compute", counting)
+    z = 11
+    x, y = busiest_tile(exported, z)
+    assert client.get(f"/tiles/zones/{z}/{x}/{y}.mvt").status_code == 200
+    with engine.connect() as conn:
+        current = conn.exec_driver_sql(f"SELECT {KEY_SQL}").scalar_one()
+    assert known_key(engine) == current
+    before = len(calls)
+    assert client.get(f"/tiles/zones/{z}/{x + 1}/{y}.mvt").status_code == 200
+    assert len(calls) == before  # the known key served: nothing computed again
+    other = make_engine(database_url)
+    try:
+        assert known_key(other) is None
+    finally:
+        dispose(other)
