@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from bench.request_cost import call, scope_for
 from bench.scratch import scratch_demo
 
 QUERY = orjson.dumps({"query": "query($lon: Float!, $lat: Float!) { responsibleFor(lon: $lon, lat: $lat)"
@@ -34,36 +35,13 @@ QUERY = orjson.dumps({"query": "query($lon: Float!, $lat: Float!) { responsibleF
                       "variables": {"lon": 106.973, "lat": 30.8366}})
 
 
-async def call(app: Any, headers: list[tuple[bytes, bytes]]) -> int:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
-             "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), *headers],
-             "app": app}
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": QUERY, "more_body": False}
-
-    async def send(msg: dict[str, Any]) -> None:
-        nonlocal status
-        if msg["type"] == "http.response.start":
-            status = msg["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 async def timed(app: Any, headers: list[tuple[bytes, bytes]], n: int) -> float:
+    scope = scope_for("POST", "/graphql", headers=((b"content-type", b"application/json"), *headers))
     t0 = time.perf_counter()
     for _ in range(n):
-        if await call(app, headers) != 200:
-            raise RuntimeError("request failed")
+        status, _, body = await call(app, scope, QUERY)
+        if status != 200:
+            raise RuntimeError(f"request failed: {status} {body[:200]!r}")
     return (time.perf_counter() - t0) / n
 
 
