@@ -178,6 +178,18 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+SUMMARY_COLUMNS = ("population", "incidents", "contiguous", "Polsby–Popper mean", "wall time", "CPU time",
+                   "moved")
+
+
+def table_of(title: str, first: str, *extra: str) -> Table:
+    """A table whose rows are ``first``, then :func:`summary`'s columns, then ``extra``."""
+    table = Table(title=title)
+    for col in (first, *SUMMARY_COLUMNS, *extra):
+        table.add_column(col)
+    return table
+
+
 def summary(runs: list[Run]) -> list[str]:
     """median (min–max) over seeds."""
     def col(vals: list[float], fmt: Callable[[float], str]) -> str:
@@ -217,11 +229,8 @@ def bench_case(console: Console, title: str, sc: Scope, k: int, tol: float, seed
     rows.append((f"jurisgrid balancer, both ±{tol:.0%}", ours))
     for name, runs in extra or []:
         rows.append((name, runs))
-    table = Table(title=f"{title}: {len(units)} units → {k} districts, worst |deviation|; "
-                        f"median (min–max) over seeds {seeds}")
-    for col in ("method", "population", "incidents", "contiguous", "Polsby–Popper mean", "wall time",
-                "CPU time", "moved"):
-        table.add_column(col)
+    table = table_of(f"{title}: {len(units)} units → {k} districts, worst |deviation|; "
+                     f"median (min–max) over seeds {seeds}", "method")
     for name, runs in rows:
         table.add_row(name, *summary(runs))
     console.print(table)
@@ -249,10 +258,8 @@ def fewest(console: Console, title: str, units: UnitSet, base: list[Any], tols: 
            seeds: list[int], whole_villages: bool = False, steps: int = 300) -> None:
     adj = rook_adjacency(units.geoms)
     k = len(set(base))
-    table = Table(title=f"{title}: fewest moves from the base; median (min–max) over seeds {seeds}")
-    for col in ("method", "population", "incidents", "contiguous", "Polsby–Popper mean", "wall time",
-                "CPU time", "moved", "reached"):
-        table.add_column(col)
+    table = table_of(f"{title}: fewest moves from the base; median (min–max) over seeds {seeds}", "method",
+                     "reached")
     start = _evaluate("base", units, adj, base, 0.0, base)
     table.add_row("the base", *summary([start])[:-2], "", "0", "")
     peers = (("population", units.measures["population"]), ("50/50 composite", composite(units)))
@@ -293,11 +300,8 @@ def tolerance(console: Console, sc: Scope, k: int, tols: list[float], seeds: lis
     """The balancer alone at each tolerance (both measures): the compactness it reaches."""
     units = sc.units
     adj = rook_adjacency(units.geoms)
-    table = Table(title=f"SF: {len(units)} units → {k} districts, the balancer at each tolerance; "
-                        f"median (min–max) over seeds {seeds}")
-    for col in ("tolerance", "population", "incidents", "contiguous", "Polsby–Popper mean", "wall time",
-                "CPU time", "moved", "Polsby–Popper, mean over seeds"):
-        table.add_column(col)
+    table = table_of(f"SF: {len(units)} units → {k} districts, the balancer at each tolerance; "
+                     f"median (min–max) over seeds {seeds}", "tolerance", "Polsby–Popper, mean over seeds")
     for tol in tols:
         targets = (Target("population", tol), Target("incidents", tol))
         runs = [run_ours(units, adj, BalanceParams(districts=k, targets=targets, seed=s,
